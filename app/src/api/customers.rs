@@ -1,0 +1,90 @@
+//! Customer server functions.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use vcsm::customer::CustomerInput;
+use vcsm::listing::CustomerQuery;
+
+#[cfg(feature = "ssr")]
+use super::ctx;
+#[cfg(feature = "ssr")]
+use crate::backend::customers as svc;
+use crate::dto::{CustomerDetail, CustomerPage, ImportReport, OwnerOption};
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use vcsm::auth::Role;
+
+/// Largest CSV accepted in one import (about 100,000 typical rows).
+pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
+
+#[server(input = Json)]
+pub async fn list_customers(query: CustomerQuery) -> Result<CustomerPage, AppError> {
+    let (state, _) = ctx::signed_in().await?;
+    ctx::respond(svc::list(&state.db, &query, chrono::Utc::now()).await)
+}
+
+#[server]
+pub async fn get_customer(id: i64) -> Result<CustomerDetail, AppError> {
+    let (state, _) = ctx::signed_in().await?;
+    ctx::respond(svc::detail(&state.db, id, chrono::Utc::now()).await)
+}
+
+/// The edit form's initial values.
+#[server]
+pub async fn customer_form(id: i64) -> Result<CustomerInput, AppError> {
+    let (state, _) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    ctx::respond(svc::form_input(&state.db, id).await)
+}
+
+#[server]
+pub async fn create_customer(input: CustomerInput) -> Result<i64, AppError> {
+    let (state, user) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    let id = ctx::respond(svc::create(&state.db, &user, &input, chrono::Utc::now()).await)?;
+    leptos_axum::redirect(&format!("/customers/{id}"));
+    Ok(id)
+}
+
+#[server]
+pub async fn update_customer(id: i64, input: CustomerInput) -> Result<i64, AppError> {
+    let (state, user) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    ctx::respond(svc::update(&state.db, &user, id, &input, chrono::Utc::now()).await)?;
+    leptos_axum::redirect(&format!("/customers/{id}"));
+    Ok(id)
+}
+
+/// Archives (`archived = true`) or restores a customer.
+#[server]
+pub async fn archive_customer(id: i64, archived: bool) -> Result<(), AppError> {
+    let (state, user) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    ctx::respond(svc::set_archived(&state.db, &user, id, archived, chrono::Utc::now()).await)
+}
+
+#[server]
+pub async fn add_note(customer_id: i64, body: String) -> Result<(), AppError> {
+    let (state, user) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    ctx::respond(svc::add_note(&state.db, &user, customer_id, &body, chrono::Utc::now()).await)
+}
+
+/// Imports a customers CSV, all rows or none.
+#[server(input = Json)]
+pub async fn import_customers(csv: String) -> Result<ImportReport, AppError> {
+    let (state, user) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    if csv.len() > MAX_IMPORT_BYTES {
+        return ctx::respond(Err(AppError::BadRequest(format!(
+            "The file is larger than {} MB: split it.",
+            MAX_IMPORT_BYTES / 1024 / 1024
+        ))));
+    }
+    ctx::respond(svc::import_csv(&state.db, &user, &csv, chrono::Utc::now()).await)
+}
+
+/// Users who can own customers.
+#[server]
+pub async fn owner_options() -> Result<Vec<OwnerOption>, AppError> {
+    let (state, _) = ctx::signed_in().await?;
+    ctx::respond(
+        crate::backend::users::owner_options(&state.db)
+            .await
+            .map_err(Into::into),
+    )
+}

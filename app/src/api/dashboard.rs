@@ -1,0 +1,14 @@
+//! Dashboard server function.
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::ctx;
+use crate::dto::DashboardDto;
+use crate::error::AppError;
+
+#[server]
+pub async fn dashboard() -> Result<DashboardDto, AppError> {
+    let (state, _) = ctx::signed_in().await?;
+    ctx::respond(crate::backend::dashboard::dashboard(&state.db, chrono::Utc::now()).await)
+}

@@ -1,0 +1,46 @@
+//! User administration (admins only).
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::ctx;
+use crate::dto::UserDto;
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use vcsm::auth::Role;
+
+#[server]
+pub async fn list_users() -> Result<Vec<UserDto>, AppError> {
+    let (state, _) = ctx::respond(ctx::require(Role::can_admin).await)?;
+    ctx::respond(
+        crate::backend::users::list_users(&state.db)
+            .await
+            .map_err(Into::into),
+    )
+}
+
+#[server]
+pub async fn create_user(
+    email: String,
+    name: String,
+    role: String,
+    password: String,
+) -> Result<UserDto, AppError> {
+    use crate::backend::users::{create_user, NewUser};
+    let (state, admin) = ctx::respond(ctx::require(Role::can_admin).await)?;
+    let input = NewUser {
+        email,
+        name,
+        role,
+        password,
+    };
+    ctx::respond(create_user(&state.db, Some(&admin), &input, chrono::Utc::now()).await)
+}
+
+#[server]
+pub async fn set_user_active(id: i64, active: bool) -> Result<(), AppError> {
+    let (state, admin) = ctx::respond(ctx::require(Role::can_admin).await)?;
+    ctx::respond(
+        crate::backend::users::set_active(&state.db, &admin, id, active, chrono::Utc::now()).await,
+    )
+}

@@ -1,0 +1,708 @@
+//! Customers: the list, the detail page, the form, archive, notes and CSV import.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sea_orm::sea_query::{LikeExpr, NullOrdering};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession,
+    TransactionTrait,
+};
+use vcsm::auth::Role;
+use vcsm::csv_import::{parse_customers_csv, RowError};
+use vcsm::customer::{ContactRole, CustomerDraft, CustomerInput, Stage, Tier};
+use vcsm::listing::{like_contains_pattern, CustomerQuery, SortKey};
+use vcsm::ValidationErrors;
+
+use super::audit;
+use super::entities::{
+    billing_event, contact, customer, note, subscription, support_ticket, usage_event, user,
+};
+use crate::dto::{
+    ContactDto, CurrentUser, CustomerDetail, CustomerPage, CustomerRow, ImportReport,
+    SubscriptionDto, TimelineItem, TimelineKind,
+};
+use crate::error::AppError;
+
+/// What the list's search matches: name, domain and external id, lower-cased.
+pub fn search_text(name: &str, domain: Option<&str>, external_id: Option<&str>) -> String {
+    [Some(name), domain, external_id]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Owner names by user id (users are few: one query instead of a join per row).
+async fn user_names(db: &impl ConnectionTrait) -> Result<HashMap<i64, (String, String)>, DbErr> {
+    Ok(user::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, (u.name, u.email)))
+        .collect())
+}
+
+fn row(m: &customer::Model, users: &HashMap<i64, (String, String)>) -> CustomerRow {
+    CustomerRow {
+        id: m.id,
+        name: m.name.clone(),
+        external_id: m.external_id.clone(),
+        domain: m.domain.clone(),
+        tier: Tier::parse(&m.tier).unwrap_or(Tier::SmallBusiness),
+        stage: Stage::parse(&m.stage).unwrap_or(Stage::Active),
+        plan: m.plan.clone(),
+        mrr_minor: m.mrr_minor,
+        currency: m.currency.clone(),
+        seats: m.seats,
+        renewal_date: m.renewal_date,
+        owner_name: m
+            .owner_id
+            .and_then(|id| users.get(&id))
+            .map(|(n, _)| n.clone()),
+        last_seen_at: m.last_seen_at,
+        archived: m.archived_at.is_some(),
+    }
+}
+
+/// One page of the customer list.
+///
+/// # Errors
+/// Returns the database error.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    q: &CustomerQuery,
+    now: DateTime<Utc>,
+) -> Result<CustomerPage, AppError> {
+    let mut cond = Condition::all();
+    if !q.include_archived {
+        cond = cond.add(customer::Column::ArchivedAt.is_null());
+    }
+    if !q.search.is_empty() {
+        cond = cond.add(
+            customer::Column::SearchText
+                .like(LikeExpr::new(like_contains_pattern(&q.search)).escape('\\')),
+        );
+    }
+    if let Some(t) = q.tier {
+        cond = cond.add(customer::Column::Tier.eq(t.as_str()));
+    }
+    if let Some(s) = q.stage {
+        cond = cond.add(customer::Column::Stage.eq(s.as_str()));
+    }
+    match q.owner {
+        Some(0) => cond = cond.add(customer::Column::OwnerId.is_null()),
+        Some(id) => cond = cond.add(customer::Column::OwnerId.eq(id)),
+        None => {}
+    }
+    let order = if q.desc { Order::Desc } else { Order::Asc };
+    let base = customer::Entity::find().filter(cond);
+    let total = base.clone().count(db).await?;
+    let sorted = match q.sort {
+        SortKey::Name => base.order_by(customer::Column::Name, order),
+        SortKey::Mrr => base.order_by(customer::Column::MrrMinor, order),
+        SortKey::Renewal => {
+            base.order_by_with_nulls(customer::Column::RenewalDate, order, NullOrdering::Last)
+        }
+        SortKey::LastSeen => {
+            base.order_by_with_nulls(customer::Column::LastSeenAt, order, NullOrdering::Last)
+        }
+        SortKey::Created => base.order_by(customer::Column::CreatedAt, order),
+    };
+    // Ties broken by id so pages never overlap or skip rows.
+    let models = sorted
+        .order_by_asc(customer::Column::Id)
+        .offset(q.offset())
+        .limit(q.per_page)
+        .all(db)
+        .await?;
+    let users = user_names(db).await?;
+    Ok(CustomerPage {
+        rows: models.iter().map(|m| row(m, &users)).collect(),
+        total,
+        query: q.clone(),
+        now,
+    })
+}
+
+async fn find(db: &impl ConnectionTrait, id: i64) -> Result<customer::Model, AppError> {
+    customer::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("No customer with id {id}.")))
+}
+
+fn tags_of(m: &customer::Model) -> Vec<String> {
+    m.tags
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Timeline entries shown on the detail page, newest first.
+const TIMELINE_LEN: u64 = 60;
+
+/// Everything the customer page shows.
+///
+/// # Errors
+/// `NotFound` for an unknown id; database errors.
+pub async fn detail(
+    db: &impl ConnectionTrait,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<CustomerDetail, AppError> {
+    let m = find(db, id).await?;
+    let users = user_names(db).await?;
+    let contacts = contact::Entity::find()
+        .filter(contact::Column::CustomerId.eq(id))
+        .order_by_asc(contact::Column::Id)
+        .all(db)
+        .await?;
+    let contact_names: HashMap<i64, String> =
+        contacts.iter().map(|c| (c.id, c.name.clone())).collect();
+    let sub = subscription::Entity::find()
+        .filter(subscription::Column::CustomerId.eq(id))
+        .order_by_desc(subscription::Column::StartedAt)
+        .one(db)
+        .await?;
+
+    let events = usage_event::Entity::find()
+        .filter(usage_event::Column::CustomerId.eq(id))
+        .order_by_desc(usage_event::Column::OccurredAt)
+        .limit(TIMELINE_LEN)
+        .all(db)
+        .await?;
+    let events_30d = usage_event::Entity::find()
+        .filter(usage_event::Column::CustomerId.eq(id))
+        .filter(usage_event::Column::OccurredAt.gte(now - Duration::days(30)))
+        .count(db)
+        .await?;
+    let notes = note::Entity::find()
+        .filter(note::Column::CustomerId.eq(id))
+        .order_by_desc(note::Column::CreatedAt)
+        .limit(TIMELINE_LEN)
+        .all(db)
+        .await?;
+    let tickets = support_ticket::Entity::find()
+        .filter(support_ticket::Column::CustomerId.eq(id))
+        .order_by_desc(support_ticket::Column::OpenedAt)
+        .limit(TIMELINE_LEN)
+        .all(db)
+        .await?;
+    let open_tickets = support_ticket::Entity::find()
+        .filter(support_ticket::Column::CustomerId.eq(id))
+        .filter(support_ticket::Column::Status.ne("solved"))
+        .filter(support_ticket::Column::Status.ne("closed"))
+        .count(db)
+        .await?;
+    let billing = billing_event::Entity::find()
+        .filter(billing_event::Column::CustomerId.eq(id))
+        .order_by_desc(billing_event::Column::OccurredAt)
+        .limit(TIMELINE_LEN)
+        .all(db)
+        .await?;
+
+    let mut timeline: Vec<TimelineItem> = Vec::new();
+    timeline.extend(events.into_iter().map(|e| {
+        let props = e.properties.as_object().filter(|o| !o.is_empty()).map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{k}: {}",
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        TimelineItem {
+            at: e.occurred_at,
+            kind: TimelineKind::Usage,
+            title: e.name,
+            detail: props,
+            actor: e.contact_id.and_then(|c| contact_names.get(&c).cloned()),
+            alert: false,
+        }
+    }));
+    timeline.extend(notes.into_iter().map(|n| {
+        TimelineItem {
+            at: n.created_at,
+            kind: TimelineKind::Note,
+            title: "Note".into(),
+            detail: Some(n.body),
+            actor: n
+                .author_id
+                .and_then(|a| users.get(&a))
+                .map(|(name, _)| name.clone()),
+            alert: false,
+        }
+    }));
+    timeline.extend(tickets.into_iter().map(|t| {
+        TimelineItem {
+            at: t.opened_at,
+            kind: TimelineKind::Ticket,
+            alert: matches!(t.priority.as_str(), "high" | "urgent")
+                || t.satisfaction.as_deref() == Some("bad"),
+            title: format!("Ticket: {}", t.subject),
+            detail: Some(format!(
+                "{} · {} priority{}",
+                t.status,
+                t.priority,
+                t.satisfaction
+                    .map(|s| format!(" · rated {s}"))
+                    .unwrap_or_default()
+            )),
+            actor: None,
+        }
+    }));
+    timeline.extend(billing.into_iter().map(|b| TimelineItem {
+        at: b.occurred_at,
+        kind: TimelineKind::Billing,
+        alert: b.kind == "payment_failed",
+        title: match b.kind.as_str() {
+            "invoice_paid" => "Invoice paid".to_string(),
+            "payment_failed" => "Payment failed".to_string(),
+            "refund" => "Refund".to_string(),
+            other => other.replace('_', " "),
+        },
+        detail: Some(format!(
+            "{}{}",
+            vcsm::money::format_money(b.amount_minor, &b.currency),
+            b.description.map(|d| format!(" · {d}")).unwrap_or_default()
+        )),
+        actor: None,
+    }));
+    timeline.sort_by(|a, b| b.at.cmp(&a.at));
+    timeline.truncate(TIMELINE_LEN as usize);
+
+    Ok(CustomerDetail {
+        row: row(&m, &users),
+        churned_on: m.churned_on,
+        contract_start: m.contract_start,
+        owner_email: m
+            .owner_id
+            .and_then(|id| users.get(&id))
+            .map(|(_, e)| e.clone()),
+        tags: tags_of(&m),
+        created_at: m.created_at,
+        contacts: contacts
+            .into_iter()
+            .map(|c| ContactDto {
+                id: c.id,
+                name: c.name,
+                email: c.email,
+                title: c.title,
+                role: ContactRole::parse(&c.role).unwrap_or(ContactRole::User),
+            })
+            .collect(),
+        subscription: sub.map(|s| SubscriptionDto {
+            plan: s.plan,
+            status: s.status,
+            interval: s.billing_interval,
+            quantity: s.quantity,
+            mrr_minor: s.mrr_minor,
+            currency: s.currency,
+            current_period_end: s.current_period_end,
+            canceled_at: s.canceled_at,
+        }),
+        open_tickets,
+        events_30d,
+        timeline,
+        now,
+    })
+}
+
+/// The edit form filled in with the stored customer.
+///
+/// # Errors
+/// `NotFound` for an unknown id; database errors.
+pub async fn form_input(db: &impl ConnectionTrait, id: i64) -> Result<CustomerInput, AppError> {
+    let m = find(db, id).await?;
+    let users = user_names(db).await?;
+    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    Ok(CustomerInput {
+        name: m.name.clone(),
+        external_id: m.external_id.clone().unwrap_or_default(),
+        domain: m.domain.clone().unwrap_or_default(),
+        tier: m.tier.clone(),
+        stage: m.stage.clone(),
+        churned_on: date(m.churned_on),
+        plan: m.plan.clone().unwrap_or_default(),
+        mrr: vcsm::money::to_major_string(m.mrr_minor, &m.currency),
+        currency: m.currency.clone(),
+        seats: m.seats.to_string(),
+        contract_start: date(m.contract_start),
+        renewal_date: date(m.renewal_date),
+        owner_email: m
+            .owner_id
+            .and_then(|id| users.get(&id))
+            .map(|(_, e)| e.clone())
+            .unwrap_or_default(),
+        tags: tags_of(&m).join(", "),
+    })
+}
+
+/// Resolves owner e-mails to user ids; unknown, inactive or executive users are errors.
+async fn owner_ids(db: &impl ConnectionTrait) -> Result<HashMap<String, i64>, DbErr> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Role.ne(Role::Executive.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.email, u.id))
+        .collect())
+}
+
+fn resolve_owner(
+    draft: &CustomerDraft,
+    owners: &HashMap<String, i64>,
+) -> Result<Option<i64>, String> {
+    match &draft.owner_email {
+        None => Ok(None),
+        Some(e) => owners
+            .get(e.as_str())
+            .copied()
+            .map(Some)
+            .ok_or_else(|| format!("{e} is not an active user who can own customers")),
+    }
+}
+
+fn active_model(
+    draft: &CustomerDraft,
+    owner_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> customer::ActiveModel {
+    customer::ActiveModel {
+        name: Set(draft.name.clone()),
+        external_id: Set(draft.external_id.clone()),
+        domain: Set(draft.domain.clone()),
+        tier: Set(draft.tier.as_str().into()),
+        stage: Set(draft.stage.as_str().into()),
+        churned_on: Set(draft.churned_on),
+        plan: Set(draft.plan.clone()),
+        mrr_minor: Set(draft.mrr_minor),
+        currency: Set(draft.currency.clone()),
+        seats: Set(draft.seats),
+        contract_start: Set(draft.contract_start),
+        renewal_date: Set(draft.renewal_date),
+        owner_id: Set(owner_id),
+        tags: Set(serde_json::json!(draft.tags)),
+        search_text: Set(search_text(
+            &draft.name,
+            draft.domain.as_deref(),
+            draft.external_id.as_deref(),
+        )),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+fn unique_violation(e: DbErr) -> AppError {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::validation("external_id", "is already used by another customer")
+        }
+        _ => e.into(),
+    }
+}
+
+async fn external_id_taken(
+    db: &impl ConnectionTrait,
+    external_id: &str,
+    except: Option<i64>,
+) -> Result<bool, DbErr> {
+    let mut q = customer::Entity::find().filter(customer::Column::ExternalId.eq(external_id));
+    if let Some(id) = except {
+        q = q.filter(customer::Column::Id.ne(id));
+    }
+    Ok(q.count(db).await? > 0)
+}
+
+/// Validates the form against the rules and the database.
+async fn validate(
+    db: &impl ConnectionTrait,
+    input: &CustomerInput,
+    except: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(CustomerDraft, Option<i64>), AppError> {
+    let draft = input
+        .validate(now.date_naive())
+        .map_err(AppError::Validation)?;
+    let mut errors = ValidationErrors::default();
+    let owners = owner_ids(db).await?;
+    let owner = resolve_owner(&draft, &owners)
+        .map_err(|e| errors.push("owner_email", e))
+        .ok()
+        .flatten();
+    if let Some(x) = &draft.external_id {
+        if external_id_taken(db, x, except).await? {
+            errors.push("external_id", "is already used by another customer");
+        }
+    }
+    errors
+        .into_result((draft, owner))
+        .map_err(AppError::Validation)
+}
+
+/// Creates a customer from the form.
+///
+/// # Errors
+/// `Validation` with every bad field; database errors.
+pub async fn create<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    input: &CustomerInput,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let (draft, owner) = validate(db, input, None, now).await?;
+    let txn = db.begin().await?;
+    let mut am = active_model(&draft, owner, now);
+    am.created_at = Set(now);
+    let m = am.insert(&txn).await.map_err(unique_violation)?;
+    audit::record(
+        &txn,
+        Some(actor),
+        "customer.create",
+        "customer",
+        Some(m.id),
+        serde_json::json!({ "name": m.name }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(m.id)
+}
+
+/// Saves the edit form over an existing customer.
+///
+/// # Errors
+/// `NotFound`, `Validation`; database errors.
+pub async fn update<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    id: i64,
+    input: &CustomerInput,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let before = find(db, id).await?;
+    let (draft, owner) = validate(db, input, Some(id), now).await?;
+    let txn = db.begin().await?;
+    let mut am = active_model(&draft, owner, now);
+    am.id = Set(id);
+    am.created_at = sea_orm::ActiveValue::Unchanged(before.created_at);
+    let after = am.update(&txn).await.map_err(unique_violation)?;
+    let mut changed = serde_json::Map::new();
+    for (field, old, new) in [
+        ("name", before.name.clone(), after.name.clone()),
+        ("stage", before.stage.clone(), after.stage.clone()),
+        ("tier", before.tier.clone(), after.tier.clone()),
+        (
+            "mrr_minor",
+            before.mrr_minor.to_string(),
+            after.mrr_minor.to_string(),
+        ),
+        (
+            "owner_id",
+            format!("{:?}", before.owner_id),
+            format!("{:?}", after.owner_id),
+        ),
+    ] {
+        if old != new {
+            changed.insert(field.into(), serde_json::json!({ "from": old, "to": new }));
+        }
+    }
+    audit::record(
+        &txn,
+        Some(actor),
+        "customer.update",
+        "customer",
+        Some(id),
+        serde_json::Value::Object(changed),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Archives (hides from lists, keeps all data) or restores a customer.
+///
+/// # Errors
+/// `NotFound`; database errors.
+pub async fn set_archived<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    id: i64,
+    archived: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let m = find(db, id).await?;
+    let txn = db.begin().await?;
+    let mut am: customer::ActiveModel = m.into();
+    am.archived_at = Set(archived.then_some(now));
+    am.updated_at = Set(now);
+    am.update(&txn).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        if archived {
+            "customer.archive"
+        } else {
+            "customer.restore"
+        },
+        "customer",
+        Some(id),
+        serde_json::json!({}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Longest note accepted.
+pub const MAX_NOTE_LEN: usize = 10_000;
+
+/// Adds a note to a customer's timeline.
+///
+/// # Errors
+/// `Validation` for an empty or huge note, `NotFound`; database errors.
+pub async fn add_note<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    id: i64,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(AppError::validation("body", "is empty"));
+    }
+    if body.chars().count() > MAX_NOTE_LEN {
+        return Err(AppError::validation(
+            "body",
+            format!("must be at most {MAX_NOTE_LEN} characters"),
+        ));
+    }
+    find(db, id).await?;
+    let txn = db.begin().await?;
+    note::ActiveModel {
+        customer_id: Set(id),
+        author_id: Set(Some(actor.id)),
+        body: Set(body.into()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        "note.create",
+        "customer",
+        Some(id),
+        serde_json::json!({}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Imports a customers CSV: every row or none. The report lists every problem by line.
+///
+/// # Errors
+/// Database errors only: bad rows come back in the report.
+pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<ImportReport, AppError> {
+    let parsed = parse_customers_csv(text, now.date_naive());
+    let mut errors = parsed.errors;
+    let owners = owner_ids(db).await?;
+    let wanted: Vec<String> = parsed
+        .rows
+        .iter()
+        .filter_map(|r| r.draft.external_id.clone())
+        .collect();
+    let mut taken = std::collections::HashSet::new();
+    for chunk in wanted.chunks(500) {
+        let existing: Vec<Option<String>> = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::ExternalId)
+            .filter(customer::Column::ExternalId.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        taken.extend(existing.into_iter().flatten());
+    }
+    let mut resolved = Vec::with_capacity(parsed.rows.len());
+    for r in &parsed.rows {
+        if let Some(x) = r.draft.external_id.as_ref().filter(|x| taken.contains(*x)) {
+            errors.push(RowError {
+                line: r.line,
+                field: "external_id".into(),
+                message: format!("{x} is already used by another customer"),
+            });
+        }
+        match resolve_owner(&r.draft, &owners) {
+            Ok(o) => resolved.push((r, o)),
+            Err(e) => errors.push(RowError {
+                line: r.line,
+                field: "owner_email".into(),
+                message: e,
+            }),
+        }
+    }
+    let rows_read = (parsed.rows.len()
+        + errors
+            .iter()
+            .map(|e| e.line)
+            .collect::<std::collections::HashSet<_>>()
+            .len()) as u64;
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        return Ok(ImportReport {
+            imported: 0,
+            rows_read,
+            errors,
+        });
+    }
+    let txn = db.begin().await?;
+    for chunk in resolved.chunks(500) {
+        let models = chunk.iter().map(|(r, owner)| {
+            let mut am = active_model(&r.draft, *owner, now);
+            am.created_at = Set(now);
+            am
+        });
+        customer::Entity::insert_many(models)
+            .exec(&txn)
+            .await
+            .map_err(unique_violation)?;
+    }
+    audit::record(
+        &txn,
+        Some(actor),
+        "customer.import",
+        "customer",
+        None,
+        serde_json::json!({ "rows": resolved.len() }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ImportReport {
+        imported: resolved.len() as u64,
+        rows_read,
+        errors: Vec::new(),
+    })
+}

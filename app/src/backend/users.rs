@@ -1,0 +1,380 @@
+//! Users, sign-in and sessions.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+};
+use vcsm::auth::{check_new_password, session_lifetime, Email, LoginThrottle, Role};
+use vcsm::ValidationErrors;
+
+use super::audit;
+use super::auth::{dummy_hash, hash_password, new_session_token, token_hash, verify_password};
+use super::entities::{login_attempt, session, user};
+use crate::dto::{CurrentUser, OwnerOption, UserDto};
+use crate::error::AppError;
+
+fn role_of(m: &user::Model) -> Role {
+    // Stored roles are written only through `Role::as_str`; an unknown one reads as the
+    // least privileged role rather than failing the request.
+    Role::parse(&m.role).unwrap_or(Role::Executive)
+}
+
+fn current(m: &user::Model) -> CurrentUser {
+    CurrentUser {
+        id: m.id,
+        email: m.email.clone(),
+        name: m.name.clone(),
+        role: role_of(m),
+    }
+}
+
+fn dto(m: &user::Model) -> UserDto {
+    UserDto {
+        id: m.id,
+        email: m.email.clone(),
+        name: m.name.clone(),
+        role: role_of(m),
+        active: m.active,
+        created_at: m.created_at,
+    }
+}
+
+/// A new session for a user who signed in.
+pub struct SignedIn {
+    pub user: CurrentUser,
+    /// The secret for the cookie; only its hash is stored.
+    pub token: String,
+}
+
+async fn failures_since(
+    db: &impl ConnectionTrait,
+    column: login_attempt::Column,
+    value: &str,
+    since: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    login_attempt::Entity::find()
+        .filter(column.eq(value))
+        .filter(login_attempt::Column::Succeeded.eq(false))
+        .filter(login_attempt::Column::AttemptedAt.gte(since))
+        .count(db)
+        .await
+}
+
+/// Checks e-mail and password and opens a session. Throttled per address and per client:
+/// once the limit is hit even the right password is refused until the window passes.
+///
+/// # Errors
+/// `Validation` for a wrong e-mail or password (one message for both, so an attacker
+/// can't learn which addresses exist), `RateLimited`, or a database error.
+pub async fn sign_in(
+    db: &impl ConnectionTrait,
+    email_raw: &str,
+    password: &str,
+    ip: &str,
+    user_agent: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<SignedIn, AppError> {
+    let throttle = LoginThrottle::default();
+    let email_key: String = email_raw
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .take(254)
+        .collect();
+    let since = throttle.window_start(now);
+    let by_email = failures_since(db, login_attempt::Column::Email, &email_key, since).await?;
+    let by_ip = failures_since(db, login_attempt::Column::Ip, ip, since).await?;
+    if !throttle.allows(by_email, by_ip) {
+        return Err(AppError::RateLimited);
+    }
+    let password = if password.len() > vcsm::auth::MAX_PASSWORD_LEN {
+        ""
+    } else {
+        password
+    };
+    let found = match Email::parse(&email_key) {
+        Ok(email) => {
+            user::Entity::find()
+                .filter(user::Column::Email.eq(email.as_str()))
+                .one(db)
+                .await?
+        }
+        Err(_) => None,
+    };
+    let ok = match &found {
+        Some(u) => verify_password(password, &u.password_hash) && u.active,
+        None => {
+            verify_password(password, dummy_hash());
+            false
+        }
+    };
+    login_attempt::ActiveModel {
+        email: Set(email_key),
+        ip: Set(ip.chars().take(64).collect()),
+        succeeded: Set(ok),
+        attempted_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let user = match (ok, found) {
+        (true, Some(u)) => u,
+        _ => {
+            return Err(AppError::validation(
+                "password",
+                "Wrong e-mail or password.",
+            ))
+        }
+    };
+    let token = new_session_token();
+    session::ActiveModel {
+        id: Set(token_hash(&token)),
+        user_id: Set(user.id),
+        created_at: Set(now),
+        expires_at: Set(now + session_lifetime()),
+        user_agent: Set(user_agent.map(|s| s.chars().take(300).collect())),
+    }
+    .insert(db)
+    .await?;
+    let user = current(&user);
+    audit::record(
+        db,
+        Some(&user),
+        "user.sign_in",
+        "user",
+        Some(user.id),
+        serde_json::json!({ "ip": ip }),
+        now,
+    )
+    .await?;
+    Ok(SignedIn { user, token })
+}
+
+/// The signed-in user for a session token, if the session is live and the user active.
+///
+/// # Errors
+/// Returns the database error.
+pub async fn user_for_token(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<CurrentUser>, DbErr> {
+    let Some(s) = session::Entity::find_by_id(token_hash(token))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if s.expires_at <= now {
+        session::Entity::delete_by_id(s.id).exec(db).await?;
+        return Ok(None);
+    }
+    let u = user::Entity::find_by_id(s.user_id).one(db).await?;
+    Ok(u.filter(|u| u.active).map(|u| current(&u)))
+}
+
+/// Ends a session.
+///
+/// # Errors
+/// Returns the database error.
+pub async fn sign_out(db: &impl ConnectionTrait, token: &str) -> Result<(), DbErr> {
+    session::Entity::delete_by_id(token_hash(token))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends every expired session and forgets login attempts older than a day.
+///
+/// # Errors
+/// Returns the database error.
+pub async fn purge_expired(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
+    session::Entity::delete_many()
+        .filter(session::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?;
+    login_attempt::Entity::delete_many()
+        .filter(login_attempt::Column::AttemptedAt.lt(now - chrono::Duration::days(1)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// What the "new user" form and `vcsm create-user` submit.
+#[derive(Clone, Debug, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub password: String,
+}
+
+/// Creates a user after validating every field.
+///
+/// # Errors
+/// `Validation` for bad fields or an e-mail already in use; database errors.
+pub async fn create_user<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: Option<&CurrentUser>,
+    input: &NewUser,
+    now: DateTime<Utc>,
+) -> Result<UserDto, AppError> {
+    let mut errors = ValidationErrors::default();
+    let email = Email::parse(&input.email)
+        .map_err(|e| errors.push("email", e))
+        .ok();
+    let name = input.name.trim();
+    if name.is_empty() {
+        errors.push("name", "is required");
+    } else if name.chars().count() > 200 {
+        errors.push("name", "must be at most 200 characters");
+    }
+    let role = Role::parse(&input.role);
+    if role.is_none() {
+        errors.push("role", "must be admin, manager, csm or executive");
+    }
+    if let Err(e) = check_new_password(&input.password) {
+        errors.push("password", e);
+    }
+    if let Some(e) = &email {
+        if user::Entity::find()
+            .filter(user::Column::Email.eq(e.as_str()))
+            .one(db)
+            .await?
+            .is_some()
+        {
+            errors.push("email", "is already used by another user");
+        }
+    }
+    let (Some(email), Some(role)) = (email, role) else {
+        return Err(AppError::Validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let txn = db.begin().await?;
+    let model = user::ActiveModel {
+        email: Set(email.to_string()),
+        name: Set(name.to_string()),
+        role: Set(role.as_str().to_string()),
+        password_hash: Set(hash_password(&input.password)),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::validation("email", "is already used by another user")
+        }
+        _ => e.into(),
+    })?;
+    audit::record(
+        &txn,
+        actor,
+        "user.create",
+        "user",
+        Some(model.id),
+        serde_json::json!({ "email": model.email, "role": model.role }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(dto(&model))
+}
+
+/// Every user, by name.
+///
+/// # Errors
+/// Returns the database error.
+pub async fn list_users(db: &impl ConnectionTrait) -> Result<Vec<UserDto>, DbErr> {
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::Name)
+        .all(db)
+        .await?
+        .iter()
+        .map(dto)
+        .collect())
+}
+
+/// Users who may own customers (active, not executives).
+///
+/// # Errors
+/// Returns the database error.
+pub async fn owner_options(db: &impl ConnectionTrait) -> Result<Vec<OwnerOption>, DbErr> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Role.ne(Role::Executive.as_str()))
+        .order_by_asc(user::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| OwnerOption {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+        })
+        .collect())
+}
+
+/// Activates or deactivates a user; deactivating also ends their sessions.
+///
+/// # Errors
+/// `NotFound`, `Validation` when an admin would lock themselves out, database errors.
+pub async fn set_active<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    user_id: i64,
+    active: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if !active && actor.id == user_id {
+        return Err(AppError::BadRequest(
+            "You cannot deactivate your own account.".into(),
+        ));
+    }
+    let txn = db.begin().await?;
+    let res = user::Entity::update_many()
+        .col_expr(user::Column::Active, Expr::value(active))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::NotFound("No such user.".into()));
+    }
+    if !active {
+        session::Entity::delete_many()
+            .filter(session::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
+    }
+    audit::record(
+        &txn,
+        Some(actor),
+        if active {
+            "user.activate"
+        } else {
+            "user.deactivate"
+        },
+        "user",
+        Some(user_id),
+        serde_json::json!({}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Number of users (an empty database has none).
+///
+/// # Errors
+/// Returns the database error.
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    user::Entity::find().count(db).await
+}

@@ -1,0 +1,103 @@
+//! The one error type every server function returns.
+
+use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+use vcsm::ValidationErrors;
+
+/// An error as the browser sees it: a kind and a message safe to show. Internal details
+/// (SQL errors, stack traces) are logged on the server, never sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please sign in to continue.")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Please correct the highlighted fields.")]
+    Validation(ValidationErrors),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Too many failed sign-in attempts. Wait 15 minutes and try again.")]
+    RateLimited,
+    #[error("Something went wrong on our side. It has been logged; please try again.")]
+    Internal,
+    #[error("Could not reach the server: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// The HTTP status this error is answered with.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::Unauthorized => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Validation(_) => 422,
+            AppError::Conflict(_) => 409,
+            AppError::BadRequest(_) | AppError::Transport(_) => 400,
+            AppError::RateLimited => 429,
+            AppError::Internal => 500,
+        }
+    }
+
+    /// Field errors, when this is a validation error.
+    pub fn field_errors(&self) -> Option<&ValidationErrors> {
+        match self {
+            AppError::Validation(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn forbidden() -> Self {
+        AppError::Forbidden("Your role does not allow this.".into())
+    }
+
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        let mut v = ValidationErrors::default();
+        v.push(field, message);
+        AppError::Validation(v)
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(m)
+            | ServerFnErrorErr::MissingArg(m)
+            | ServerFnErrorErr::Deserialization(m) => {
+                AppError::BadRequest(format!("The request was malformed: {m}"))
+            }
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}
+
+impl From<ServerFnErrorErr> for AppError {
+    fn from(e: ServerFnErrorErr) -> Self {
+        AppError::from_server_fn_error(e)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        tracing::error!(error = %e, "database error");
+        AppError::Internal
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sea_orm::TransactionError<AppError>> for AppError {
+    fn from(e: sea_orm::TransactionError<AppError>) -> Self {
+        match e {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(app) => app,
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The dashboard: portfolio size, revenue, stages, tiers, activity.
+
+use leptos::prelude::*;
+use vcsm::money::format_compact;
+use vcsm::timefmt::ago;
+
+use super::components::{
+    EmptyState, ErrorNotice, Loading, PageHeader, StageBadge, Stat, TierBadge,
+};
+use crate::api::dashboard::dashboard;
+use crate::dto::{ActivityRow, DashboardDto};
+
+/// Horizontal bars: label, count and share of the largest.
+#[component]
+fn Bars(
+    title: &'static str,
+    rows: Vec<(String, u64, String)>,
+    link_param: &'static str,
+) -> impl IntoView {
+    let max = rows.iter().map(|(_, n, _)| *n).max().unwrap_or(0).max(1);
+    view! {
+        <div class="card p-5">
+            <h2 class="mb-4 text-sm font-semibold text-slate-700">{title}</h2>
+            <ul class="space-y-2.5">
+                {rows
+                    .into_iter()
+                    .map(|(label, n, key)| {
+                        let pct = n as f64 * 100.0 / max as f64;
+                        view! {
+                            <li>
+                                <a class="group block" href=format!("/customers?{link_param}={key}")>
+                                    <div class="flex justify-between text-sm">
+                                        <span class="text-slate-600 group-hover:text-indigo-700">{label}</span>
+                                        <span class="font-medium tabular-nums">{n}</span>
+                                    </div>
+                                    <div class="mt-1 h-2 rounded-full bg-slate-100">
+                                        <div class="h-2 rounded-full bg-indigo-500" style=format!("width: {pct:.1}%")></div>
+                                    </div>
+                                </a>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+#[component]
+fn ActivityList(
+    title: &'static str,
+    rows: Vec<ActivityRow>,
+    now: chrono::DateTime<chrono::Utc>,
+    empty: &'static str,
+    testid: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="card" data-testid=testid>
+            <h2 class="border-b border-slate-100 px-5 py-3 text-sm font-semibold text-slate-700">{title}</h2>
+            {if rows.is_empty() {
+                view! { <p class="px-5 py-6 text-sm text-slate-500">{empty}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="divide-y divide-slate-100">
+                        {rows
+                            .into_iter()
+                            .map(|r| {
+                                view! {
+                                    <li class="flex items-center justify-between gap-3 px-5 py-2.5">
+                                        <div class="min-w-0">
+                                            <a class="block truncate text-sm font-medium text-slate-800 hover:text-indigo-700" href=format!("/customers/{}", r.id)>
+                                                {r.name.clone()}
+                                            </a>
+                                            <div class="mt-0.5 flex items-center gap-1.5">
+                                                <TierBadge tier=r.tier/>
+                                                <StageBadge stage=r.stage/>
+                                            </div>
+                                        </div>
+                                        <div class="shrink-0 text-right">
+                                            <p class="text-sm tabular-nums">{format_compact(r.mrr_minor, &r.currency)}"/mo"</p>
+                                            <p class="text-xs text-slate-500">
+                                                {r.last_seen_at.map(|t| format!("seen {}", ago(t, now))).unwrap_or_else(|| "never seen".into())}
+                                            </p>
+                                        </div>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }}
+        </div>
+    }
+}
+
+fn render(d: DashboardDto) -> AnyView {
+    let s = &d.summary;
+    if s.total == 0 {
+        return view! {
+            <div class="card">
+                <EmptyState title="No customers yet".into() hint="Create customers one by one or import a CSV file to fill the dashboard.".into()>
+                    <a class="btn-primary" href="/customers/new">"New customer"</a>
+                    " "
+                    <a class="btn-secondary" href="/customers/import">"Import CSV"</a>
+                </EmptyState>
+            </div>
+        }
+        .into_any();
+    }
+    let primary = s.revenue.first().cloned();
+    let mrr = primary.as_ref().map_or_else(
+        || "—".to_string(),
+        |r| format_compact(r.mrr_minor, &r.currency),
+    );
+    let arr = primary.as_ref().map_or_else(
+        || "—".to_string(),
+        |r| format_compact(r.arr_minor, &r.currency),
+    );
+    let other = (s.revenue.len() > 1).then(|| {
+        s.revenue[1..]
+            .iter()
+            .map(|r| format!("+ {} MRR", format_compact(r.mrr_minor, &r.currency)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let paying = primary
+        .as_ref()
+        .map(|r| format!("{} paying customers", r.customers));
+    let stages = s
+        .by_stage
+        .iter()
+        .map(|(st, n)| (st.label().to_string(), *n, st.as_str().to_string()))
+        .collect();
+    let tiers = s
+        .by_tier
+        .iter()
+        .map(|(t, n)| (t.label().to_string(), *n, t.as_str().to_string()))
+        .collect();
+    view! {
+        <div class="grid grid-cols-2 gap-4 lg:grid-cols-4" data-testid="stats">
+            <Stat label="Customers" value=s.live.to_string() hint=format!("{} churned · {} in total", s.churned, s.total)/>
+            <Stat label="MRR" value=mrr hint=other.or(paying).unwrap_or_default()/>
+            <Stat label="ARR" value=arr/>
+            <Stat label="Silent 14+ days" value=d.silent_count.to_string() hint="live customers with no usage".to_string()/>
+        </div>
+        <div class="mt-6 grid gap-4 lg:grid-cols-2">
+            <Bars title="Customers by stage" rows=stages link_param="stage"/>
+            <Bars title="Live customers by tier" rows=tiers link_param="tier"/>
+        </div>
+        <div class="mt-6 grid gap-4 lg:grid-cols-2">
+            <ActivityList title="Recently active" rows=d.recently_active now=d.as_of empty="No usage recorded yet." testid="recently-active"/>
+            <ActivityList title="Recently silent (biggest first)" rows=d.recently_silent now=d.as_of empty="Every live customer used the product in the last 14 days." testid="recently-silent"/>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| dashboard());
+    view! {
+        <PageHeader title="Dashboard".into() subtitle="Your portfolio at a glance".into()/>
+        <Suspense fallback=Loading>
+            {move || data.get().map(|r| match r {
+                Ok(d) => render(d),
+                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+            })}
+        </Suspense>
+    }
+}

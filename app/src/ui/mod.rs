@@ -1,0 +1,60 @@
+//! Pages, layout and components.
+
+mod components;
+mod customer_detail;
+mod customer_form;
+mod customers;
+mod dashboard;
+mod import;
+mod layout;
+mod login;
+mod users;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app (server side).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="bg-slate-50 text-slate-900 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Routes. Every page renders fully on the server (`SsrMode::Async`): its data is in the
+/// HTML, so pages work before hydration and with JavaScript disabled.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/vcsm.css"/>
+        <Title formatter=|t: String| if t.is_empty() { "Virtual CSM".to_string() } else { format!("{t} · Virtual CSM") }/>
+        <Router>
+            <Routes fallback=components::NotFound>
+                <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=layout::AppShell ssr=SsrMode::Async>
+                    <Route path=path!("/") view=dashboard::DashboardPage/>
+                    <Route path=path!("/customers") view=customers::CustomerListPage/>
+                    <Route path=path!("/customers/new") view=customer_form::NewCustomerPage/>
+                    <Route path=path!("/customers/import") view=import::ImportPage/>
+                    <Route path=path!("/customers/:id") view=customer_detail::CustomerDetailPage/>
+                    <Route path=path!("/customers/:id/edit") view=customer_form::EditCustomerPage/>
+                    <Route path=path!("/users") view=users::UsersPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,15 @@
+//! Database schema, valid on SQLite and Postgres. Migrations only ever add: a later
+//! capability (health history, playbooks, success plans) gets its own migration.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,186 @@
+//! Commands: serve, migrate, demo, create-user.
+
+use std::sync::Arc;
+
+use app::backend::{db, demo, users, AppState, Config};
+use chrono::{NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vcsm",
+    version,
+    about = "Virtual CSM: customer success, self-hosted"
+)]
+pub struct Cli {
+    /// Database URL: `sqlite://data/vcsm.db?mode=rwc` (default) or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL, global = true)]
+    database_url: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Migrate the database and serve the web app (default).
+    Serve {
+        /// Demo mode: create the demo users and, on an empty database, the demo portfolio.
+        #[arg(long, env = "VCSM_DEMO")]
+        demo: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Generate a deterministic demo portfolio into the database.
+    Demo {
+        #[arg(long, default_value_t = 300)]
+        customers: usize,
+        #[arg(long, default_value_t = 180)]
+        days: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Last day of the generated history (default: today, UTC).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Create a user.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "VCSM_NEW_USER_PASSWORD")]
+        password: String,
+        /// admin, manager, csm or executive.
+        #[arg(long)]
+        role: String,
+        /// Display name (default: the part of the e-mail before @).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+/// Runs a command.
+///
+/// # Errors
+/// Returns a message for the user; the process exits non-zero.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    let conn = db::connect(&cli.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    db::migrate(&conn)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Migrate => {
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Demo {
+            customers,
+            days,
+            seed,
+            as_of,
+        } => {
+            if demo::has_customers(&conn)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(
+                    "the database already has customers; the demo portfolio goes into an empty one"
+                        .into(),
+                );
+            }
+            seed_demo(&conn, customers, days, seed, as_of).await
+        }
+        Command::CreateUser {
+            email,
+            password,
+            role,
+            name,
+        } => {
+            let name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+            let input = users::NewUser {
+                email,
+                name,
+                role,
+                password,
+            };
+            match users::create_user(&conn, None, &input, Utc::now()).await {
+                Ok(u) => {
+                    println!("created {} ({})", u.email, u.role.as_str());
+                    Ok(())
+                }
+                Err(app::error::AppError::Validation(v)) => Err(v.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Command::Serve { demo: demo_mode } => {
+            if demo_mode {
+                if !demo::has_customers(&conn)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    seed_demo(&conn, 300, 180, 42, None).await?;
+                }
+                demo::ensure_demo_users(&conn, Utc::now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            } else if users::count(&conn).await.map_err(|e| e.to_string())? == 0 {
+                tracing::warn!("no users yet: create one with `vcsm create-user --email … --password … --role admin`");
+            }
+            let config = Config {
+                secure_cookies: env_flag("VCSM_SECURE_COOKIES"),
+                trust_proxy: env_flag("VCSM_TRUST_PROXY"),
+                demo_mode,
+            };
+            let leptos_options = leptos::config::get_configuration(None)
+                .map_err(|e| format!("bad Leptos settings: {e}"))?
+                .leptos_options;
+            let state = AppState {
+                leptos_options,
+                db: conn,
+                config: Arc::new(config),
+            };
+            if demo_mode {
+                println!(
+                    "Demo login: admin@example.com / {}  (also manager@, priya@, exec@example.com)",
+                    vcsm::demo::DEMO_PASSWORD
+                );
+            }
+            crate::http::serve(state).await
+        }
+    }
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes" | "on"))
+}
+
+async fn seed_demo(
+    conn: &sea_orm::DatabaseConnection,
+    customers: usize,
+    days: u32,
+    seed: u64,
+    as_of: Option<NaiveDate>,
+) -> Result<(), String> {
+    let config = vcsm::demo::DemoConfig {
+        customers,
+        days,
+        seed,
+        as_of: as_of.unwrap_or_else(|| Utc::now().date_naive()),
+    };
+    let started = std::time::Instant::now();
+    println!("generating the demo portfolio: {customers} customers × {days} days (seed {seed})…");
+    let stats = demo::seed(conn, &config, Utc::now())
+        .await
+        .map_err(|e| format!("demo seeding failed: {e}"))?;
+    println!(
+        "demo portfolio ready in {:.1}s: {} customers, {} contacts, {} usage events, {} invoices, {} tickets",
+        started.elapsed().as_secs_f64(),
+        stats.customers,
+        stats.contacts,
+        stats.events,
+        stats.invoices,
+        stats.tickets
+    );
+    Ok(())
+}

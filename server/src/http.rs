@@ -1,0 +1,159 @@
+//! The HTTP server: Leptos pages and server functions, health check, sign-in guard.
+
+use std::net::SocketAddr;
+
+use app::backend::{auth::session_token, users, AppState};
+use app::{shell, App};
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted (a CSV import is the biggest thing we receive).
+const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+/// Builds the router for `state` (also used by integration tests).
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = state.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_session,
+        ))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => "ok".into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unreachable",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Paths anyone may load: the login page, assets, server functions (which check the
+/// session themselves and answer 401) and the health check.
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path == "/healthz"
+        || path.starts_with("/pkg/")
+        || path.starts_with("/api/")
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'))
+}
+
+/// Sends page requests without a live session to the login page, remembering where to go.
+async fn require_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != axum::http::Method::GET || is_public(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let signed_in = match session_token(req.headers()) {
+        Some(token) => users::user_for_token(&state.db, &token, chrono::Utc::now())
+            .await
+            .ok()
+            .flatten()
+            .is_some(),
+        None => false,
+    };
+    if signed_in {
+        next.run(req).await
+    } else {
+        let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        Redirect::to(&vcsm::timefmt::with_query(
+            "/login",
+            &[("next", target.to_string())],
+        ))
+        .into_response()
+    }
+}
+
+/// Serves until Ctrl-C / SIGTERM, with an hourly purge of expired sessions.
+///
+/// # Errors
+/// Returns a message when the address can't be bound.
+pub async fn serve(state: AppState) -> Result<(), String> {
+    let addr = state.leptos_options.site_addr;
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = users::purge_expired(&db, chrono::Utc::now()).await {
+                tracing::warn!(error = %e, "purging expired sessions failed");
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    println!("Virtual CSM is listening on http://{addr}");
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .map_err(|e| e.to_string())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_public;
+
+    #[test]
+    fn public_paths() {
+        for p in [
+            "/login",
+            "/pkg/vcsm.js",
+            "/api/login123",
+            "/favicon.ico",
+            "/healthz",
+        ] {
+            assert!(is_public(p), "{p}");
+        }
+        for p in ["/", "/customers", "/customers/12", "/users"] {
+            assert!(!is_public(p), "{p}");
+        }
+    }
+}

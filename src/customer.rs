@@ -1,0 +1,558 @@
+//! Customers (accounts): tiers, lifecycle stages, contact roles and the validation of
+//! what a user types into the customer form or a CSV row.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Email;
+use crate::money::{parse_currency, parse_major};
+use crate::validation::{non_empty, ValidationErrors};
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal, $label:literal;)+ }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored form, also used in URLs and CSV files.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            /// The form shown to people.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            /// Accepts the stored form or the label, any case, `-`/`_`/space alike.
+            pub fn parse(raw: &str) -> Option<$name> {
+                let norm = |s: &str| s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+                let want = norm(raw);
+                $name::ALL.iter().copied().find(|v| norm(v.as_str()) == want || norm(v.label()) == want)
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Service tier, by annual revenue as in the product documents.
+    Tier {
+        Enterprise => "enterprise", "Enterprise";
+        MidMarket => "mid_market", "Mid-Market";
+        SmallBusiness => "small_business", "Small Business";
+        Trial => "trial", "Trial";
+    }
+);
+
+string_enum!(
+    /// Where the customer is in its lifecycle.
+    Stage {
+        Trial => "trial", "Trial";
+        Onboarding => "onboarding", "Onboarding";
+        Active => "active", "Active";
+        AtRisk => "at_risk", "At risk";
+        Churned => "churned", "Churned";
+    }
+);
+
+string_enum!(
+    /// A contact's role in the relationship.
+    ContactRole {
+        Champion => "champion", "Champion";
+        ExecutiveSponsor => "executive_sponsor", "Executive sponsor";
+        Admin => "admin", "Admin";
+        User => "user", "User";
+    }
+);
+
+impl Tier {
+    /// The tier the product documents give an annual revenue (in USD minor units):
+    /// Enterprise ≥ $100k, Mid-Market ≥ $25k, Small Business ≥ $5k, else Trial/Freemium.
+    pub fn for_arr_cents(arr: i64) -> Tier {
+        match arr {
+            a if a >= 100_000_00 => Tier::Enterprise,
+            a if a >= 25_000_00 => Tier::MidMarket,
+            a if a >= 5_000_00 => Tier::SmallBusiness,
+            _ => Tier::Trial,
+        }
+    }
+}
+
+/// Longest customer name accepted.
+pub const MAX_NAME_LEN: usize = 200;
+/// Most tags on one customer.
+pub const MAX_TAGS: usize = 20;
+/// Longest single tag.
+pub const MAX_TAG_LEN: usize = 40;
+
+/// The customer form as typed: every field a string, exactly as submitted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerInput {
+    pub name: String,
+    pub external_id: String,
+    pub domain: String,
+    pub tier: String,
+    pub stage: String,
+    pub churned_on: String,
+    pub plan: String,
+    /// MRR in major units, e.g. `"1250.00"`.
+    pub mrr: String,
+    pub currency: String,
+    pub seats: String,
+    pub contract_start: String,
+    pub renewal_date: String,
+    /// The owner's e-mail address, empty for none.
+    pub owner_email: String,
+    /// Comma-separated.
+    pub tags: String,
+}
+
+/// A customer that passed validation, ready to store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerDraft {
+    pub name: String,
+    pub external_id: Option<String>,
+    pub domain: Option<String>,
+    pub tier: Tier,
+    pub stage: Stage,
+    pub churned_on: Option<NaiveDate>,
+    pub plan: Option<String>,
+    pub mrr_minor: i64,
+    pub currency: String,
+    pub seats: i32,
+    pub contract_start: Option<NaiveDate>,
+    pub renewal_date: Option<NaiveDate>,
+    pub owner_email: Option<Email>,
+    pub tags: Vec<String>,
+}
+
+/// Parses `YYYY-MM-DD`.
+///
+/// # Errors
+/// Returns a user-facing reason for any other shape or an impossible date.
+pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| "must be a date like 2026-01-31".to_string())
+}
+
+/// Validates a domain name such as `acme.io` (scheme and path are stripped).
+///
+/// # Errors
+/// Returns a user-facing reason when it is not a host name.
+pub fn parse_domain(raw: &str) -> Result<String, String> {
+    let mut d = raw.trim().to_ascii_lowercase();
+    for prefix in ["https://", "http://"] {
+        if let Some(rest) = d.strip_prefix(prefix) {
+            d = rest.to_string();
+        }
+    }
+    let d = d
+        .trim_start_matches("www.")
+        .trim_end_matches('/')
+        .to_string();
+    let labels_ok = d.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    if d.len() <= 253 && d.contains('.') && labels_ok {
+        Ok(d)
+    } else {
+        Err("must be a domain such as acme.com".into())
+    }
+}
+
+/// Splits, trims and de-duplicates comma-separated tags.
+///
+/// # Errors
+/// Returns a user-facing reason when there are too many or one is too long.
+pub fn parse_tags(raw: &str) -> Result<Vec<String>, String> {
+    let mut tags: Vec<String> = Vec::new();
+    for t in raw.split(',').filter_map(non_empty) {
+        if t.chars().count() > MAX_TAG_LEN {
+            return Err(format!("each tag must be at most {MAX_TAG_LEN} characters"));
+        }
+        if !tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+            tags.push(t.to_string());
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(format!("at most {MAX_TAGS} tags"));
+    }
+    Ok(tags)
+}
+
+impl CustomerInput {
+    /// Checks every field and returns all problems at once. `today` bounds dates that
+    /// cannot lie in the future (a churn date).
+    ///
+    /// # Errors
+    /// Returns every invalid field with its reason.
+    pub fn validate(&self, today: NaiveDate) -> Result<CustomerDraft, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+
+        let name = non_empty(&self.name).map(str::to_string);
+        match &name {
+            None => errors.push("name", "is required"),
+            Some(n) if n.chars().count() > MAX_NAME_LEN => {
+                errors.push("name", format!("must be at most {MAX_NAME_LEN} characters"))
+            }
+            Some(n) if n.chars().any(char::is_control) => {
+                errors.push("name", "must not contain control characters")
+            }
+            _ => {}
+        }
+
+        let external_id = non_empty(&self.external_id).map(str::to_string);
+        if let Some(x) = &external_id {
+            if x.len() > 100 || x.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                errors.push(
+                    "external_id",
+                    "must be at most 100 characters, without spaces",
+                );
+            }
+        }
+
+        let domain = match non_empty(&self.domain).map(parse_domain) {
+            None => None,
+            Some(Ok(d)) => Some(d),
+            Some(Err(e)) => {
+                errors.push("domain", e);
+                None
+            }
+        };
+
+        let tier = Tier::parse(&self.tier);
+        if tier.is_none() {
+            errors.push(
+                "tier",
+                "must be one of Enterprise, Mid-Market, Small Business, Trial",
+            );
+        }
+        let stage = Stage::parse(&self.stage);
+        if stage.is_none() {
+            errors.push(
+                "stage",
+                "must be one of Trial, Onboarding, Active, At risk, Churned",
+            );
+        }
+
+        let churned_on = match non_empty(&self.churned_on).map(parse_date) {
+            None => None,
+            Some(Ok(d)) => Some(d),
+            Some(Err(e)) => {
+                errors.push("churned_on", e);
+                None
+            }
+        };
+        match (stage, churned_on) {
+            (Some(Stage::Churned), None) if non_empty(&self.churned_on).is_none() => {
+                errors.push("churned_on", "is required when the stage is Churned")
+            }
+            (Some(s), Some(_)) if s != Stage::Churned => {
+                errors.push("churned_on", "only applies to churned customers")
+            }
+            (_, Some(d)) if d > today => errors.push("churned_on", "cannot be in the future"),
+            _ => {}
+        }
+
+        let plan = non_empty(&self.plan).map(str::to_string);
+        if plan.as_ref().is_some_and(|p| p.chars().count() > 100) {
+            errors.push("plan", "must be at most 100 characters");
+        }
+
+        let currency = match parse_currency(if self.currency.trim().is_empty() {
+            "USD"
+        } else {
+            &self.currency
+        }) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push("currency", e);
+                "USD".to_string()
+            }
+        };
+        let mrr_minor = if self.mrr.trim().is_empty() {
+            0
+        } else {
+            parse_major(&self.mrr, &currency).unwrap_or_else(|e| {
+                errors.push("mrr", e);
+                0
+            })
+        };
+
+        let seats = match non_empty(&self.seats) {
+            None => 0,
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if (0..=10_000_000).contains(&n) => n as i32,
+                Ok(_) => {
+                    errors.push("seats", "must be between 0 and 10,000,000");
+                    0
+                }
+                Err(_) => {
+                    errors.push("seats", "must be a whole number");
+                    0
+                }
+            },
+        };
+
+        let mut date_field = |field: &str, raw: &str| match non_empty(raw).map(parse_date) {
+            None => None,
+            Some(Ok(d)) => Some(d),
+            Some(Err(e)) => {
+                errors.push(field, e);
+                None
+            }
+        };
+        let contract_start = date_field("contract_start", &self.contract_start);
+        let renewal_date = date_field("renewal_date", &self.renewal_date);
+        if let (Some(s), Some(r)) = (contract_start, renewal_date) {
+            if r < s {
+                errors.push("renewal_date", "must be on or after the contract start");
+            }
+        }
+        if let (Some(s), Some(c)) = (contract_start, churned_on) {
+            if c < s {
+                errors.push("churned_on", "must be on or after the contract start");
+            }
+        }
+
+        let owner_email = match non_empty(&self.owner_email).map(Email::parse) {
+            None => None,
+            Some(Ok(e)) => Some(e),
+            Some(Err(e)) => {
+                errors.push("owner_email", e);
+                None
+            }
+        };
+
+        let tags = parse_tags(&self.tags).unwrap_or_else(|e| {
+            errors.push("tags", e);
+            Vec::new()
+        });
+
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(CustomerDraft {
+            name: name.unwrap_or_default(),
+            external_id,
+            domain,
+            tier: tier.unwrap_or(Tier::SmallBusiness),
+            stage: stage.unwrap_or(Stage::Active),
+            churned_on,
+            plan,
+            mrr_minor,
+            currency,
+            seats,
+            contract_start,
+            renewal_date,
+            owner_email,
+            tags,
+        })
+    }
+}
+
+impl CustomerDraft {
+    /// The form filled in with this customer, for editing.
+    pub fn to_input(&self) -> CustomerInput {
+        let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        CustomerInput {
+            name: self.name.clone(),
+            external_id: self.external_id.clone().unwrap_or_default(),
+            domain: self.domain.clone().unwrap_or_default(),
+            tier: self.tier.as_str().into(),
+            stage: self.stage.as_str().into(),
+            churned_on: date(self.churned_on),
+            plan: self.plan.clone().unwrap_or_default(),
+            mrr: crate::money::to_major_string(self.mrr_minor, &self.currency),
+            currency: self.currency.clone(),
+            seats: self.seats.to_string(),
+            contract_start: date(self.contract_start),
+            renewal_date: date(self.renewal_date),
+            owner_email: self
+                .owner_email
+                .as_ref()
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
+            tags: self.tags.join(", "),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+    }
+
+    fn valid() -> CustomerInput {
+        CustomerInput {
+            name: "Acme Corp".into(),
+            external_id: "acct_1".into(),
+            domain: "https://www.Acme.com/".into(),
+            tier: "Mid-Market".into(),
+            stage: "active".into(),
+            plan: "Business".into(),
+            mrr: "2,500.00".into(),
+            currency: "usd".into(),
+            seats: "25".into(),
+            contract_start: "2025-01-15".into(),
+            renewal_date: "2026-01-15".into(),
+            owner_email: "CSM@Example.com".into(),
+            tags: "beta, EU, beta".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn accepts_and_normalises_a_full_customer() {
+        let d = valid().validate(today()).unwrap();
+        assert_eq!(d.domain.as_deref(), Some("acme.com"));
+        assert_eq!(d.tier, Tier::MidMarket);
+        assert_eq!(d.mrr_minor, 250_000);
+        assert_eq!(d.currency, "USD");
+        assert_eq!(d.owner_email.unwrap().as_str(), "csm@example.com");
+        assert_eq!(d.tags, vec!["beta", "EU"]);
+    }
+
+    #[test]
+    fn round_trips_through_the_form() {
+        let d = valid().validate(today()).unwrap();
+        assert_eq!(d.to_input().validate(today()).unwrap(), d);
+    }
+
+    #[test]
+    fn reports_every_bad_field_at_once() {
+        let input = CustomerInput {
+            name: " ".into(),
+            domain: "not a domain".into(),
+            tier: "gold".into(),
+            stage: "sleeping".into(),
+            mrr: "-5".into(),
+            seats: "2.5".into(),
+            contract_start: "2025-13-01".into(),
+            owner_email: "nobody".into(),
+            ..Default::default()
+        };
+        let errors = input.validate(today()).unwrap_err();
+        for f in [
+            "name",
+            "domain",
+            "tier",
+            "stage",
+            "mrr",
+            "seats",
+            "contract_start",
+            "owner_email",
+        ] {
+            assert!(errors.for_field(f).is_some(), "no error for {f}: {errors}");
+        }
+    }
+
+    #[test]
+    fn churn_date_rules() {
+        let mut c = valid();
+        c.stage = "churned".into();
+        assert_eq!(
+            c.validate(today()).unwrap_err().for_field("churned_on"),
+            Some("is required when the stage is Churned")
+        );
+        c.churned_on = "2026-07-01".into();
+        assert_eq!(
+            c.validate(today()).unwrap_err().for_field("churned_on"),
+            Some("cannot be in the future")
+        );
+        c.churned_on = "2024-01-01".into();
+        assert_eq!(
+            c.validate(today()).unwrap_err().for_field("churned_on"),
+            Some("must be on or after the contract start")
+        );
+        c.churned_on = "2026-02-01".into();
+        assert_eq!(
+            c.validate(today()).unwrap().churned_on,
+            NaiveDate::from_ymd_opt(2026, 2, 1)
+        );
+        let mut active = valid();
+        active.churned_on = "2026-02-01".into();
+        assert_eq!(
+            active
+                .validate(today())
+                .unwrap_err()
+                .for_field("churned_on"),
+            Some("only applies to churned customers")
+        );
+    }
+
+    #[test]
+    fn renewal_after_start_and_limits() {
+        let mut c = valid();
+        c.renewal_date = "2024-01-01".into();
+        assert!(c
+            .validate(today())
+            .unwrap_err()
+            .for_field("renewal_date")
+            .is_some());
+        let mut c = valid();
+        c.name = "x".repeat(MAX_NAME_LEN + 1);
+        c.tags = (0..=MAX_TAGS)
+            .map(|i| format!("t{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        c.seats = "99999999999".into();
+        let e = c.validate(today()).unwrap_err();
+        assert!(
+            e.for_field("name").is_some()
+                && e.for_field("tags").is_some()
+                && e.for_field("seats").is_some()
+        );
+    }
+
+    #[test]
+    fn enums_parse_labels_and_stored_forms() {
+        assert_eq!(Tier::parse("small business"), Some(Tier::SmallBusiness));
+        assert_eq!(Tier::parse("MID_MARKET"), Some(Tier::MidMarket));
+        assert_eq!(Stage::parse("At risk"), Some(Stage::AtRisk));
+        assert_eq!(Stage::parse("at-risk"), Some(Stage::AtRisk));
+        assert_eq!(
+            ContactRole::parse("Executive Sponsor"),
+            Some(ContactRole::ExecutiveSponsor)
+        );
+        assert_eq!(Tier::parse(""), None);
+        for t in Tier::ALL {
+            assert_eq!(Tier::parse(t.as_str()), Some(*t));
+        }
+    }
+
+    #[test]
+    fn tier_from_arr() {
+        assert_eq!(Tier::for_arr_cents(120_000_00), Tier::Enterprise);
+        assert_eq!(Tier::for_arr_cents(25_000_00), Tier::MidMarket);
+        assert_eq!(Tier::for_arr_cents(6_000_00), Tier::SmallBusiness);
+        assert_eq!(Tier::for_arr_cents(0), Tier::Trial);
+    }
+
+    #[test]
+    fn domains() {
+        assert_eq!(
+            parse_domain("http://shop.example.co.uk"),
+            Ok("shop.example.co.uk".into())
+        );
+        for bad in [
+            "localhost",
+            "-a.com",
+            "a..com",
+            "ex ample.com",
+            "a.com/path/x",
+        ] {
+            assert!(parse_domain(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Virtual CSM domain core.
+//!
+//! Plain Rust types and rules with no I/O: validation of what users type, roles and
+//! permissions, money, customer-list queries, CSV parsing and the deterministic demo
+//! portfolio. Everything here compiles for native and `wasm32`, takes the time it needs
+//! as an argument (`today`, `now`) and is unit-tested beside its code.
+
+pub mod auth;
+pub mod csv_import;
+pub mod customer;
+pub mod demo;
+pub mod listing;
+pub mod money;
+pub mod portfolio;
+pub mod timefmt;
+pub mod validation;
+
+pub use validation::{FieldError, ValidationErrors};
