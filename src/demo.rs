@@ -126,6 +126,8 @@ pub struct DemoCustomer {
     breadth: usize,
     active_from: NaiveDate,
     active_until: Option<NaiveDate>,
+    /// A declining customer that stopped using the product altogether from this day.
+    dark_from: Option<NaiveDate>,
     window_start: NaiveDate,
     as_of: NaiveDate,
 }
@@ -683,6 +685,8 @@ fn generate_customer(
     }
 
     let base_rate = (1.5 + f64::from(seats).sqrt() * 1.3).min(40.0);
+    let dark_from = (behaviour == Behaviour::Declining && rng.gen_bool(0.4))
+        .then(|| as_of - Duration::days(rng.gen_range(15..45)));
     let breadth = match behaviour {
         Behaviour::Growing => rng.gen_range(5..=8),
         Behaviour::Declining | Behaviour::Churning => rng.gen_range(2..=5),
@@ -706,6 +710,7 @@ fn generate_customer(
         breadth,
         active_from,
         active_until: churned_on,
+        dark_from,
         window_start,
         as_of,
     }
@@ -714,6 +719,9 @@ fn generate_customer(
 impl DemoCustomer {
     /// Usage intensity (1.0 = normal) on `day`, from the customer's behaviour.
     fn engagement(&self, day: NaiveDate) -> f64 {
+        if self.dark_from.is_some_and(|d| day >= d) {
+            return 0.0;
+        }
         let span = (self.as_of - self.window_start).num_days().max(1) as f64;
         let t = (day - self.window_start).num_days() as f64 / span;
         match self.behaviour {

@@ -67,14 +67,23 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        match value {
+        let error = match value {
             ServerFnErrorErr::Args(m)
             | ServerFnErrorErr::MissingArg(m)
             | ServerFnErrorErr::Deserialization(m) => {
                 AppError::BadRequest(format!("The request was malformed: {m}"))
             }
             other => AppError::Transport(other.to_string()),
+        };
+        // Undecodable arguments are the client's fault: answer 400, not 500.
+        #[cfg(feature = "ssr")]
+        if let Some(opts) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            opts.set_status(
+                http::StatusCode::from_u16(error.status_code())
+                    .unwrap_or(http::StatusCode::BAD_REQUEST),
+            );
         }
+        error
     }
 }
 

@@ -1,9 +1,7 @@
 //! `vcsm`: the Virtual CSM server and its command line.
 
-mod cli;
-mod http;
-
 use clap::Parser;
+use server::cli;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

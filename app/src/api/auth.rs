@@ -21,20 +21,24 @@ pub fn safe_next(next: Option<&str>) -> String {
 }
 
 /// The signed-in user, `None` when nobody is.
-#[server]
+#[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
-    match ctx::signed_in().await {
-        Ok((_, u)) => Ok(Some(u)),
-        Err(AppError::Unauthorized) => Ok(None),
-        Err(e) => ctx::respond(Err(e)),
-    }
+    let state = ctx::state()?;
+    let Some(token) = crate::backend::auth::session_token(&ctx::request()?.headers) else {
+        return Ok(None);
+    };
+    ctx::respond(
+        crate::backend::users::user_for_token(&state.db, &token, chrono::Utc::now())
+            .await
+            .map_err(Into::into),
+    )
 }
 
 #[cfg(feature = "ssr")]
 use super::ctx;
 
 /// Signs in and sets the session cookie, then redirects to `next`.
-#[server]
+#[server(endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::backend::{auth, users};
     let state = ctx::state()?;
@@ -81,7 +85,7 @@ fn client_ip(parts: &http::request::Parts, trust_proxy: bool) -> String {
 }
 
 /// Ends the session and clears the cookie.
-#[server]
+#[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     use crate::backend::{auth, users};
     let state = ctx::state()?;
@@ -101,7 +105,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// In demo mode, how to sign in (shown on the login page).
-#[server]
+#[server(endpoint = "demo_hint")]
 pub async fn demo_hint() -> Result<Option<String>, AppError> {
     let state = ctx::state()?;
     Ok(state

@@ -17,58 +17,58 @@ use vcsm::auth::Role;
 /// Largest CSV accepted in one import (about 100,000 typical rows).
 pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
 
-#[server(input = Json)]
+#[server(input = Json, endpoint = "list_customers")]
 pub async fn list_customers(query: CustomerQuery) -> Result<CustomerPage, AppError> {
     let (state, _) = ctx::signed_in().await?;
     ctx::respond(svc::list(&state.db, &query, chrono::Utc::now()).await)
 }
 
-#[server]
+#[server(endpoint = "get_customer")]
 pub async fn get_customer(id: i64) -> Result<CustomerDetail, AppError> {
     let (state, _) = ctx::signed_in().await?;
     ctx::respond(svc::detail(&state.db, id, chrono::Utc::now()).await)
 }
 
 /// The edit form's initial values.
-#[server]
+#[server(endpoint = "customer_form")]
 pub async fn customer_form(id: i64) -> Result<CustomerInput, AppError> {
-    let (state, _) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    let (state, _) = (ctx::require(Role::can_edit_customers).await)?;
     ctx::respond(svc::form_input(&state.db, id).await)
 }
 
-#[server]
+#[server(endpoint = "create_customer")]
 pub async fn create_customer(input: CustomerInput) -> Result<i64, AppError> {
-    let (state, user) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    let (state, user) = (ctx::require(Role::can_edit_customers).await)?;
     let id = ctx::respond(svc::create(&state.db, &user, &input, chrono::Utc::now()).await)?;
     leptos_axum::redirect(&format!("/customers/{id}"));
     Ok(id)
 }
 
-#[server]
+#[server(endpoint = "update_customer")]
 pub async fn update_customer(id: i64, input: CustomerInput) -> Result<i64, AppError> {
-    let (state, user) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    let (state, user) = (ctx::require(Role::can_edit_customers).await)?;
     ctx::respond(svc::update(&state.db, &user, id, &input, chrono::Utc::now()).await)?;
     leptos_axum::redirect(&format!("/customers/{id}"));
     Ok(id)
 }
 
 /// Archives (`archived = true`) or restores a customer.
-#[server]
+#[server(endpoint = "archive_customer")]
 pub async fn archive_customer(id: i64, archived: bool) -> Result<(), AppError> {
-    let (state, user) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    let (state, user) = (ctx::require(Role::can_edit_customers).await)?;
     ctx::respond(svc::set_archived(&state.db, &user, id, archived, chrono::Utc::now()).await)
 }
 
-#[server]
+#[server(endpoint = "add_note")]
 pub async fn add_note(customer_id: i64, body: String) -> Result<(), AppError> {
-    let (state, user) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    let (state, user) = (ctx::require(Role::can_edit_customers).await)?;
     ctx::respond(svc::add_note(&state.db, &user, customer_id, &body, chrono::Utc::now()).await)
 }
 
 /// Imports a customers CSV, all rows or none.
-#[server(input = Json)]
+#[server(input = Json, endpoint = "import_customers")]
 pub async fn import_customers(csv: String) -> Result<ImportReport, AppError> {
-    let (state, user) = ctx::respond(ctx::require(Role::can_edit_customers).await)?;
+    let (state, user) = (ctx::require(Role::can_edit_customers).await)?;
     if csv.len() > MAX_IMPORT_BYTES {
         return ctx::respond(Err(AppError::BadRequest(format!(
             "The file is larger than {} MB: split it.",
@@ -79,7 +79,7 @@ pub async fn import_customers(csv: String) -> Result<ImportReport, AppError> {
 }
 
 /// Users who can own customers.
-#[server]
+#[server(endpoint = "owner_options")]
 pub async fn owner_options() -> Result<Vec<OwnerOption>, AppError> {
     let (state, _) = ctx::signed_in().await?;
     ctx::respond(

@@ -7,7 +7,7 @@ use super::ctx;
 use crate::dto::DashboardDto;
 use crate::error::AppError;
 
-#[server]
+#[server(endpoint = "dashboard")]
 pub async fn dashboard() -> Result<DashboardDto, AppError> {
     let (state, _) = ctx::signed_in().await?;
     ctx::respond(crate::backend::dashboard::dashboard(&state.db, chrono::Utc::now()).await)

@@ -29,6 +29,10 @@ pub(crate) mod ctx {
 
     /// The signed-in user, or `Unauthorized`.
     pub async fn signed_in() -> Result<(AppState, CurrentUser), AppError> {
+        respond(session_user().await)
+    }
+
+    async fn session_user() -> Result<(AppState, CurrentUser), AppError> {
         let state = state()?;
         let token = session_token(&request()?.headers).ok_or(AppError::Unauthorized)?;
         let user = users::user_for_token(&state.db, &token, Utc::now())
@@ -43,7 +47,7 @@ pub(crate) mod ctx {
         if allowed(user.role) {
             Ok((state, user))
         } else {
-            Err(AppError::forbidden())
+            respond(Err(AppError::forbidden()))
         }
     }
 

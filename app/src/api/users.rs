@@ -9,9 +9,9 @@ use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use vcsm::auth::Role;
 
-#[server]
+#[server(endpoint = "list_users")]
 pub async fn list_users() -> Result<Vec<UserDto>, AppError> {
-    let (state, _) = ctx::respond(ctx::require(Role::can_admin).await)?;
+    let (state, _) = (ctx::require(Role::can_admin).await)?;
     ctx::respond(
         crate::backend::users::list_users(&state.db)
             .await
@@ -19,7 +19,7 @@ pub async fn list_users() -> Result<Vec<UserDto>, AppError> {
     )
 }
 
-#[server]
+#[server(endpoint = "create_user")]
 pub async fn create_user(
     email: String,
     name: String,
@@ -27,7 +27,7 @@ pub async fn create_user(
     password: String,
 ) -> Result<UserDto, AppError> {
     use crate::backend::users::{create_user, NewUser};
-    let (state, admin) = ctx::respond(ctx::require(Role::can_admin).await)?;
+    let (state, admin) = (ctx::require(Role::can_admin).await)?;
     let input = NewUser {
         email,
         name,
@@ -37,9 +37,9 @@ pub async fn create_user(
     ctx::respond(create_user(&state.db, Some(&admin), &input, chrono::Utc::now()).await)
 }
 
-#[server]
+#[server(endpoint = "set_user_active")]
 pub async fn set_user_active(id: i64, active: bool) -> Result<(), AppError> {
-    let (state, admin) = ctx::respond(ctx::require(Role::can_admin).await)?;
+    let (state, admin) = (ctx::require(Role::can_admin).await)?;
     ctx::respond(
         crate::backend::users::set_active(&state.db, &admin, id, active, chrono::Utc::now()).await,
     )

@@ -243,14 +243,13 @@ pub async fn detail(
             alert: false,
         }
     }));
-    timeline.extend(tickets.into_iter().map(|t| {
-        TimelineItem {
-            at: t.opened_at,
-            kind: TimelineKind::Ticket,
-            alert: matches!(t.priority.as_str(), "high" | "urgent")
-                || t.satisfaction.as_deref() == Some("bad"),
-            title: format!("Ticket: {}", t.subject),
-            detail: Some(format!(
+    timeline.extend(tickets.into_iter().map(|t| TimelineItem {
+        at: t.opened_at,
+        kind: TimelineKind::Ticket,
+        alert: matches!(t.priority.as_str(), "high" | "urgent")
+            || t.satisfaction.as_deref() == Some("bad"),
+        title: format!("Ticket: {}", t.subject),
+        detail: Some(format!(
                 "{} · {} priority{}",
                 t.status,
                 t.priority,
@@ -258,8 +257,7 @@ pub async fn detail(
                     .map(|s| format!(" · rated {s}"))
                     .unwrap_or_default()
             )),
-            actor: None,
-        }
+        actor: None,
     }));
     timeline.extend(billing.into_iter().map(|b| TimelineItem {
         at: b.occurred_at,

@@ -87,7 +87,12 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
     let mut events_batch: Vec<usage_event::ActiveModel> = Vec::with_capacity(BATCH);
     for c in &portfolio.customers {
         let d = &c.draft;
-        let events = c.events();
+        // History ends now: today's not-yet-happened events are left out.
+        let events: Vec<_> = c
+            .events()
+            .into_iter()
+            .filter(|e| e.occurred_at <= now)
+            .collect();
         let owner_id = d
             .owner_email
             .as_ref()

@@ -215,10 +215,13 @@ pub fn CustomerListPage() -> impl IntoView {
 
     view! {
         <PageHeader title="Customers".into()>
-            <Show when=move || can_edit.get()>
-                <a href="/customers/import" class="btn-secondary">"Import CSV"</a>
-                <a href="/customers/new" class="btn-primary" data-testid="new-customer">"New customer"</a>
-            </Show>
+            // Reads the signed-in user's resource: must sit in a Transition to hydrate.
+            <Transition fallback=|| ()>
+                <Show when=move || can_edit.get()>
+                    <a href="/customers/import" class="btn-secondary">"Import CSV"</a>
+                    <a href="/customers/new" class="btn-primary" data-testid="new-customer">"New customer"</a>
+                </Show>
+            </Transition>
         </PageHeader>
         <Suspense fallback=|| ()>
             {move || {

@@ -50,6 +50,7 @@ pub fn ImportPage() -> impl IntoView {
 
     view! {
         <PageHeader title="Import customers".into() subtitle="Upload a CSV file. Every row is checked first: if any row has a problem, nothing is imported.".into()/>
+        <Transition fallback=|| ()>
         <Show when=move || can_edit.get() fallback=|| view! { <ErrorNotice error=crate::error::AppError::Forbidden("Your role can read customers but not import them.".into())/> }>
             <div class="grid gap-6 lg:grid-cols-3">
                 <div class="card p-6 lg:col-span-2">
@@ -108,5 +109,6 @@ pub fn ImportPage() -> impl IntoView {
                 </aside>
             </div>
         </Show>
+        </Transition>
     }
 }

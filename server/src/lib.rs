@@ -1,0 +1,5 @@
+//! The `vcsm` server: command line and HTTP wiring, as a library so integration tests
+//! run the exact router the binary serves.
+
+pub mod cli;
+pub mod http;

@@ -1,0 +1,185 @@
+//! Test harness: every test gets a fresh database (SQLite file, or a new Postgres
+//! database when `VCSM_TEST_POSTGRES` is set) and the real router on a real port.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::backend::{db, AppState, Config};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+pub struct TestApp {
+    pub base: String,
+    pub db: DatabaseConnection,
+    pub client: reqwest::Client,
+    pub backend: &'static str,
+}
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "vcsm_t_{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000,
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )
+}
+
+/// A fresh, migrated database.
+pub async fn fresh_db() -> (DatabaseConnection, &'static str) {
+    let name = unique_name();
+    match std::env::var("VCSM_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+    {
+        Some(base) => {
+            let base = base.trim_end_matches('/');
+            let admin = db::connect(&format!("{base}/postgres"))
+                .await
+                .expect("connect to the test Postgres server");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            let conn = db::connect(&format!("{base}/{name}"))
+                .await
+                .expect("connect to the new database");
+            db::migrate(&conn).await.expect("migrate");
+            (conn, "postgres")
+        }
+        None => {
+            let dir = std::env::temp_dir().join("vcsm-tests");
+            std::fs::create_dir_all(&dir).unwrap();
+            let conn = db::connect(&format!(
+                "sqlite://{}?mode=rwc",
+                dir.join(format!("{name}.db")).display()
+            ))
+            .await
+            .expect("open SQLite");
+            db::migrate(&conn).await.expect("migrate");
+            (conn, "sqlite")
+        }
+    }
+}
+
+/// Serves the real router over a fresh database on a free port.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Config::default()).await
+}
+
+pub async fn spawn_app_with(config: Config) -> TestApp {
+    let (conn, backend) = fresh_db().await;
+    let mut leptos_options = leptos::config::get_configuration(None)
+        .expect("leptos settings")
+        .leptos_options;
+    leptos_options.output_name = Arc::from("vcsm");
+    let state = AppState {
+        leptos_options,
+        db: conn.clone(),
+        config: Arc::new(config),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = server::http::router(state);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        base: format!("http://{addr}"),
+        db: conn,
+        client,
+        backend,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Posts a form to a server function, as a browser's form would (without JS, the
+    /// `Accept` header asks for HTML).
+    pub async fn post_form(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts JSON to a server function declared with `input = Json`.
+    pub async fn post_json(&self, endpoint: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn create_user(&self, email: &str, role: &str) {
+        let input = app::backend::users::NewUser {
+            email: email.into(),
+            name: email.split('@').next().unwrap().into(),
+            role: role.into(),
+            password: PASSWORD.into(),
+        };
+        app::backend::users::create_user(&self.db, None, &input, chrono::Utc::now())
+            .await
+            .expect("create user");
+    }
+
+    /// Creates a user with `role` and signs this client in as them.
+    pub async fn sign_in_as(&self, email: &str, role: &str) {
+        self.create_user(email, role).await;
+        let res = self
+            .post_form("login", &[("email", email), ("password", PASSWORD)])
+            .await;
+        assert!(
+            res.status().is_success() || res.status().is_redirection(),
+            "login failed: {}",
+            res.status()
+        );
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A full customer form, as the browser sends it.
+pub fn customer_form(name: &str, external_id: &str) -> Vec<(String, String)> {
+    [
+        ("name", name),
+        ("external_id", external_id),
+        ("domain", "acme.example.com"),
+        ("tier", "mid_market"),
+        ("stage", "active"),
+        ("churned_on", ""),
+        ("plan", "Business"),
+        ("mrr", "2500.00"),
+        ("currency", "USD"),
+        ("seats", "25"),
+        ("contract_start", "2025-01-01"),
+        ("renewal_date", "2026-01-01"),
+        ("owner_email", ""),
+        ("tags", "beta"),
+    ]
+    .iter()
+    .map(|(k, v)| (format!("input[{k}]"), v.to_string()))
+    .collect()
+}
