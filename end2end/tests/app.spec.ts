@@ -1,0 +1,211 @@
+import { expect, test } from '@playwright/test';
+import { hydrated, signIn, watchErrors } from './helpers';
+
+test('signing in: a wrong password is refused, the right one opens the dashboard', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('/login');
+  await hydrated(page);
+  await page.fill('#email', 'admin@example.com');
+  await page.fill('#password', 'not-the-password');
+  await page.click('button[type=submit]');
+  await expect(page.getByTestId('login-error')).toContainText('Wrong e-mail or password');
+  await expect(page).toHaveURL(/\/login/);
+
+  await page.fill('#password', 'demo-password');
+  await page.click('button[type=submit]');
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+  await expect(page.getByTestId('stats')).toContainText('MRR');
+  await expect(page.getByTestId('current-user')).toContainText('admin@example.com');
+  expect(errors).toEqual([]);
+});
+
+test('signed out, a page sends you to the login page and back after signing in', async ({ page }) => {
+  await page.goto('/customers?stage=at_risk');
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await hydrated(page);
+  await page.fill('#email', 'manager@example.com');
+  await page.fill('#password', 'demo-password');
+  await page.click('button[type=submit]');
+  await expect(page).toHaveURL(/\/customers\?stage=at_risk/);
+  await expect(page.getByTestId('customer-row').first()).toContainText('At risk');
+});
+
+test('every page renders and hydrates without errors', async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'admin@example.com');
+  await expect(page).toHaveURL(/\/$/);
+  for (const [path, heading] of [
+    ['/', 'Dashboard'],
+    ['/customers', 'Customers'],
+    ['/customers/1', null],
+    ['/customers/1/edit', null],
+    ['/customers/new', 'New customer'],
+    ['/customers/import', 'Import customers'],
+    ['/users', 'Users'],
+  ] as const) {
+    await page.goto(path);
+    await hydrated(page);
+    if (heading) await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+    else await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  }
+  await page.goto('/customers/999999');
+  await hydrated(page);
+  await expect(page.getByRole('alert')).toContainText('No customer with id 999999');
+  expect(errors.filter((e) => !e.includes('404'))).toEqual([]);
+});
+
+test('search the customer list on the server', async ({ page }) => {
+  await signIn(page, 'priya@example.com');
+  await page.goto('/customers');
+  await hydrated(page);
+  const rows = page.getByTestId('customer-row');
+  await expect(rows).toHaveCount(50);
+  await expect(page.getByTestId('result-count')).toContainText(/of \d{3}/);
+  const name = (await rows.nth(3).locator('a').first().innerText()).trim();
+
+  await page.fill('#q', name);
+  await page.getByTestId('apply-filters').click();
+  await expect(page).toHaveURL(new RegExp(`q=${encodeURIComponent(name).replace(/%20/g, '(%20|\\+)')}`));
+  await expect(rows.first()).toContainText(name);
+  expect(await rows.count()).toBeLessThan(50);
+
+  await page.fill('#q', 'zzz-no-such-customer');
+  await page.getByTestId('apply-filters').click();
+  await expect(page.getByText('No customers match these filters')).toBeVisible();
+});
+
+test('create a customer, then find it and open its detail', async ({ page }) => {
+  const errors = watchErrors(page);
+  const name = `Playwright Co ${Date.now()}`;
+  await signIn(page, 'priya@example.com');
+  await page.goto('/customers');
+  await hydrated(page);
+  await page.getByTestId('new-customer').click();
+  await expect(page).toHaveURL(/\/customers\/new$/);
+  await hydrated(page);
+
+  // Bad input first: every problem is shown beside its field, nothing is saved.
+  await page.fill('#mrr', 'twelve');
+  await page.getByTestId('save-customer').click();
+  await expect(page.getByTestId('form-error')).toBeVisible();
+  await expect(page.getByText('is required')).toBeVisible();
+  await expect(page.getByText('must be an amount such as 1250 or 1250.50')).toBeVisible();
+  await expect(page).toHaveURL(/\/customers\/new$/);
+
+  await page.fill('#name', name);
+  await page.fill('#external_id', `pw_${Date.now()}`);
+  await page.fill('#domain', 'playwright.example.com');
+  await page.selectOption('#tier', 'enterprise');
+  await page.fill('#mrr', '12345.50');
+  await page.fill('#seats', '80');
+  await page.selectOption('#owner_email', 'priya@example.com');
+  await page.getByTestId('save-customer').click();
+  await expect(page).toHaveURL(/\/customers\/\d+$/);
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+  await expect(page.getByText('$12,345.50').first()).toBeVisible();
+
+  await page.goto(`/customers?q=${encodeURIComponent(name)}`);
+  await expect(page.getByTestId('customer-row')).toHaveCount(1);
+  await page.getByRole('link', { name }).click();
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('a note added on the detail page appears on the timeline', async ({ page }) => {
+  await signIn(page, 'priya@example.com');
+  await page.goto('/customers/2');
+  await hydrated(page);
+  const note = `Called the champion ${Date.now()}`;
+  await page.fill('#note-body', note);
+  await page.getByRole('button', { name: 'Save note' }).click();
+  await expect(page.getByTestId('timeline').locator('li').first()).toContainText(note);
+  await expect(page.locator('#note-body')).toHaveValue('');
+});
+
+test('an executive can read but not edit', async ({ page }) => {
+  await signIn(page, 'exec@example.com');
+  await expect(page).toHaveURL(/\/$/);
+  await page.goto('/customers');
+  await hydrated(page);
+  await expect(page.getByTestId('customer-row').first()).toBeVisible();
+  await expect(page.getByTestId('new-customer')).toHaveCount(0);
+  await page.goto('/customers/1');
+  await hydrated(page);
+  await expect(page.getByTestId('timeline')).toBeVisible();
+  await expect(page.getByTestId('edit-customer')).toHaveCount(0);
+  await expect(page.locator('#note-body')).toHaveCount(0);
+  await page.goto('/customers/1/edit');
+  await expect(page.getByRole('alert')).toContainText('Not allowed');
+  await page.goto('/customers/new');
+  await expect(page.getByRole('alert')).toContainText('Not allowed');
+});
+
+test('after hydration, interactions run in the browser without reloading', async ({ page }) => {
+  await signIn(page, 'admin@example.com');
+  await page.goto('/customers');
+  await hydrated(page);
+  const sidebar = page.getByTestId('sidebar');
+  await expect(sidebar).toHaveAttribute('data-collapsed', 'false');
+  await page.getByTestId('sidebar-toggle').click();
+  await expect(sidebar).toHaveAttribute('data-collapsed', 'true');
+  await page.getByTestId('sidebar-toggle').click();
+  await expect(sidebar).toHaveAttribute('data-collapsed', 'false');
+
+  // Sorting navigates on the client: a value set on window survives.
+  await page.evaluate(() => ((window as any).__stillHere = true));
+  await page.getByTestId('sort-mrr').click();
+  await expect(page).toHaveURL(/sort=mrr/);
+  await expect(page.getByTestId('sort-mrr')).toContainText('↓');
+  expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
+});
+
+test('with JavaScript disabled, pages still show their data', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/login');
+  await page.fill('#email', 'admin@example.com');
+  await page.fill('#password', 'demo-password');
+  await page.click('button[type=submit]');
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId('stats')).toContainText('Customers');
+  await expect(page.getByTestId('recently-active').locator('li').first()).toBeVisible();
+
+  await page.goto('/customers?sort=mrr');
+  await expect(page.getByTestId('customer-row')).toHaveCount(50);
+  await page.getByTestId('next-page').click();
+  await expect(page).toHaveURL(/page=2/);
+  await expect(page.getByTestId('result-count')).toContainText(/51–100 of \d{3}/);
+
+  await page.goto('/customers/1');
+  await expect(page.getByTestId('timeline').locator('li').first()).toBeVisible();
+  await expect(page.getByTestId('contacts')).toBeVisible();
+  await context.close();
+});
+
+test('CSV import reports bad rows and imports nothing, then imports a good file', async ({ page }) => {
+  await signIn(page, 'manager@example.com');
+  await page.goto('/customers/import');
+  await hydrated(page);
+  const stamp = Date.now();
+  await page.fill('#csv-text', `name,external_id,mrr\nGood ${stamp},imp_${stamp},100\n,imp_${stamp}_b,abc\n`);
+  await page.getByTestId('run-import').click();
+  await expect(page.getByTestId('import-errors')).toContainText('Nothing was imported');
+  await expect(page.getByTestId('import-errors')).toContainText('must be an amount');
+
+  await page.fill('#csv-text', `name,external_id,mrr\nGood ${stamp},imp_${stamp},100\nAlso Good ${stamp},imp_${stamp}_b,250.50\n`);
+  await page.getByTestId('run-import').click();
+  await expect(page.getByTestId('import-result')).toContainText('Imported 2 customers');
+  await page.goto(`/customers?q=${stamp}`);
+  await expect(page.getByTestId('customer-row')).toHaveCount(2);
+});
+
+test('signing out ends the session', async ({ page }) => {
+  await signIn(page, 'admin@example.com');
+  await expect(page).toHaveURL(/\/$/);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await page.goto('/customers');
+  await expect(page).toHaveURL(/\/login\?next=/);
+});
