@@ -487,7 +487,7 @@ fn generate_customer(
         NaiveDate::from_ymd_opt(as_of.year(), active_from.month(), active_from.day().min(28))
             .unwrap_or(as_of);
     while renewal <= as_of {
-        renewal = renewal + Duration::days(365);
+        renewal += Duration::days(365);
     }
     let mut tags = Vec::new();
     if rng.gen_bool(0.2) {
@@ -581,7 +581,7 @@ fn generate_customer(
                 }
             }
             n += 1;
-            month = month + Duration::days(if yearly { 365 } else { 30 });
+            month += Duration::days(if yearly { 365 } else { 30 });
         }
         let status = match behaviour {
             Behaviour::Churning => "canceled",
@@ -654,7 +654,7 @@ fn generate_customer(
                 },
             });
         }
-        day = day + Duration::days(1);
+        day += Duration::days(1);
     }
 
     let mut notes = Vec::new();
@@ -801,7 +801,7 @@ impl DemoCustomer {
                     message_id: format!("demo-{:05}-{:07}", self.index + 1, out.len()),
                 });
             }
-            day = day + Duration::days(1);
+            day += Duration::days(1);
         }
         out
     }

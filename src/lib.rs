@@ -5,6 +5,9 @@
 //! portfolio. Everything here compiles for native and `wasm32`, takes the time it needs
 //! as an argument (`today`, `now`) and is unit-tested beside its code.
 
+// Amounts in cents are written dollars_cents (`100_000_00` is $100,000.00).
+#![allow(clippy::inconsistent_digit_grouping)]
+
 pub mod auth;
 pub mod csv_import;
 pub mod customer;

@@ -276,7 +276,7 @@ pub async fn detail(
         )),
         actor: None,
     }));
-    timeline.sort_by(|a, b| b.at.cmp(&a.at));
+    timeline.sort_by_key(|t| std::cmp::Reverse(t.at));
     timeline.truncate(TIMELINE_LEN as usize);
 
     Ok(CustomerDetail {
