@@ -31,7 +31,8 @@ fi
 # Tailwind CLI and Playwright come from npm; browsers never (they can't be downloaded here).
 if [ ! -d node_modules/@tailwindcss/cli ] || [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: npm 11 rejects lock files without every platform's optional packages.
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund
 fi
 
 if [ "${1:-}" = "--e2e" ] && [ ! -x /usr/bin/chromium ]; then
