@@ -556,3 +556,98 @@ mod tests {
         }
     }
 }
+
+/// The "add contact" form as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactInput {
+    pub name: String,
+    pub email: String,
+    pub title: String,
+    pub role: String,
+}
+
+/// A contact that passed validation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactDraft {
+    pub name: String,
+    pub email: Option<Email>,
+    pub title: Option<String>,
+    pub role: ContactRole,
+}
+
+impl ContactInput {
+    /// # Errors
+    /// Returns every invalid field with its reason.
+    pub fn validate(&self) -> Result<ContactDraft, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let name = non_empty(&self.name).unwrap_or("").to_string();
+        if name.is_empty() {
+            errors.push("name", "is required");
+        } else if name.chars().count() > MAX_NAME_LEN {
+            errors.push("name", format!("must be at most {MAX_NAME_LEN} characters"));
+        }
+        let email = match non_empty(&self.email).map(Email::parse) {
+            None => None,
+            Some(Ok(e)) => Some(e),
+            Some(Err(e)) => {
+                errors.push("email", e);
+                None
+            }
+        };
+        let title = non_empty(&self.title).map(str::to_string);
+        if title
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_NAME_LEN)
+        {
+            errors.push(
+                "title",
+                format!("must be at most {MAX_NAME_LEN} characters"),
+            );
+        }
+        let role = ContactRole::parse(if self.role.trim().is_empty() {
+            "user"
+        } else {
+            &self.role
+        });
+        if role.is_none() {
+            errors.push("role", "must be Champion, Executive sponsor, Admin or User");
+        }
+        errors.into_result(()).map(|()| ContactDraft {
+            name,
+            email,
+            title,
+            role: role.unwrap_or(ContactRole::User),
+        })
+    }
+}
+
+#[cfg(test)]
+mod contact_tests {
+    use super::*;
+
+    #[test]
+    fn contacts_validate_and_default_to_user() {
+        let c = ContactInput {
+            name: " Ada ".into(),
+            email: "ADA@x.com".into(),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.email.unwrap().as_str(), c.role),
+            ("Ada", "ada@x.com", ContactRole::User)
+        );
+        let e = ContactInput {
+            name: "".into(),
+            email: "nope".into(),
+            role: "boss".into(),
+            title: "t".repeat(300),
+        }
+        .validate()
+        .unwrap_err();
+        for f in ["name", "email", "role", "title"] {
+            assert!(e.for_field(f).is_some(), "{f}");
+        }
+    }
+}

@@ -123,6 +123,22 @@ test('a note added on the detail page appears on the timeline', async ({ page })
   await expect(page.locator('#note-body')).toHaveValue('');
 });
 
+test('a contact added on the detail page is listed', async ({ page }) => {
+  await signIn(page, 'priya@example.com');
+  await page.goto('/customers/3');
+  await hydrated(page);
+  const name = `Grace Hopper ${Date.now()}`;
+  await page.getByTestId('add-contact').locator('summary').click();
+  await page.fill('#c-email', 'not-an-email');
+  await page.getByRole('button', { name: 'Add contact' }).click();
+  await expect(page.getByText('is required')).toBeVisible();
+  await page.fill('#c-name', name);
+  await page.fill('#c-email', `grace${Date.now()}@example.com`);
+  await page.selectOption('#c-role', 'executive_sponsor');
+  await page.getByRole('button', { name: 'Add contact' }).click();
+  await expect(page.getByTestId('contacts')).toContainText(name);
+});
+
 test('an executive can read but not edit', async ({ page }) => {
   await signIn(page, 'exec@example.com');
   await expect(page).toHaveURL(/\/$/);
@@ -135,6 +151,7 @@ test('an executive can read but not edit', async ({ page }) => {
   await expect(page.getByTestId('timeline')).toBeVisible();
   await expect(page.getByTestId('edit-customer')).toHaveCount(0);
   await expect(page.locator('#note-body')).toHaveCount(0);
+  await expect(page.getByTestId('add-contact')).toHaveCount(0);
   await page.goto('/customers/1/edit');
   await expect(page.getByRole('alert')).toContainText('Not allowed');
   await page.goto('/customers/new');

@@ -523,3 +523,56 @@ async fn pages_render_their_data_on_the_server() {
         .unwrap();
     assert!(html.contains("Customers by stage"));
 }
+
+#[tokio::test]
+async fn contacts_are_validated_unique_per_customer_and_listed() {
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id: i64 = create(&app, &customer_form("Acme", "a1"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = id.to_string();
+    let bad = app
+        .post_form(
+            "add_contact",
+            &[
+                ("customer_id", &id),
+                ("contact[name]", ""),
+                ("contact[email]", "nope"),
+                ("contact[title]", ""),
+                ("contact[role]", "boss"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let body: Value = bad.json().await.unwrap();
+    let fields: Vec<&str> = body["Validation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["name", "email", "role"]);
+    let ada = [
+        ("customer_id", id.as_str()),
+        ("contact[name]", "Ada Lovelace"),
+        ("contact[email]", "Ada@Acme.com"),
+        ("contact[title]", "CTO"),
+        ("contact[role]", "champion"),
+    ];
+    assert_eq!(app.post_form("add_contact", &ada).await.status(), 200);
+    let again = app.post_form("add_contact", &ada).await;
+    assert_eq!(again.status(), 422);
+    assert!(again.text().await.unwrap().contains("already a contact"));
+    let detail: Value = app
+        .post_form("get_customer", &[("id", &id)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["contacts"].as_array().unwrap().len(), 1);
+    assert_eq!(detail["contacts"][0]["email"], "ada@acme.com");
+    assert_eq!(detail["contacts"][0]["role"], "Champion");
+}

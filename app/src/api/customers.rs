@@ -88,3 +88,14 @@ pub async fn owner_options() -> Result<Vec<OwnerOption>, AppError> {
             .map_err(Into::into),
     )
 }
+
+#[server(endpoint = "add_contact")]
+pub async fn add_contact(
+    customer_id: i64,
+    contact: vcsm::customer::ContactInput,
+) -> Result<i64, AppError> {
+    let (state, user) = ctx::require(Role::can_edit_customers).await?;
+    ctx::respond(
+        svc::add_contact(&state.db, &user, customer_id, &contact, chrono::Utc::now()).await,
+    )
+}

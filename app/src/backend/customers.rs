@@ -704,3 +704,57 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
         errors: Vec::new(),
     })
 }
+
+/// Adds a contact to a customer.
+///
+/// # Errors
+/// `Validation` for bad fields or an e-mail already on this customer, `NotFound`; database errors.
+pub async fn add_contact<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    customer_id: i64,
+    input: &vcsm::customer::ContactInput,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let draft = input.validate().map_err(AppError::Validation)?;
+    find(db, customer_id).await?;
+    if let Some(email) = &draft.email {
+        let taken = contact::Entity::find()
+            .filter(contact::Column::CustomerId.eq(customer_id))
+            .filter(contact::Column::Email.eq(email.as_str()))
+            .count(db)
+            .await?;
+        if taken > 0 {
+            return Err(AppError::validation(
+                "email",
+                "is already a contact of this customer",
+            ));
+        }
+    }
+    let txn = db.begin().await?;
+    let m = contact::ActiveModel {
+        customer_id: Set(customer_id),
+        name: Set(draft.name.clone()),
+        email: Set(draft.email.as_ref().map(|e| e.to_string())),
+        title: Set(draft.title.clone()),
+        role: Set(draft.role.as_str().into()),
+        external_user_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        "contact.create",
+        "customer",
+        Some(customer_id),
+        serde_json::json!({ "contact_id": m.id, "name": m.name }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(m.id)
+}

@@ -6,10 +6,13 @@ use vcsm::auth::Role;
 use vcsm::money::format_money;
 use vcsm::timefmt::{ago, date, date_time};
 
-use super::components::{user_can, ErrorNotice, Loading, PageHeader, StageBadge, TierBadge};
-use crate::api::customers::{get_customer, AddNote, ArchiveCustomer};
+use super::components::{
+    user_can, ErrorNotice, FieldError, Loading, PageHeader, StageBadge, TierBadge,
+};
+use crate::api::customers::{get_customer, AddContact, AddNote, ArchiveCustomer};
 use crate::dto::{CustomerDetail, TimelineKind};
 use crate::error::AppError;
+use vcsm::customer::ContactRole;
 
 /// The `:id` route parameter; an invalid id becomes a clear 404.
 pub fn id_param() -> Memo<Result<i64, AppError>> {
@@ -69,6 +72,44 @@ fn NoteForm(customer_id: i64, action: ServerAction<AddNote>) -> impl IntoView {
     }
 }
 
+#[component]
+fn ContactForm(customer_id: i64, action: ServerAction<AddContact>) -> impl IntoView {
+    let err = move |field: &'static str| {
+        Signal::derive(move || {
+            action.value().get().and_then(|r| r.err()).and_then(|e| {
+                e.field_errors()
+                    .and_then(|v| v.for_field(field).map(str::to_string))
+            })
+        })
+    };
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(_))) {
+            if let Some(f) = form.get() {
+                f.reset();
+            }
+        }
+    });
+    view! {
+        <details class="border-t border-slate-100 px-5 py-3" data-testid="add-contact">
+            <summary class="cursor-pointer text-sm font-medium text-indigo-700">"Add a contact"</summary>
+            <ActionForm action node_ref=form attr:class="mt-3 space-y-3" attr:novalidate=true>
+                <input type="hidden" name="customer_id" value=customer_id.to_string()/>
+                <div><label class="label" for="c-name">"Name"</label><input class="input" id="c-name" name="contact[name]" maxlength="200"/><FieldError message=err("name")/></div>
+                <div><label class="label" for="c-email">"E-mail"</label><input class="input" id="c-email" name="contact[email]" type="email"/><FieldError message=err("email")/></div>
+                <div><label class="label" for="c-title">"Title"</label><input class="input" id="c-title" name="contact[title]" maxlength="200"/><FieldError message=err("title")/></div>
+                <div>
+                    <label class="label" for="c-role">"Role"</label>
+                    <select class="input" id="c-role" name="contact[role]">
+                        {ContactRole::ALL.iter().map(|r| view! { <option value=r.as_str() selected=*r == ContactRole::User>{r.label()}</option> }).collect_view()}
+                    </select>
+                </div>
+                <button type="submit" class="btn-secondary" disabled=move || action.pending().get()>"Add contact"</button>
+            </ActionForm>
+        </details>
+    }
+}
+
 fn kind_style(kind: TimelineKind) -> (&'static str, &'static str) {
     match kind {
         TimelineKind::Usage => ("Usage", "bg-indigo-100 text-indigo-700"),
@@ -78,12 +119,12 @@ fn kind_style(kind: TimelineKind) -> (&'static str, &'static str) {
     }
 }
 
-fn render(
-    d: CustomerDetail,
-    can_edit: bool,
-    note_action: ServerAction<AddNote>,
-    archive: ServerAction<ArchiveCustomer>,
-) -> impl IntoView {
+fn render(d: CustomerDetail, can_edit: bool, actions: DetailActions) -> impl IntoView {
+    let DetailActions {
+        note: note_action,
+        archive,
+        contact,
+    } = actions;
     let r = d.row.clone();
     let now = d.now;
     let arr = format_money(r.mrr_minor * 12, &r.currency);
@@ -168,6 +209,7 @@ fn render(
                             </ul>
                         }.into_any()
                     }}
+                    {can_edit.then(|| view! { <ContactForm customer_id=id action=contact/> })}
                 </section>
             </div>
             <section class="card lg:col-span-2">
@@ -202,20 +244,32 @@ fn render(
     }
 }
 
+/// The page's actions; each one reloads the customer when it completes.
+#[derive(Clone, Copy)]
+struct DetailActions {
+    note: ServerAction<AddNote>,
+    archive: ServerAction<ArchiveCustomer>,
+    contact: ServerAction<AddContact>,
+}
+
 #[component]
 pub fn CustomerDetailPage() -> impl IntoView {
     let id = id_param();
-    let note_action = ServerAction::<AddNote>::new();
-    let archive = ServerAction::<ArchiveCustomer>::new();
+    let actions = DetailActions {
+        note: ServerAction::new(),
+        archive: ServerAction::new(),
+        contact: ServerAction::new(),
+    };
     let data = Resource::new(
         move || {
             (
                 id.get(),
-                note_action.version().get(),
-                archive.version().get(),
+                actions.note.version().get(),
+                actions.archive.version().get(),
+                actions.contact.version().get(),
             )
         },
-        |(id, _, _)| async move {
+        |(id, _, _, _)| async move {
             match id {
                 Ok(id) => get_customer(id).await,
                 Err(e) => Err(e),
@@ -227,7 +281,7 @@ pub fn CustomerDetailPage() -> impl IntoView {
         <a href="/customers" class="mb-4 inline-block text-sm text-slate-500 hover:text-slate-800">"← Customers"</a>
         <Transition fallback=Loading>
             {move || data.get().map(|r| match r {
-                Ok(d) => render(d, can_edit.get(), note_action, archive).into_any(),
+                Ok(d) => render(d, can_edit.get(), actions).into_any(),
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
             })}
         </Transition>

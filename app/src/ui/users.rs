@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use vcsm::auth::Role;
 use vcsm::timefmt::date;
 
-use super::components::{ErrorNotice, FieldError, Loading, PageHeader};
+use super::components::{ErrorNotice, FieldError, Loading, PageHeader, UserResource};
 use crate::api::users::{list_users, CreateUser, SetUserActive};
 
 #[component]
@@ -22,6 +22,13 @@ pub fn UsersPage() -> impl IntoView {
                     .and_then(|v| v.for_field(field).map(str::to_string))
             })
         })
+    };
+    let me = use_context::<UserResource>();
+    let my_id = move || {
+        me.and_then(|r| r.0.get())
+            .and_then(|r| r.ok())
+            .flatten()
+            .map(|u| u.id)
     };
     let created = move || {
         create
@@ -41,21 +48,23 @@ pub fn UsersPage() -> impl IntoView {
                             <table class="min-w-full divide-y divide-slate-200" data-testid="users-table">
                                 <thead class="bg-slate-50"><tr><th class="th">"Name"</th><th class="th">"Role"</th><th class="th">"Since"</th><th class="th">"Status"</th><th class="th"></th></tr></thead>
                                 <tbody class="divide-y divide-slate-100">
-                                    {list.into_iter().map(|u| view! {
+                                    {list.into_iter().map(|u| { let (id, active) = (u.id, u.active); view! {
                                         <tr>
                                             <td class="td"><p class="font-medium text-slate-900">{u.name.clone()}</p><p class="text-xs text-slate-500">{u.email.clone()}</p></td>
                                             <td class="td">{u.role.label()}</td>
                                             <td class="td whitespace-nowrap">{date(u.created_at.date_naive())}</td>
                                             <td class="td">{if u.active { "Active" } else { "Deactivated" }}</td>
                                             <td class="td text-right">
+                                                <Show when=move || my_id() != Some(id) fallback=|| view! { <span class="text-xs text-slate-400">"you"</span> }>
                                                 <ActionForm action=toggle>
-                                                    <input type="hidden" name="id" value=u.id.to_string()/>
-                                                    <input type="hidden" name="active" value=(!u.active).to_string()/>
-                                                    <button type="submit" class="text-sm font-medium text-indigo-700 hover:underline">{if u.active { "Deactivate" } else { "Activate" }}</button>
+                                                    <input type="hidden" name="id" value=id.to_string()/>
+                                                    <input type="hidden" name="active" value=(!active).to_string()/>
+                                                    <button type="submit" class="text-sm font-medium text-indigo-700 hover:underline">{if active { "Deactivate" } else { "Activate" }}</button>
                                                 </ActionForm>
+                                                </Show>
                                             </td>
                                         </tr>
-                                    }).collect_view()}
+                                    }}).collect_view()}
                                 </tbody>
                             </table>
                             {move || toggle.value().get().and_then(|r| r.err()).map(|e| view! { <div class="p-4"><ErrorNotice error=e/></div> })}
