@@ -7,7 +7,14 @@ scripts/setup.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vcsm-target}"
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
-cargo leptos build --release
+# Rebuild only when the checkout changed since the last build, so a second run starts at once.
+stamp_file="$CARGO_TARGET_DIR/.vcsm-run-stamp"
+stamp=$( { git rev-parse HEAD; git status --porcelain; git diff; } 2>/dev/null | sha256sum | cut -d' ' -f1 || true)
+if [ ! -x "$CARGO_TARGET_DIR/release/vcsm" ] || [ ! -f target/site/pkg/vcsm.wasm ] || [ -z "$stamp" ] ||
+   [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
+  cargo leptos build --release
+  echo "$stamp" > "$stamp_file"
+fi
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
 export LEPTOS_ENV="${LEPTOS_ENV:-PROD}"

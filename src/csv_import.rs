@@ -103,11 +103,11 @@ pub fn parse_customers_csv(text: &str, today: NaiveDate) -> ParsedFile {
     let mut out = ParsedFile::default();
     let mut external_ids: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for (i, record) in reader.records().enumerate() {
-        let line = record
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(i as u64 + 2, |p| p.line());
+        let position = match &record {
+            Ok(r) => r.position().cloned(),
+            Err(e) => e.position().cloned(),
+        };
+        let line = position.map_or(i as u64 + 2, |p| p.line());
         if i >= MAX_ROWS {
             out.errors.push(RowError {
                 line,
@@ -244,6 +244,17 @@ mod tests {
         assert!(parse_customers_csv("name\n", today()).errors[0]
             .message
             .contains("no rows"));
+    }
+
+    #[test]
+    fn line_numbers_count_multiline_fields() {
+        // A quoted plan spans lines 2-3; the bad MRR is on line 4 and the short row on line 5.
+        let parsed = parse_customers_csv(
+            "name,plan,mrr\nA,\"Multi\nLine\",1\nBad,,x\nShort\n",
+            today(),
+        );
+        let lines: Vec<u64> = parsed.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![4, 5]);
     }
 
     #[test]

@@ -149,10 +149,11 @@ pub fn parse_domain(raw: &str) -> Result<String, String> {
             d = rest.to_string();
         }
     }
-    let d = d
-        .trim_start_matches("www.")
-        .trim_end_matches('/')
-        .to_string();
+    let d = d.trim_end_matches('/').to_string();
+    let d = match d.strip_prefix("www.") {
+        Some(rest) if rest.contains('.') => rest.to_string(),
+        _ => d,
+    };
     let labels_ok = d.split('.').all(|l| {
         !l.is_empty()
             && l.len() <= 63
@@ -545,6 +546,8 @@ mod tests {
             parse_domain("http://shop.example.co.uk"),
             Ok("shop.example.co.uk".into())
         );
+        assert_eq!(parse_domain("www.com"), Ok("www.com".into()));
+        assert_eq!(parse_domain("www.www.acme.com"), Ok("www.acme.com".into()));
         for bad in [
             "localhost",
             "-a.com",

@@ -162,6 +162,22 @@ impl CustomerQuery {
         p
     }
 
+    /// The same query with every value in range, whatever a client sent: what the server
+    /// runs (the JSON endpoint bypasses [`Self::from_params`]).
+    pub fn normalized(&self) -> CustomerQuery {
+        let d = CustomerQuery::default();
+        CustomerQuery {
+            search: self.search.trim().chars().take(MAX_SEARCH_LEN).collect(),
+            page: self.page.clamp(1, 1_000_000),
+            per_page: if PAGE_SIZES.contains(&self.per_page) {
+                self.per_page
+            } else {
+                d.per_page
+            },
+            ..self.clone()
+        }
+    }
+
     /// Rows to skip for this page.
     pub fn offset(&self) -> u64 {
         (self.page - 1) * self.per_page
@@ -267,6 +283,28 @@ mod tests {
         assert!(by_mrr.desc);
         assert_eq!(by_mrr.page, 1);
         assert!(!by_mrr.sorted_by(SortKey::Mrr).desc);
+    }
+
+    #[test]
+    fn normalized_bounds_what_a_client_sends() {
+        let wild = CustomerQuery {
+            page: 0,
+            per_page: 1_000_000,
+            search: "x".repeat(1000),
+            ..Default::default()
+        };
+        let n = wild.normalized();
+        assert_eq!(
+            (n.page, n.per_page, n.search.len()),
+            (1, 50, MAX_SEARCH_LEN)
+        );
+        assert_eq!(n.offset(), 0);
+        let big = CustomerQuery {
+            page: u64::MAX,
+            ..Default::default()
+        }
+        .normalized();
+        assert_eq!(big.page, 1_000_000);
     }
 
     #[test]

@@ -18,14 +18,34 @@ pub const MAX_MINOR: i64 = 1_000_000_000_000_00;
 /// # Errors
 /// Returns a user-facing reason for negative, malformed, too precise or huge amounts.
 pub fn parse_major(raw: &str, currency: &str) -> Result<i64, String> {
-    let cleaned: String = raw
-        .trim()
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("is required".into());
+    }
+    // Commas only group thousands ("12,345.50"); "12,50" is a decimal comma we can't guess.
+    let mut parts = trimmed.splitn(2, '.');
+    let whole_typed = parts.next().unwrap_or("");
+    let frac_typed = parts.next().unwrap_or("");
+    if whole_typed.contains(',') {
+        let groups: Vec<&str> = whole_typed.trim_start_matches('-').split(',').collect();
+        let grouped = !groups[0].is_empty()
+            && groups[0].len() <= 3
+            && groups[1..].iter().all(|g| g.len() == 3);
+        if !grouped {
+            return Err(
+                "must use a dot for decimals, such as 12.50 (commas only group thousands)".into(),
+            );
+        }
+    }
+    if frac_typed.contains(',') {
+        return Err(
+            "must use a dot for decimals, such as 12.50 (commas only group thousands)".into(),
+        );
+    }
+    let cleaned: String = trimmed
         .chars()
         .filter(|c| *c != ',' && *c != '_' && *c != ' ')
         .collect();
-    if cleaned.is_empty() {
-        return Err("is required".into());
-    }
     if cleaned.starts_with('-') {
         return Err("cannot be negative".into());
     }
@@ -125,9 +145,10 @@ pub fn format_money(minor: i64, currency: &str) -> String {
 /// Compact display for dashboards: `$1.2M`, `$48.3k`, `$950`.
 pub fn format_compact(minor: i64, currency: &str) -> String {
     let major = minor as f64 / 10_f64.powi(minor_exponent(currency) as i32);
-    let (v, suffix) = if major.abs() >= 1_000_000.0 {
+    // Choose the unit after rounding, so 999,999.99 shows as 1.0M rather than 1000.0k.
+    let (v, suffix) = if (major.abs() / 100.0).round() / 10.0 >= 1_000.0 {
         (major / 1_000_000.0, "M")
-    } else if major.abs() >= 1_000.0 {
+    } else if major.abs().round() >= 1_000.0 {
         (major / 1_000.0, "k")
     } else {
         (major, "")
@@ -175,6 +196,13 @@ mod tests {
         assert!(parse_major(".", "USD").is_err());
         assert!(parse_major("", "USD").is_err());
         assert!(parse_major("99999999999999999999", "USD").is_err());
+        assert!(
+            parse_major("12,50", "USD").is_err(),
+            "decimal comma is refused, not read as 1250"
+        );
+        assert!(parse_major("1,2345", "USD").is_err());
+        assert!(parse_major("1.5,0", "USD").is_err());
+        assert_eq!(parse_major("1,234,567", "USD"), Ok(123_456_700));
     }
 
     #[test]
@@ -186,6 +214,8 @@ mod tests {
         assert_eq!(format_compact(123_456_789, "USD"), "$1.2M");
         assert_eq!(format_compact(4_830_000, "USD"), "$48.3k");
         assert_eq!(format_compact(95_000, "USD"), "$950");
+        assert_eq!(format_compact(99_999_999, "USD"), "$1.0M");
+        assert_eq!(format_compact(99_960, "USD"), "$1.0k");
         assert_eq!(to_major_string(123_450, "USD"), "1234.50");
         assert_eq!(to_major_string(7, "JPY"), "7");
     }

@@ -61,7 +61,7 @@ pub fn summarize(facts: &[CustomerFacts]) -> PortfolioSummary {
         if f.mrr_minor > 0 {
             match s.revenue.iter_mut().find(|r| r.currency == f.currency) {
                 Some(r) => {
-                    r.mrr_minor += f.mrr_minor;
+                    r.mrr_minor = r.mrr_minor.saturating_add(f.mrr_minor);
                     r.customers += 1;
                 }
                 None => s.revenue.push(Revenue {
@@ -74,11 +74,13 @@ pub fn summarize(facts: &[CustomerFacts]) -> PortfolioSummary {
         }
     }
     for r in &mut s.revenue {
-        r.arr_minor = r.mrr_minor * 12;
+        r.arr_minor = r.mrr_minor.saturating_mul(12);
     }
+    // Amounts in different currencies (and minor units) can't be compared: the currency
+    // most customers pay in comes first.
     s.revenue.sort_by(|a, b| {
-        b.mrr_minor
-            .cmp(&a.mrr_minor)
+        b.customers
+            .cmp(&a.customers)
             .then(a.currency.cmp(&b.currency))
     });
     s
@@ -142,6 +144,21 @@ mod tests {
             }
         );
         assert_eq!(s.revenue[1].currency, "EUR");
+    }
+
+    #[test]
+    fn huge_amounts_saturate_and_main_currency_is_by_customers() {
+        let mut facts = vec![f(Stage::Active, Tier::Enterprise, i64::MAX / 2, "USD"); 3];
+        facts.push(f(Stage::Active, Tier::Enterprise, 1, "JPY"));
+        let s = summarize(&facts);
+        assert_eq!(s.revenue[0].mrr_minor, i64::MAX);
+        assert_eq!(s.revenue[0].arr_minor, i64::MAX);
+        let s = summarize(&[
+            f(Stage::Active, Tier::Trial, 9_000_000, "JPY"),
+            f(Stage::Active, Tier::Trial, 100, "USD"),
+            f(Stage::Active, Tier::Trial, 100, "USD"),
+        ]);
+        assert_eq!(s.revenue[0].currency, "USD");
     }
 
     #[test]

@@ -214,6 +214,13 @@ impl MigrationTrait for Migration {
             .await?;
         m.create_index(index("idx_contacts_email", "contacts", &["email"]))
             .await?;
+        // One contact per address and customer (contacts without e-mail are not limited).
+        m.create_index(unique_index(
+            "uq_contacts_customer_email",
+            "contacts",
+            &["customer_id", "email"],
+        ))
+        .await?;
 
         // Append-only: events are never updated, only added.
         m.create_table(

@@ -69,7 +69,11 @@ fn is_public(path: &str) -> bool {
 
 /// Sends page requests without a live session to the login page, remembering where to go.
 async fn require_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() != axum::http::Method::GET || is_public(req.uri().path()) {
+    let page_load = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if !page_load || is_public(req.uri().path()) {
         return next.run(req).await;
     }
     let signed_in = match session_token(req.headers()) {

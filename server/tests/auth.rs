@@ -414,3 +414,85 @@ fn spawn_client(_app: &common::TestApp) -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+#[tokio::test]
+async fn concurrent_guesses_all_count_against_the_limit() {
+    let app = spawn_app().await;
+    app.create_user("ada@example.com", "csm").await;
+    let guesses = (0..12).map(|i| {
+        let client = app.client.clone();
+        let url = app.url("/api/login");
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("email", "ada@example.com"),
+                    ("password", format!("guess-{i}").as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let statuses = futures_util_join_all(guesses).await;
+    let refused = statuses.iter().filter(|s| s.as_u16() == 429).count();
+    assert!(
+        refused >= 7,
+        "at most 5 guesses may be checked, got {statuses:?}"
+    );
+    let res = app
+        .post_form(
+            "login",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status(), 429);
+}
+
+async fn futures_util_join_all<
+    F: std::future::Future<Output = reqwest::StatusCode> + Send + 'static,
+>(
+    futs: impl Iterator<Item = F>,
+) -> Vec<reqwest::StatusCode> {
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn login_redirects_only_to_local_paths() {
+    let app = spawn_app().await;
+    app.create_user("ada@example.com", "csm").await;
+    for (next, expected) in [
+        ("/customers?q=a", "/customers?q=a"),
+        ("//evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("https://evil.example", "/"),
+    ] {
+        let res = app
+            .client
+            .post(app.url("/api/login"))
+            .header("accept", "text/html")
+            .form(&[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302, "{next}");
+        assert_eq!(res.headers()["location"], expected, "{next}");
+    }
+}
+
+#[tokio::test]
+async fn head_requests_are_guarded_like_get() {
+    let app = spawn_app().await;
+    let res = app.client.head(app.url("/customers")).send().await.unwrap();
+    assert!(res.status().is_redirection());
+}

@@ -576,3 +576,26 @@ async fn contacts_are_validated_unique_per_customer_and_listed() {
     assert_eq!(detail["contacts"][0]["email"], "ada@acme.com");
     assert_eq!(detail["contacts"][0]["role"], "Champion");
 }
+
+#[tokio::test]
+async fn out_of_range_list_queries_are_bounded_not_fatal() {
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    for i in 0..3 {
+        create(&app, &customer_form(&format!("C{i}"), &format!("c{i}"))).await;
+    }
+    for (page, per_page) in [(0_u64, 1_000_000_u64), (u64::MAX, 50), (1, 0)] {
+        let query = CustomerQuery {
+            page,
+            per_page,
+            search: "c".repeat(5_000),
+            ..Default::default()
+        };
+        let res = app
+            .post_json("list_customers", json!({ "query": query }))
+            .await;
+        assert_eq!(res.status(), 200, "page {page} per_page {per_page}");
+        let body: Value = res.json().await.unwrap();
+        assert!(body["query"]["per_page"].as_u64().unwrap() <= 200);
+    }
+}

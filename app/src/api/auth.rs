@@ -12,7 +12,10 @@ pub fn safe_next(next: Option<&str>) -> String {
             if n.starts_with('/')
                 && !n.starts_with("//")
                 && !n.contains('\\')
-                && n.len() < 2_000 =>
+                && n.len() < 2_000
+                // No spaces, tabs or control characters: browsers drop some of them
+                // ("/\t/evil.com" becomes "//evil.com") and they can't go in a header.
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
         {
             n.to_string()
         }
@@ -73,7 +76,8 @@ fn client_ip(parts: &http::request::Parts, trust_proxy: bool) -> String {
             .headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            // The rightmost entry is the one our proxy appended; the rest are the client's word.
+            .and_then(|v| v.rsplit(',').next())
         {
             return ip.trim().to_string();
         }
@@ -125,5 +129,7 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.com")), "/");
         assert_eq!(safe_next(Some("/\\evil.com")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/\t/evil.com")), "/");
+        assert_eq!(safe_next(Some("/a\nSet-Cookie: x")), "/");
     }
 }

@@ -73,9 +73,11 @@ fn row(m: &customer::Model, users: &HashMap<i64, (String, String)>) -> CustomerR
 /// Returns the database error.
 pub async fn list(
     db: &impl ConnectionTrait,
-    q: &CustomerQuery,
+    query: &CustomerQuery,
     now: DateTime<Utc>,
 ) -> Result<CustomerPage, AppError> {
+    // The JSON endpoint takes any values: bound them before they reach SQL.
+    let q = &query.normalized();
     let mut cond = Condition::all();
     if !q.include_archived {
         cond = cond.add(customer::Column::ArchivedAt.is_null());
@@ -661,12 +663,13 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
             }),
         }
     }
-    let rows_read = (parsed.rows.len()
-        + errors
-            .iter()
-            .map(|e| e.line)
-            .collect::<std::collections::HashSet<_>>()
-            .len()) as u64;
+    let rows_read = parsed
+        .rows
+        .iter()
+        .map(|r| r.line)
+        .chain(errors.iter().filter(|e| e.field != "file").map(|e| e.line))
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64;
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.line);
         return Ok(ImportReport {
@@ -744,7 +747,13 @@ pub async fn add_contact<C: ConnectionTrait + TransactionTrait>(
         ..Default::default()
     }
     .insert(&txn)
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::validation("email", "is already a contact of this customer")
+        }
+        _ => e.into(),
+    })?;
     audit::record(
         &txn,
         Some(actor),

@@ -1,7 +1,7 @@
 //! Connecting to SQLite or Postgres and running migrations.
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 /// The embedded default: a SQLite file under `./data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/vcsm.db?mode=rwc";
@@ -29,12 +29,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     options
         .sqlx_logging(false)
         .max_connections(if url.starts_with("sqlite") { 8 } else { 16 });
-    let db = Database::connect(options).await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-            .await?;
-    }
-    Ok(db)
+    // Per-connection SQLite settings, applied to every pooled connection: WAL so readers
+    // don't block the writer, NORMAL sync (durable across app crashes in WAL mode).
+    options.map_sqlx_sqlite_opts(|o| {
+        o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+    });
+    Database::connect(options).await
 }
 
 /// Applies every pending migration.

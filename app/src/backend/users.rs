@@ -68,8 +68,8 @@ async fn failures_since(
 /// # Errors
 /// `Validation` for a wrong e-mail or password (one message for both, so an attacker
 /// can't learn which addresses exist), `RateLimited`, or a database error.
-pub async fn sign_in(
-    db: &impl ConnectionTrait,
+pub async fn sign_in<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     email_raw: &str,
     password: &str,
     ip: &str,
@@ -83,17 +83,25 @@ pub async fn sign_in(
         .chars()
         .take(254)
         .collect();
+    let ip: String = ip.chars().take(64).collect();
+    // The attempt is recorded as failed *before* the password is checked, so concurrent
+    // guesses all count against the limit; a success flips it afterwards.
+    let attempt = login_attempt::ActiveModel {
+        email: Set(email_key.clone()),
+        ip: Set(ip.clone()),
+        succeeded: Set(false),
+        attempted_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
     let since = throttle.window_start(now);
     let by_email = failures_since(db, login_attempt::Column::Email, &email_key, since).await?;
-    let by_ip = failures_since(db, login_attempt::Column::Ip, ip, since).await?;
-    if !throttle.allows(by_email, by_ip) {
+    let by_ip = failures_since(db, login_attempt::Column::Ip, &ip, since).await?;
+    // This attempt is among the failures counted: allow it while earlier ones are below the limit.
+    if !throttle.allows(by_email.saturating_sub(1), by_ip.saturating_sub(1)) {
         return Err(AppError::RateLimited);
     }
-    let password = if password.len() > vcsm::auth::MAX_PASSWORD_LEN {
-        ""
-    } else {
-        password
-    };
     let found = match Email::parse(&email_key) {
         Ok(email) => {
             user::Entity::find()
@@ -103,24 +111,23 @@ pub async fn sign_in(
         }
         Err(_) => None,
     };
-    let ok = match &found {
-        Some(u) => verify_password(password, &u.password_hash) && u.active,
-        None => {
-            verify_password(password, dummy_hash());
-            false
-        }
+    let password = if password.len() > vcsm::auth::MAX_PASSWORD_LEN {
+        String::new()
+    } else {
+        password.to_string()
     };
-    login_attempt::ActiveModel {
-        email: Set(email_key),
-        ip: Set(ip.chars().take(64).collect()),
-        succeeded: Set(ok),
-        attempted_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    let user = match (ok, found) {
-        (true, Some(u)) => u,
+    // argon2 is deliberately slow: keep it off the async workers.
+    let hash = found
+        .as_ref()
+        .map_or_else(|| dummy_hash().to_string(), |u| u.password_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "password check task failed");
+            AppError::Internal
+        })?;
+    let user = match found {
+        Some(u) if matches && u.active => u,
         _ => {
             return Err(AppError::validation(
                 "password",
@@ -129,6 +136,11 @@ pub async fn sign_in(
         }
     };
     let token = new_session_token();
+    let signed_in = current(&user);
+    let txn = db.begin().await?;
+    let mut attempt: login_attempt::ActiveModel = attempt.into();
+    attempt.succeeded = Set(true);
+    attempt.update(&txn).await?;
     session::ActiveModel {
         id: Set(token_hash(&token)),
         user_id: Set(user.id),
@@ -136,12 +148,11 @@ pub async fn sign_in(
         expires_at: Set(now + session_lifetime()),
         user_agent: Set(user_agent.map(|s| s.chars().take(300).collect())),
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
-    let user = current(&user);
     audit::record(
-        db,
-        Some(&user),
+        &txn,
+        Some(&signed_in),
         "user.sign_in",
         "user",
         Some(user.id),
@@ -149,7 +160,11 @@ pub async fn sign_in(
         now,
     )
     .await?;
-    Ok(SignedIn { user, token })
+    txn.commit().await?;
+    Ok(SignedIn {
+        user: signed_in,
+        token,
+    })
 }
 
 /// The signed-in user for a session token, if the session is live and the user active.
@@ -254,12 +269,19 @@ pub async fn create_user<C: ConnectionTrait + TransactionTrait>(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    let password = input.password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing task failed");
+            AppError::Internal
+        })?;
     let txn = db.begin().await?;
     let model = user::ActiveModel {
         email: Set(email.to_string()),
         name: Set(name.to_string()),
         role: Set(role.as_str().to_string()),
-        password_hash: Set(hash_password(&input.password)),
+        password_hash: Set(password_hash),
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),

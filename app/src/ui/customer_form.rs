@@ -199,7 +199,8 @@ pub fn EditCustomerPage() -> impl IntoView {
     view! {
         <Suspense fallback=Loading>
             {move || {
-                let owners = owners.get().and_then(|r| r.ok());
+                // Without the owner list the form still works (owner select shows the current one).
+                let owners = owners.get().map(|r| r.unwrap_or_default());
                 data.get().zip(owners).map(|(d, owners)| match d {
                     Err(AppError::Forbidden(_)) => view! { <PageHeader title="Edit customer".into()/> {forbidden_notice()} }.into_any(),
                     Err(e) => view! { <PageHeader title="Edit customer".into()/> <ErrorNotice error=e/> }.into_any(),

@@ -38,7 +38,7 @@ pub fn LoginPage() -> impl IntoView {
                 <div class="card p-6">
                     <h1 class="mb-4 text-lg font-semibold">"Sign in"</h1>
                     <ActionForm action=login attr:class="space-y-4">
-                        <input type="hidden" name="next" prop:value=next/>
+                        <input type="hidden" name="next" value=next/>
                         <div>
                             <label class="label" for="email">"E-mail"</label>
                             <input class="input" id="email" name="email" type="email" autocomplete="username" required maxlength="254"/>
