@@ -101,6 +101,19 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
+/// Maps a unique-constraint violation to a validation error on `field` (the database is
+/// the last word on uniqueness: a check before the insert can race), anything else as usual.
+#[cfg(feature = "ssr")]
+pub fn unique_as(
+    field: &'static str,
+    message: &'static str,
+) -> impl FnOnce(sea_orm::DbErr) -> AppError {
+    move |e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::validation(field, message),
+        _ => e.into(),
+    }
+}
+
 #[cfg(feature = "ssr")]
 impl From<sea_orm::TransactionError<AppError>> for AppError {
     fn from(e: sea_orm::TransactionError<AppError>) -> Self {

@@ -22,15 +22,7 @@ async fn wrong_password_is_refused_and_right_one_opens_a_session() {
         .await
         .unwrap()
         .contains("Wrong e-mail or password"));
-    let who: serde_json::Value = app
-        .client
-        .post(app.url("/api/whoami"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let who: serde_json::Value = app.whoami().await;
     assert!(who.is_null(), "nobody is signed in: {who}");
 
     let res = app
@@ -58,15 +50,7 @@ async fn wrong_password_is_refused_and_right_one_opens_a_session() {
             && !cookie.contains("Secure"),
         "{cookie}"
     );
-    let who: serde_json::Value = app
-        .client
-        .post(app.url("/api/whoami"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let who: serde_json::Value = app.whoami().await;
     assert_eq!(who["email"], "ada@example.com");
     assert_eq!(who["role"], "Csm");
 }
@@ -134,15 +118,7 @@ async fn repeated_failures_lock_the_address_even_for_the_right_password() {
 }
 
 async fn res_has_no_session(app: &common::TestApp) -> bool {
-    let who: serde_json::Value = app
-        .client
-        .post(app.url("/api/whoami"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let who: serde_json::Value = app.whoami().await;
     who.is_null()
 }
 
@@ -182,30 +158,14 @@ async fn expired_sessions_and_logout_end_access() {
     use sea_orm::{ActiveModelTrait, Set};
     let app = spawn_app().await;
     app.sign_in_as("ada@example.com", "manager").await;
-    assert_eq!(
-        app.client
-            .post(app.url("/api/dashboard"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.call_status("dashboard").await, 200);
 
     // Expire the session in the database: the next request must be refused.
     let s = session::Entity::find().one(&app.db).await.unwrap().unwrap();
     let mut am: session::ActiveModel = s.into();
     am.expires_at = Set(chrono::Utc::now() - chrono::Duration::minutes(1));
     am.update(&app.db).await.unwrap();
-    assert_eq!(
-        app.client
-            .post(app.url("/api/dashboard"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(app.call_status("dashboard").await, 401);
     assert!(app
         .client
         .get(app.url("/"))
@@ -225,15 +185,7 @@ async fn expired_sessions_and_logout_end_access() {
         &[("email", "ada@example.com"), ("password", PASSWORD)],
     )
     .await;
-    assert_eq!(
-        app.client
-            .post(app.url("/api/dashboard"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.call_status("dashboard").await, 200);
     let res = app
         .client
         .post(app.url("/api/logout"))
@@ -252,15 +204,7 @@ async fn executives_read_but_cannot_change_anything() {
     use app::backend::entities::customer;
     let app = spawn_app().await;
     app.sign_in_as("erin@example.com", "executive").await;
-    assert_eq!(
-        app.client
-            .post(app.url("/api/dashboard"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.call_status("dashboard").await, 200);
     let list = app
         .post_json(
             "list_customers",

@@ -23,7 +23,7 @@ use crate::dto::{
     ContactDto, CurrentUser, CustomerDetail, CustomerPage, CustomerRow, ImportReport,
     SubscriptionDto, TimelineItem, TimelineKind,
 };
-use crate::error::AppError;
+use crate::error::{unique_as, AppError};
 
 /// What the list's search matches: name, domain and external id, lower-cased.
 pub fn search_text(name: &str, domain: Option<&str>, external_id: Option<&str>) -> String {
@@ -404,15 +404,6 @@ fn active_model(
     }
 }
 
-fn unique_violation(e: DbErr) -> AppError {
-    match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::validation("external_id", "is already used by another customer")
-        }
-        _ => e.into(),
-    }
-}
-
 async fn external_id_taken(
     db: &impl ConnectionTrait,
     external_id: &str,
@@ -465,7 +456,10 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     let txn = db.begin().await?;
     let mut am = active_model(&draft, owner, now);
     am.created_at = Set(now);
-    let m = am.insert(&txn).await.map_err(unique_violation)?;
+    let m = am.insert(&txn).await.map_err(unique_as(
+        "external_id",
+        "is already used by another customer",
+    ))?;
     audit::record(
         &txn,
         Some(actor),
@@ -497,7 +491,10 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
     let mut am = active_model(&draft, owner, now);
     am.id = Set(id);
     am.created_at = sea_orm::ActiveValue::Unchanged(before.created_at);
-    let after = am.update(&txn).await.map_err(unique_violation)?;
+    let after = am.update(&txn).await.map_err(unique_as(
+        "external_id",
+        "is already used by another customer",
+    ))?;
     let mut changed = serde_json::Map::new();
     for (field, old, new) in [
         ("name", before.name.clone(), after.name.clone()),
@@ -688,7 +685,10 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
         customer::Entity::insert_many(models)
             .exec(&txn)
             .await
-            .map_err(unique_violation)?;
+            .map_err(unique_as(
+                "external_id",
+                "is already used by another customer",
+            ))?;
     }
     audit::record(
         &txn,
@@ -748,12 +748,7 @@ pub async fn add_contact<C: ConnectionTrait + TransactionTrait>(
     }
     .insert(&txn)
     .await
-    .map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::validation("email", "is already a contact of this customer")
-        }
-        _ => e.into(),
-    })?;
+    .map_err(unique_as("email", "is already a contact of this customer"))?;
     audit::record(
         &txn,
         Some(actor),

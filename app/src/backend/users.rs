@@ -13,7 +13,7 @@ use super::audit;
 use super::auth::{dummy_hash, hash_password, new_session_token, token_hash, verify_password};
 use super::entities::{login_attempt, session, user};
 use crate::dto::{CurrentUser, OwnerOption, UserDto};
-use crate::error::AppError;
+use crate::error::{unique_as, AppError};
 
 fn role_of(m: &user::Model) -> Role {
     // Stored roles are written only through `Role::as_str`; an unknown one reads as the
@@ -289,12 +289,7 @@ pub async fn create_user<C: ConnectionTrait + TransactionTrait>(
     }
     .insert(&txn)
     .await
-    .map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::validation("email", "is already used by another user")
-        }
-        _ => e.into(),
-    })?;
+    .map_err(unique_as("email", "is already used by another user"))?;
     audit::record(
         &txn,
         actor,

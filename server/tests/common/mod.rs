@@ -133,6 +133,29 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Status of calling a server function without arguments.
+    pub async fn call_status(&self, endpoint: &str) -> u16 {
+        self.client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Who the server thinks this client is (`null` when signed out).
+    pub async fn whoami(&self) -> serde_json::Value {
+        self.client
+            .post(self.url("/api/whoami"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn create_user(&self, email: &str, role: &str) {
         let input = app::backend::users::NewUser {
             email: email.into(),
