@@ -263,4 +263,21 @@ mod tests {
         assert_eq!(parsed.errors.len(), 2);
         assert!(parsed.rows.is_empty());
     }
+
+    mod never_panics {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+            /// Any text, however broken, gives rows or errors: never a panic, never both
+            /// nothing imported and nothing said.
+            #[test]
+            fn any_text_is_reported(body in "(name|mrr|stage|churned_on|[a-z,\"\n ]|[0-9.,-]|\u{feff}|é){0,120}") {
+                let parsed = parse_customers_csv(&format!("name,mrr,stage,churned_on\n{body}"), today());
+                prop_assert!(!parsed.rows.is_empty() || !parsed.errors.is_empty());
+                let _ = parse_customers_csv(&body, today());
+            }
+        }
+    }
 }

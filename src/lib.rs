@@ -15,6 +15,7 @@ pub mod demo;
 pub mod listing;
 pub mod money;
 pub mod portfolio;
+pub mod segment;
 pub mod timefmt;
 pub mod validation;
 
