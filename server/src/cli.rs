@@ -42,6 +42,11 @@ enum Command {
         #[arg(long)]
         as_of: Option<NaiveDate>,
     },
+    /// Manage event sources (Segment-compatible write keys).
+    Source {
+        #[command(subcommand)]
+        action: SourceAction,
+    },
     /// Create a user.
     CreateUser {
         #[arg(long)]
@@ -54,6 +59,17 @@ enum Command {
         /// Display name (default: the part of the e-mail before @).
         #[arg(long)]
         name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SourceAction {
+    /// Create a source and print its write key (shown only once).
+    Create {
+        name: String,
+        /// Let `group` calls create customers that don't exist yet.
+        #[arg(long)]
+        create_customers: bool,
     },
 }
 
@@ -89,6 +105,25 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 );
             }
             seed_demo(&conn, customers, days, seed, as_of).await
+        }
+        Command::Source {
+            action:
+                SourceAction::Create {
+                    name,
+                    create_customers,
+                },
+        } => {
+            match app::backend::ingest::create_source(&conn, &name, create_customers, Utc::now())
+                .await
+            {
+                Ok(s) => {
+                    println!("created source {:?} (id {})", s.name, s.id);
+                    println!("write key: {}", s.write_key);
+                    Ok(())
+                }
+                Err(app::error::AppError::Validation(v)) => Err(v.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
         }
         Command::CreateUser {
             email,

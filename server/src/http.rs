@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(crate::ingest::routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -59,6 +60,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/healthz"
+        || path.starts_with("/v1/")
         || path.starts_with("/pkg/")
         || path.starts_with("/api/")
         || path

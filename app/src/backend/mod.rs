@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod entities;
+pub mod ingest;
 pub mod state;
 pub mod users;
 

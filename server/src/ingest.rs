@@ -1,0 +1,173 @@
+//! The Segment-compatible HTTP Tracking API: `POST /v1/{identify,group,track,page,batch}`,
+//! authenticated with a source's write key as the HTTP Basic user name.
+//!
+//! Validation is synchronous: a bad message gets 400 with every problem by field path; in a
+//! batch the valid messages are stored and the invalid ones reported by index. 200 is sent
+//! only after the transaction that stores the events has committed.
+
+use app::backend::{ingest, AppState};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use vcsm::segment::{parse_batch, parse_message, Kind, Problem, MAX_BATCH_BYTES};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/identify",
+            post(|s: State<AppState>, h: HeaderMap, b: Bytes| single(s, h, b, Kind::Identify)),
+        )
+        .route(
+            "/v1/group",
+            post(|s: State<AppState>, h: HeaderMap, b: Bytes| single(s, h, b, Kind::Group)),
+        )
+        .route(
+            "/v1/track",
+            post(|s: State<AppState>, h: HeaderMap, b: Bytes| single(s, h, b, Kind::Track)),
+        )
+        .route(
+            "/v1/page",
+            post(|s: State<AppState>, h: HeaderMap, b: Bytes| single(s, h, b, Kind::Page)),
+        )
+        .route("/v1/batch", post(batch))
+        // Segment's limit for a request: larger bodies get 413 before they are read whole.
+        .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
+}
+
+/// An early answer (boxed: a `Response` is large for an `Err`).
+type Rejection = Box<Response>;
+
+fn problems(status: StatusCode, problems: Vec<Problem>) -> Response {
+    (
+        status,
+        Json(json!({ "success": false, "errors": problems })),
+    )
+        .into_response()
+}
+
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<app::backend::entities::source::Model, Rejection> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match ingest::source_for_authorization(&state.db, header).await {
+        Ok(Some(source)) => Ok(source),
+        Ok(None) => {
+            let mut res = problems(
+                StatusCode::UNAUTHORIZED,
+                vec![Problem {
+                    path: "authorization".into(),
+                    reason: "a valid write key is required as the HTTP Basic user name".into(),
+                }],
+            );
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"vcsm\""),
+            );
+            Err(Box::new(res))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "write key lookup failed");
+            Err(Box::new(StatusCode::SERVICE_UNAVAILABLE.into_response()))
+        }
+    }
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, Rejection> {
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(problems(
+            StatusCode::BAD_REQUEST,
+            vec![Problem {
+                path: "body".into(),
+                reason: format!("is not valid JSON: {e}"),
+            }],
+        ))
+    })
+}
+
+async fn store(
+    state: &AppState,
+    source: &app::backend::entities::source::Model,
+    messages: &[(vcsm::segment::Message, Value)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ingest::Outcome, Rejection> {
+    ingest::ingest(&state.db, source, messages, now)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "storing events failed");
+            // Nothing was committed: the sender should retry.
+            let reason = "could not store the events; nothing was kept, retry";
+            let body =
+                json!({ "success": false, "errors": [{ "path": "body", "reason": reason }] });
+            Box::new((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response())
+        })
+}
+
+async fn single(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+    kind: Kind,
+) -> Response {
+    let now = chrono::Utc::now();
+    let source = match authenticate(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let value = match parse_json(&body) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let message = match parse_message(&value, Some(kind), "", now) {
+        Ok(m) => m,
+        Err(p) => return problems(StatusCode::BAD_REQUEST, p),
+    };
+    match store(&state, &source, &[(message, value)], now).await {
+        Ok(outcome) => Json(json!({ "success": true, "outcome": outcome })).into_response(),
+        Err(r) => *r,
+    }
+}
+
+async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let now = chrono::Utc::now();
+    let source = match authenticate(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let value = match parse_json(&body) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let parsed = match parse_batch(&value, now) {
+        Ok(b) => b,
+        Err(p) => return problems(StatusCode::BAD_REQUEST, p),
+    };
+    let items = value
+        .get("batch")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let messages: Vec<_> = parsed
+        .messages
+        .into_iter()
+        .map(|(i, m)| (m, items.get(i).cloned().unwrap_or(Value::Null)))
+        .collect();
+    let outcome = match store(&state, &source, &messages, now).await {
+        Ok(o) => o,
+        Err(r) => return *r,
+    };
+    // Invalid messages make the answer 400 (the valid ones are stored; re-sending the whole
+    // batch is safe: stored message ids are recognised).
+    let status = if parsed.problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    (status, Json(json!({ "success": parsed.problems.is_empty(), "outcome": outcome, "errors": parsed.problems }))).into_response()
+}
