@@ -5,6 +5,7 @@
 //! batch the valid messages are stored and the invalid ones reported by index. 200 is sent
 //! only after the transaction that stores the events has committed.
 
+use app::backend::entities::source::Model as Source;
 use app::backend::{ingest, AppState};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -49,10 +50,7 @@ fn problems(status: StatusCode, problems: Vec<Problem>) -> Response {
         .into_response()
 }
 
-async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<app::backend::entities::source::Model, Rejection> {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Source, Rejection> {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -93,7 +91,7 @@ fn parse_json(body: &Bytes) -> Result<Value, Rejection> {
 
 async fn store(
     state: &AppState,
-    source: &app::backend::entities::source::Model,
+    source: &Source,
     messages: &[(vcsm::segment::Message, Value)],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ingest::Outcome, Rejection> {
@@ -109,6 +107,16 @@ async fn store(
         })
 }
 
+/// What every endpoint does first: the source from the write key, the body as JSON.
+async fn authenticated_json(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Source, Value), Rejection> {
+    let source = authenticate(state, headers).await?;
+    Ok((source, parse_json(body)?))
+}
+
 async fn single(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -116,11 +124,7 @@ async fn single(
     kind: Kind,
 ) -> Response {
     let now = chrono::Utc::now();
-    let source = match authenticate(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let value = match parse_json(&body) {
+    let (source, value) = match authenticated_json(&state, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return *r,
     };
@@ -136,11 +140,7 @@ async fn single(
 
 async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let now = chrono::Utc::now();
-    let source = match authenticate(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let value = match parse_json(&body) {
+    let (source, value) = match authenticated_json(&state, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return *r,
     };
