@@ -17,23 +17,12 @@ use serde_json::{json, Value};
 use vcsm::segment::{parse_batch, parse_message, Kind, Problem, MAX_BATCH_BYTES};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/identify",
-            post(|s: State<AppState>, h: HeaderMap, b: Bytes| single(s, h, b, Kind::Identify)),
-        )
-        .route(
-            "/v1/group",
-            post(|s: State<AppState>, h: HeaderMap, b: Bytes| single(s, h, b, Kind::Group)),
-        )
-        .route(
-            "/v1/track",
-            post(|s: State<AppState>, h: HeaderMap, b: Bytes| single(s, h, b, Kind::Track)),
-        )
-        .route(
-            "/v1/page",
-            post(|s: State<AppState>, h: HeaderMap, b: Bytes| single(s, h, b, Kind::Page)),
-        )
+    let mut router = Router::new();
+    for kind in [Kind::Identify, Kind::Group, Kind::Track, Kind::Page] {
+        let handler = move |s: State<AppState>, h: HeaderMap, b: Bytes| single(s, h, b, kind);
+        router = router.route(&format!("/v1/{}", kind.as_str()), post(handler));
+    }
+    router
         .route("/v1/batch", post(batch))
         // Segment's limit for a request: larger bodies get 413 before they are read whole.
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))

@@ -90,12 +90,7 @@ async fn bad_messages_get_400_with_every_problem_and_store_nothing() {
     )
     .await;
     assert_eq!(status, 400);
-    let paths: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].as_str().unwrap())
-        .collect();
+    let paths = common::error_paths(&body);
     assert_eq!(paths, vec!["userId", "timestamp", "event", "properties"]);
     let res = app
         .client
@@ -292,12 +287,7 @@ async fn batch_stores_the_valid_and_reports_the_invalid_by_index() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(body["outcome"]["stored"], 2);
-    let paths: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].as_str().unwrap())
-        .collect();
+    let paths = common::error_paths(&body);
     assert_eq!(paths, vec!["batch[1].event", "batch[3].type"]);
     let page = usage_event::Entity::find()
         .filter(usage_event::Column::Name.eq("Page Viewed"))

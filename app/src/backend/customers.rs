@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{LikeExpr, NullOrdering};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order,
@@ -325,27 +325,27 @@ pub async fn detail(
 pub async fn form_input(db: &impl ConnectionTrait, id: i64) -> Result<CustomerInput, AppError> {
     let m = find(db, id).await?;
     let users = user_names(db).await?;
-    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-    Ok(CustomerInput {
+    let owner = m
+        .owner_id
+        .and_then(|id| users.get(&id))
+        .and_then(|(_, e)| vcsm::auth::Email::parse(e).ok());
+    let draft = CustomerDraft {
         name: m.name.clone(),
-        external_id: m.external_id.clone().unwrap_or_default(),
-        domain: m.domain.clone().unwrap_or_default(),
-        tier: m.tier.clone(),
-        stage: m.stage.clone(),
-        churned_on: date(m.churned_on),
-        plan: m.plan.clone().unwrap_or_default(),
-        mrr: vcsm::money::to_major_string(m.mrr_minor, &m.currency),
+        external_id: m.external_id.clone(),
+        domain: m.domain.clone(),
+        tier: Tier::parse(&m.tier).unwrap_or(Tier::SmallBusiness),
+        stage: Stage::parse(&m.stage).unwrap_or(Stage::Active),
+        churned_on: m.churned_on,
+        plan: m.plan.clone(),
+        mrr_minor: m.mrr_minor,
         currency: m.currency.clone(),
-        seats: m.seats.to_string(),
-        contract_start: date(m.contract_start),
-        renewal_date: date(m.renewal_date),
-        owner_email: m
-            .owner_id
-            .and_then(|id| users.get(&id))
-            .map(|(_, e)| e.clone())
-            .unwrap_or_default(),
-        tags: tags_of(&m).join(", "),
-    })
+        seats: m.seats,
+        contract_start: m.contract_start,
+        renewal_date: m.renewal_date,
+        owner_email: owner,
+        tags: tags_of(&m),
+    };
+    Ok(draft.to_input())
 }
 
 /// Resolves owner e-mails to user ids; unknown, inactive or executive users are errors.
@@ -374,7 +374,9 @@ fn resolve_owner(
     }
 }
 
-fn active_model(
+/// The stored form of a validated customer (id, timestamps of creation and activity left
+/// for the caller). Every writer of customers goes through here.
+pub(crate) fn active_model(
     draft: &CustomerDraft,
     owner_id: Option<i64>,
     now: DateTime<Utc>,

@@ -8,7 +8,7 @@ use sea_orm::{
 use vcsm::demo::{generate, DemoConfig, DEMO_PASSWORD};
 
 use super::auth::hash_password;
-use super::customers::search_text;
+use super::customers::active_model;
 use super::entities::{
     billing_event, contact, customer, note, subscription, support_ticket, usage_event, user,
 };
@@ -97,34 +97,10 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
             .owner_email
             .as_ref()
             .and_then(|e| users.get(e.as_str()).copied());
-        let m = customer::ActiveModel {
-            name: Set(d.name.clone()),
-            external_id: Set(d.external_id.clone()),
-            domain: Set(d.domain.clone()),
-            tier: Set(d.tier.as_str().into()),
-            stage: Set(d.stage.as_str().into()),
-            churned_on: Set(d.churned_on),
-            plan: Set(d.plan.clone()),
-            mrr_minor: Set(d.mrr_minor),
-            currency: Set(d.currency.clone()),
-            seats: Set(d.seats),
-            contract_start: Set(d.contract_start),
-            renewal_date: Set(d.renewal_date),
-            owner_id: Set(owner_id),
-            tags: Set(serde_json::json!(d.tags)),
-            search_text: Set(search_text(
-                &d.name,
-                d.domain.as_deref(),
-                d.external_id.as_deref(),
-            )),
-            last_seen_at: Set(events.last().map(|e| e.occurred_at)),
-            archived_at: Set(None),
-            created_at: Set(c.created_at),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        let mut am = active_model(d, owner_id, now);
+        am.last_seen_at = Set(events.last().map(|e| e.occurred_at));
+        am.created_at = Set(c.created_at);
+        let m = am.insert(&txn).await?;
         stats.customers += 1;
 
         let mut contact_ids = Vec::with_capacity(c.contacts.len());

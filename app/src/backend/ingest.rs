@@ -14,10 +14,11 @@ use sea_orm::{
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use vcsm::customer::{CustomerDraft, Stage, Tier};
 use vcsm::segment::{Kind, Message};
 
 use super::auth::{new_session_token, token_hash};
-use super::customers::search_text;
+use super::customers::active_model;
 use super::entities::{contact, customer, quarantined_event, source, usage_event};
 use crate::error::{unique_as, AppError};
 
@@ -219,25 +220,25 @@ async fn create_customer_for_group(
     group: &str,
     now: DateTime<Utc>,
 ) -> Result<customer::Model, DbErr> {
-    let name = trait_str(m, "name").unwrap_or_else(|| group.to_string());
-    let domain = trait_str(m, "website").and_then(|w| vcsm::customer::parse_domain(&w).ok());
-    customer::ActiveModel {
-        search_text: Set(search_text(&name, domain.as_deref(), Some(group))),
-        name: Set(name),
-        external_id: Set(Some(group.to_string())),
-        domain: Set(domain),
-        tier: Set(vcsm::customer::Tier::SmallBusiness.as_str().into()),
-        stage: Set(vcsm::customer::Stage::Onboarding.as_str().into()),
-        currency: Set("USD".into()),
-        mrr_minor: Set(0),
-        seats: Set(0),
-        tags: Set(serde_json::json!([])),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
+    let draft = CustomerDraft {
+        name: trait_str(m, "name").unwrap_or_else(|| group.to_string()),
+        external_id: Some(group.to_string()),
+        domain: trait_str(m, "website").and_then(|w| vcsm::customer::parse_domain(&w).ok()),
+        tier: Tier::SmallBusiness,
+        stage: Stage::Onboarding,
+        churned_on: None,
+        plan: None,
+        mrr_minor: 0,
+        currency: "USD".into(),
+        seats: 0,
+        contract_start: None,
+        renewal_date: None,
+        owner_email: None,
+        tags: Vec::new(),
+    };
+    let mut am = active_model(&draft, None, now);
+    am.created_at = Set(now);
+    am.insert(db).await
 }
 
 /// Applies `group`: ties the user to the customer with that external id, creating the

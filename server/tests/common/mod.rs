@@ -144,6 +144,12 @@ impl TestApp {
             .as_u16()
     }
 
+    /// GETs a page: its status and HTML.
+    pub async fn get_page(&self, path: &str) -> (u16, String) {
+        let res = self.client.get(self.url(path)).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
     /// Who the server thinks this client is (`null` when signed out).
     pub async fn whoami(&self) -> serde_json::Value {
         self.client
@@ -205,4 +211,26 @@ pub fn customer_form(name: &str, external_id: &str) -> Vec<(String, String)> {
     .iter()
     .map(|(k, v)| (format!("input[{k}]"), v.to_string()))
     .collect()
+}
+
+/// The fields named by a 422 validation answer of a server function, in order.
+pub async fn validation_fields(res: reqwest::Response) -> Vec<String> {
+    assert_eq!(res.status(), 422, "expected a validation error");
+    let body: serde_json::Value = res.json().await.unwrap();
+    body["Validation"]
+        .as_array()
+        .expect("a Validation error")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The paths named by a `{"errors": [...]}` answer of the tracking API, in order.
+pub fn error_paths(body: &serde_json::Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .expect("an errors list")
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect()
 }
