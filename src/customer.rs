@@ -386,6 +386,94 @@ impl CustomerDraft {
     }
 }
 
+/// Email domains shared by unrelated people: a customer's domain says nothing about its
+/// account when it is one of these.
+const FREE_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "ymail.com",
+    "rocketmail.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "protonmail.ch",
+    "pm.me",
+    "gmx.com",
+    "gmx.net",
+    "gmx.de",
+    "web.de",
+    "mail.com",
+    "mail.ru",
+    "yandex.ru",
+    "yandex.com",
+    "zoho.com",
+    "fastmail.com",
+    "tutanota.com",
+    "tuta.io",
+    "hey.com",
+    "qq.com",
+    "163.com",
+    "126.com",
+    "naver.com",
+    "free.fr",
+    "orange.fr",
+    "t-online.de",
+    "comcast.net",
+    "verizon.net",
+    "att.net",
+    "sbcglobal.net",
+];
+
+/// Providers with a free-mail domain per country (`yahoo.co.uk`, `gmx.at`, `hotmail.fr`).
+const FREE_MAIL_FAMILIES: &[&str] = &[
+    "gmail", "yahoo", "hotmail", "outlook", "live", "gmx", "aol", "yandex",
+];
+
+pub fn is_free_mail(domain: &str) -> bool {
+    if FREE_MAIL_DOMAINS.contains(&domain) {
+        return true;
+    }
+    let Some((label, rest)) = domain.split_once('.') else {
+        return false;
+    };
+    if !FREE_MAIL_FAMILIES.contains(&label) {
+        return false;
+    }
+    // Only a country suffix may follow (`fr`, `co.uk`, `com.br`), so `live.acme.com` is
+    // not mistaken for Microsoft's `live.com`.
+    let short = |s: &str| (2..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic());
+    match rest.split_once('.') {
+        None => short(rest),
+        Some((second, cc)) => matches!(second, "co" | "com" | "ne" | "or") && short(cc),
+    }
+}
+
+/// Lowercase domain of an email address, if it looks like one.
+pub fn email_domain(email: &str) -> Option<String> {
+    let (local, domain) = email.trim().rsplit_once('@')?;
+    let domain = domain.trim().trim_end_matches('.').to_lowercase();
+    let valid = !local.is_empty()
+        && domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    valid.then_some(domain)
+}
+
+/// The company domain of an e-mail address: `None` when it isn't one or is a free-mail
+/// provider's (many unrelated people share `gmail.com`).
+pub fn company_email_domain(email: &str) -> Option<String> {
+    email_domain(email).filter(|d| !is_free_mail(d))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,10 +12,13 @@ pub mod auth;
 pub mod csv_import;
 pub mod customer;
 pub mod demo;
+pub mod hubspot;
 pub mod listing;
 pub mod money;
 pub mod portfolio;
 pub mod segment;
+pub mod stripe;
+pub mod tickets;
 pub mod timefmt;
 pub mod validation;
 

@@ -54,7 +54,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             path: path.into(),
             reason: reason.into(),

@@ -147,3 +147,115 @@ pub struct ImportReport {
     pub rows_read: u64,
     pub errors: Vec<RowError>,
 }
+
+/// What an integration channel received on one day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelCounts {
+    pub received: i64,
+    pub stored: i64,
+    pub duplicates: i64,
+    pub quarantined: i64,
+    pub rejected: i64,
+}
+
+/// A Segment-compatible source as the Integrations page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceDto {
+    pub id: i64,
+    pub name: String,
+    /// The key's first characters, to recognise it.
+    pub key_prefix: String,
+    pub can_create_customers: bool,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_event_at: Option<DateTime<Utc>>,
+    pub today: ChannelCounts,
+    /// Messages held in the quarantine and not replayed yet.
+    pub held: u64,
+}
+
+/// A source's write key, shown once: when created or rotated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceKey {
+    pub id: i64,
+    pub name: String,
+    pub write_key: String,
+}
+
+/// A message waiting in the quarantine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeldMessage {
+    pub id: i64,
+    pub source_name: String,
+    pub kind: String,
+    pub reason: String,
+    /// The start of the payload as received.
+    pub excerpt: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A request an integration refused, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationErrorDto {
+    pub id: i64,
+    /// Who sent it: a source's name or an integration's.
+    pub channel: String,
+    pub status: i32,
+    pub problem: String,
+    pub excerpt: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A webhook or API integration (Stripe, Zendesk, Intercom, the tickets API, Slack,
+/// HubSpot) as the Integrations page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationDto {
+    /// `stripe`, `zendesk`…: the channel name.
+    pub name: String,
+    pub label: String,
+    /// What it does, in a sentence.
+    pub purpose: String,
+    /// Whether its secret (or URL, or token) is set, on the page or in the environment.
+    pub configured: bool,
+    /// When the secret was last set on the page.
+    pub secret_set_at: Option<DateTime<Utc>>,
+    /// Where the sender posts, for webhooks (`/webhooks/stripe`).
+    pub endpoint: Option<String>,
+    /// The environment variable that can hold the secret instead.
+    pub env_var: Option<String>,
+    /// Whether a secret is set on this page (rather than none, or only the environment).
+    pub can_rotate: bool,
+    pub last_event_at: Option<DateTime<Utc>>,
+    pub today: ChannelCounts,
+    /// Deliveries waiting for their customer.
+    pub held: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationsDto {
+    pub integrations: Vec<IntegrationDto>,
+    pub sources: Vec<SourceDto>,
+    pub held: Vec<HeldMessage>,
+    pub held_total: u64,
+    pub errors: Vec<IntegrationErrorDto>,
+    pub as_of: DateTime<Utc>,
+}
+
+/// What replaying the quarantine did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayReport {
+    pub applied: u64,
+    pub still_held: u64,
+}
+
+/// What a HubSpot import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubspotReport {
+    pub companies_created: u64,
+    pub companies_linked: u64,
+    pub contacts_created: u64,
+    pub contacts_updated: u64,
+    /// Why records were left out (the first 50).
+    pub skipped: Vec<String>,
+    pub skipped_total: u64,
+}

@@ -27,6 +27,9 @@ pub enum AppError {
     Internal,
     #[error("Could not reach the server: {0}")]
     Transport(String),
+    /// A service we call (Slack, HubSpot) failed; what it said.
+    #[error("{0}")]
+    Upstream(String),
 }
 
 impl AppError {
@@ -41,6 +44,7 @@ impl AppError {
             AppError::BadRequest(_) | AppError::Transport(_) => 400,
             AppError::RateLimited => 429,
             AppError::Internal => 500,
+            AppError::Upstream(_) => 502,
         }
     }
 

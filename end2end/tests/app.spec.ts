@@ -43,6 +43,7 @@ test('every page renders and hydrates without errors', async ({ page }) => {
     ['/customers/new', 'New customer'],
     ['/customers/import', 'Import customers'],
     ['/users', 'Users'],
+    ['/integrations', 'Integrations'],
   ] as const) {
     await page.goto(path);
     await hydrated(page);

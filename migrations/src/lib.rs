@@ -5,6 +5,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_foundation;
 mod m20261121_000002_sources;
+mod m20261121_000003_integrations;
+mod m20261121_000004_billing_support;
 
 pub struct Migrator;
 
@@ -14,6 +16,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_foundation::Migration),
             Box::new(m20261121_000002_sources::Migration),
+            Box::new(m20261121_000003_integrations::Migration),
+            Box::new(m20261121_000004_billing_support::Migration),
         ]
     }
 }

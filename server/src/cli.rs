@@ -1,7 +1,5 @@
 //! Commands: serve, migrate, demo, create-user.
 
-use std::sync::Arc;
-
 use app::backend::{db, demo, users, AppState, Config};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
@@ -47,6 +45,14 @@ enum Command {
         #[command(subcommand)]
         action: SourceAction,
     },
+    /// Import companies and contacts from HubSpot now (token from the Integrations page or
+    /// HUBSPOT_TOKEN).
+    HubspotSync,
+    /// Manage REST API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Create a user.
     CreateUser {
         #[arg(long)]
@@ -71,6 +77,21 @@ enum SourceAction {
         #[arg(long)]
         create_customers: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenAction {
+    /// Create a token and print it (shown only once).
+    Create {
+        /// What it is for, e.g. "data warehouse sync".
+        #[arg(long, default_value = "API token")]
+        name: String,
+        /// admin, manager, csm or executive.
+        #[arg(long)]
+        role: String,
+    },
+    /// Revoke a token by its id.
+    Revoke { id: i64 },
 }
 
 /// Runs a command.
@@ -113,8 +134,14 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     create_customers,
                 },
         } => {
-            match app::backend::ingest::create_source(&conn, &name, create_customers, Utc::now())
-                .await
+            match app::backend::ingest::create_source(
+                &conn,
+                None,
+                &name,
+                create_customers,
+                Utc::now(),
+            )
+            .await
             {
                 Ok(s) => {
                     println!("created source {:?} (id {})", s.name, s.id);
@@ -125,6 +152,57 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 Err(e) => Err(e.to_string()),
             }
         }
+        Command::HubspotSync => {
+            use app::backend::hubspot;
+            let now = Utc::now();
+            let token = hubspot::token(&conn, now)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("no HubSpot token: set it on the Integrations page or in HUBSPOT_TOKEN")?;
+            let meter = app::backend::meter::Meter::default();
+            let http = reqwest::Client::new();
+            let report = hubspot::sync(
+                &conn,
+                &http,
+                &meter,
+                &hubspot::api_base(std::env::var("HUBSPOT_API_BASE").ok().as_deref()),
+                &token,
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            meter.flush(&conn).await.map_err(|e| e.to_string())?;
+            println!(
+                "HubSpot: {} companies created, {} linked; {} contacts created, {} updated; {} skipped",
+                report.companies_created,
+                report.companies_linked,
+                report.contacts_created,
+                report.contacts_updated,
+                report.skipped_total
+            );
+            for s in &report.skipped {
+                println!("  skipped: {s}");
+            }
+            Ok(())
+        }
+        Command::Token {
+            action: TokenAction::Create { name, role },
+        } => match app::backend::tokens::create(&conn, &name, &role, Utc::now()).await {
+            Ok(t) => {
+                println!("created API token {} ({})", t.id, t.role.as_str());
+                println!("token: {}", t.token);
+                println!("use it as: Authorization: Bearer {}", t.token);
+                Ok(())
+            }
+            Err(app::error::AppError::Validation(v)) => Err(v.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        Command::Token {
+            action: TokenAction::Revoke { id },
+        } => app::backend::tokens::revoke(&conn, id, Utc::now())
+            .await
+            .map(|()| println!("revoked API token {id}"))
+            .map_err(|e| e.to_string()),
         Command::CreateUser {
             email,
             password,
@@ -166,15 +244,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 secure_cookies: env_flag("VCSM_SECURE_COOKIES"),
                 trust_proxy: env_flag("VCSM_TRUST_PROXY"),
                 demo_mode,
+                hubspot_api_base: std::env::var("HUBSPOT_API_BASE").ok(),
             };
             let leptos_options = leptos::config::get_configuration(None)
                 .map_err(|e| format!("bad Leptos settings: {e}"))?
                 .leptos_options;
-            let state = AppState {
-                leptos_options,
-                db: conn,
-                config: Arc::new(config),
-            };
+            let state = AppState::new(leptos_options, conn, config);
             if demo_mode {
                 println!(
                     "Demo login: admin@example.com / {}  (also manager@, priya@, exec@example.com)",

@@ -25,6 +25,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(crate::ingest::routes())
+        .merge(crate::webhooks::routes())
+        .merge(crate::rest::routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -98,7 +100,8 @@ async fn require_session(State(state): State<AppState>, req: Request, next: Next
     }
 }
 
-/// Serves until Ctrl-C / SIGTERM, with an hourly purge of expired sessions.
+/// Serves until Ctrl-C / SIGTERM, with an hourly purge of expired sessions and the
+/// integration counters flushed every second (and once more on the way out).
 ///
 /// # Errors
 /// Returns a message when the address can't be bound.
@@ -117,14 +120,58 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let (meter, db) = (state.meter.clone(), state.db.clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = meter.flush(&db).await {
+                tracing::warn!(error = %e, "flushing integration counters failed");
+            }
+        }
+    });
+    let hubspot_state = state.clone();
+    tokio::spawn(async move {
+        // HubSpot on a schedule, when a token is configured: first an hour after start.
+        let every = std::time::Duration::from_secs(6 * 3600);
+        let mut tick = tokio::time::interval_at(
+            tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
+            every,
+        );
+        loop {
+            tick.tick().await;
+            scheduled_hubspot_sync(&hubspot_state).await;
+        }
+    });
     println!("Virtual CSM is listening on http://{addr}");
-    axum::serve(
+    let (meter, db) = (state.meter.clone(), state.db.clone());
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown())
     .await
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string());
+    if let Err(e) = meter.flush(&db).await {
+        tracing::warn!(error = %e, "flushing integration counters on shutdown failed");
+    }
+    served
+}
+
+async fn scheduled_hubspot_sync(state: &AppState) {
+    use app::backend::hubspot;
+    let now = chrono::Utc::now();
+    match hubspot::token(&state.db, now).await {
+        Ok(Some(token)) => {
+            let base = hubspot::api_base(state.config.hubspot_api_base.as_deref());
+            match hubspot::sync(&state.db, &state.http, &state.meter, &base, &token, now).await {
+                Ok(r) => tracing::info!(?r, "HubSpot sync done"),
+                Err(e) => tracing::warn!(error = %e, "HubSpot sync failed"),
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "reading the HubSpot token failed"),
+    }
 }
 
 async fn shutdown() {

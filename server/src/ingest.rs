@@ -6,7 +6,8 @@
 //! only after the transaction that stores the events has committed.
 
 use app::backend::entities::source::Model as Source;
-use app::backend::{ingest, AppState};
+use app::backend::meter::{source_channel, Counts};
+use app::backend::{ingest, integrations, AppState};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -66,18 +67,6 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Source, R
     }
 }
 
-fn parse_json(body: &Bytes) -> Result<Value, Rejection> {
-    serde_json::from_slice(body).map_err(|e| {
-        Box::new(problems(
-            StatusCode::BAD_REQUEST,
-            vec![Problem {
-                path: "body".into(),
-                reason: format!("is not valid JSON: {e}"),
-            }],
-        ))
-    })
-}
-
 async fn store(
     state: &AppState,
     source: &Source,
@@ -96,14 +85,78 @@ async fn store(
         })
 }
 
+/// Counts what a request did, for the Integrations page.
+fn tally(
+    state: &AppState,
+    source: &Source,
+    o: &ingest::Outcome,
+    rejected: u64,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let counts = Counts {
+        received: n(o.stored + o.linked + o.duplicates + o.quarantined + rejected),
+        stored: n(o.stored),
+        duplicates: n(o.duplicates),
+        quarantined: n(o.quarantined),
+        rejected: n(rejected),
+    };
+    state.meter.add(&source_channel(source.id), now, counts);
+    state.meter.source_seen(source.id, now);
+    state.meter.customers_seen(&o.newest);
+}
+
+/// Keeps a refused request's problems and the start of its body for the Integrations page.
+/// A failure to record is logged, not passed on: the sender's answer doesn't depend on it.
+async fn note_refusal(
+    state: &AppState,
+    source: &Source,
+    found: &[Problem],
+    body: &Bytes,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let summary: Vec<String> = found
+        .iter()
+        .take(20)
+        .map(|p| format!("{}: {}", p.path, p.reason))
+        .collect();
+    let channel = source_channel(source.id);
+    if let Err(e) =
+        integrations::record_error(&state.db, &channel, 400, &summary.join("; "), body, now).await
+    {
+        tracing::warn!(error = %e, "recording a refused request failed");
+    }
+}
+
+/// 400 for a request with nothing storable, counted and recorded.
+async fn refuse(
+    state: &AppState,
+    source: &Source,
+    messages: u64,
+    found: Vec<Problem>,
+    body: &Bytes,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
+    tally(state, source, &ingest::Outcome::default(), messages, now);
+    note_refusal(state, source, &found, body, now).await;
+    problems(StatusCode::BAD_REQUEST, found)
+}
+
 /// What every endpoint does first: the source from the write key, the body as JSON.
 async fn authenticated_json(
     state: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Source, Value), Rejection> {
     let source = authenticate(state, headers).await?;
-    Ok((source, parse_json(body)?))
+    match serde_json::from_slice(body) {
+        Ok(value) => Ok((source, value)),
+        Err(e) => {
+            let found = vec![Problem::new("body", format!("is not valid JSON: {e}"))];
+            Err(Box::new(refuse(state, &source, 1, found, body, now).await))
+        }
+    }
 }
 
 async fn single(
@@ -113,29 +166,32 @@ async fn single(
     kind: Kind,
 ) -> Response {
     let now = chrono::Utc::now();
-    let (source, value) = match authenticated_json(&state, &headers, &body).await {
+    let (source, value) = match authenticated_json(&state, &headers, &body, now).await {
         Ok(v) => v,
         Err(r) => return *r,
     };
     let message = match parse_message(&value, Some(kind), "", now) {
         Ok(m) => m,
-        Err(p) => return problems(StatusCode::BAD_REQUEST, p),
+        Err(p) => return refuse(&state, &source, 1, p, &body, now).await,
     };
     match store(&state, &source, &[(message, value)], now).await {
-        Ok(outcome) => Json(json!({ "success": true, "outcome": outcome })).into_response(),
+        Ok(outcome) => {
+            tally(&state, &source, &outcome, 0, now);
+            Json(json!({ "success": true, "outcome": outcome })).into_response()
+        }
         Err(r) => *r,
     }
 }
 
 async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let now = chrono::Utc::now();
-    let (source, value) = match authenticated_json(&state, &headers, &body).await {
+    let (source, value) = match authenticated_json(&state, &headers, &body, now).await {
         Ok(v) => v,
         Err(r) => return *r,
     };
     let parsed = match parse_batch(&value, now) {
         Ok(b) => b,
-        Err(p) => return problems(StatusCode::BAD_REQUEST, p),
+        Err(p) => return refuse(&state, &source, 1, p, &body, now).await,
     };
     let items = value
         .get("batch")
@@ -151,6 +207,11 @@ async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
         Ok(o) => o,
         Err(r) => return *r,
     };
+    let rejected = u64::try_from(items.len().saturating_sub(messages.len())).unwrap_or(0);
+    tally(&state, &source, &outcome, rejected, now);
+    if !parsed.problems.is_empty() {
+        note_refusal(&state, &source, &parsed.problems, &body, now).await;
+    }
     // Invalid messages make the answer 400 (the valid ones are stored; re-sending the whole
     // batch is safe: stored message ids are recognised).
     let status = if parsed.problems.is_empty() {

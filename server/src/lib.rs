@@ -4,3 +4,6 @@
 pub mod cli;
 pub mod http;
 pub mod ingest;
+pub mod openapi_docs;
+pub mod rest;
+pub mod webhooks;

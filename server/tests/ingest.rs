@@ -15,6 +15,7 @@ struct Source {
 async fn source(app: &TestApp, can_create_customers: bool) -> Source {
     let s = app::backend::ingest::create_source(
         &app.db,
+        None,
         "web app",
         can_create_customers,
         chrono::Utc::now(),
@@ -141,6 +142,7 @@ async fn track_lands_on_the_customer_once_and_backfills_keep_their_time() {
     )
     .await;
     send(&app, &src, "track", json!({"userId": "u1", "event": "Old", "context": {"groupId": "acct_1"}, "timestamp": "2020-01-01T00:00:00Z"})).await;
+    app.flush().await;
     let c = customer::Entity::find_by_id(id)
         .one(&app.db)
         .await

@@ -20,12 +20,14 @@ pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
 #[server(input = Json, endpoint = "list_customers")]
 pub async fn list_customers(query: CustomerQuery) -> Result<CustomerPage, AppError> {
     let (state, _) = ctx::signed_in().await?;
+    ctx::freshen(&state).await;
     ctx::respond(svc::list(&state.db, &query, chrono::Utc::now()).await)
 }
 
 #[server(endpoint = "get_customer")]
 pub async fn get_customer(id: i64) -> Result<CustomerDetail, AppError> {
     let (state, _) = ctx::signed_in().await?;
+    ctx::freshen(&state).await;
     ctx::respond(svc::detail(&state.db, id, chrono::Utc::now()).await)
 }
 

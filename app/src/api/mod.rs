@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod customers;
 pub mod dashboard;
+pub mod integrations;
 pub mod users;
 
 /// Request context helpers shared by every server function.
@@ -48,6 +49,14 @@ pub(crate) mod ctx {
             Ok((state, user))
         } else {
             respond(Err(AppError::forbidden()))
+        }
+    }
+
+    /// Writes what the meter holds in memory (counts, last activity) before a page reads
+    /// it, so pages are current to the request rather than to the last periodic flush.
+    pub async fn freshen(state: &AppState) {
+        if let Err(e) = state.meter.flush(&state.db).await {
+            tracing::warn!(error = %e, "flushing integration counters failed");
         }
     }
 

@@ -245,30 +245,47 @@ pub async fn detail(
             alert: false,
         }
     }));
-    timeline.extend(tickets.into_iter().map(|t| TimelineItem {
-        at: t.opened_at,
-        kind: TimelineKind::Ticket,
-        alert: matches!(t.priority.as_str(), "high" | "urgent")
-            || t.satisfaction.as_deref() == Some("bad"),
-        title: format!("Ticket: {}", t.subject),
-        detail: Some(format!(
-                "{} · {} priority{}",
+    timeline.extend(tickets.into_iter().map(|t| {
+        let negative = t.sentiment.is_some_and(|s| s <= -0.05);
+        let mood = t.sentiment.map(|s| {
+            let label = vcsm::tickets::SentimentLabel::from_compound(s).as_str();
+            format!(" · {label} ({s:+.2})")
+        });
+        TimelineItem {
+            at: t.opened_at,
+            kind: TimelineKind::Ticket,
+            alert: matches!(t.priority.as_str(), "high" | "urgent")
+                || t.satisfaction.as_deref() == Some("bad")
+                || t.cancellation_intent
+                || negative,
+            title: format!("Ticket: {}", t.subject),
+            detail: Some(format!(
+                "{} · {} priority{}{}{}",
                 t.status,
                 t.priority,
                 t.satisfaction
                     .map(|s| format!(" · rated {s}"))
+                    .unwrap_or_default(),
+                mood.unwrap_or_default(),
+                t.intent_phrases
+                    .filter(|_| t.cancellation_intent)
+                    .map(|p| format!(" · cancellation intent: “{p}”"))
                     .unwrap_or_default()
             )),
-        actor: None,
+            actor: t.requester_email,
+        }
     }));
     timeline.extend(billing.into_iter().map(|b| TimelineItem {
         at: b.occurred_at,
         kind: TimelineKind::Billing,
-        alert: b.kind == "payment_failed",
+        alert: matches!(b.kind.as_str(), "payment_failed" | "subscription_canceled"),
         title: match b.kind.as_str() {
             "invoice_paid" => "Invoice paid".to_string(),
             "payment_failed" => "Payment failed".to_string(),
             "refund" => "Refund".to_string(),
+            "subscription_started" => "Subscription started".to_string(),
+            "subscription_changed" => "Subscription changed".to_string(),
+            "subscription_canceled" => "Subscription canceled".to_string(),
             other => other.replace('_', " "),
         },
         detail: Some(format!(

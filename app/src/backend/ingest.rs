@@ -6,10 +6,12 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -20,6 +22,7 @@ use vcsm::segment::{Kind, Message};
 use super::auth::{new_session_token, token_hash};
 use super::customers::active_model;
 use super::entities::{contact, customer, quarantined_event, source, usage_event};
+use crate::dto::CurrentUser;
 use crate::error::{unique_as, AppError};
 
 /// A source just created: the write key is shown this once, only its hash is kept.
@@ -29,12 +32,18 @@ pub struct CreatedSource {
     pub write_key: String,
 }
 
+/// A new write key: `wk_` and 40 random characters.
+pub(crate) fn new_write_key() -> String {
+    format!("wk_{}", &new_session_token()[..40])
+}
+
 /// Creates a source with a new write key.
 ///
 /// # Errors
 /// `Validation` for an empty, long or taken name; database errors.
-pub async fn create_source(
-    db: &impl ConnectionTrait,
+pub async fn create_source<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: Option<&CurrentUser>,
     name: &str,
     can_create_customers: bool,
     now: DateTime<Utc>,
@@ -43,7 +52,8 @@ pub async fn create_source(
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::validation("name", "must be 1 to 100 characters"));
     }
-    let write_key = format!("wk_{}", &new_session_token()[..40]);
+    let write_key = new_write_key();
+    let txn = db.begin().await?;
     let m = source::ActiveModel {
         name: Set(name.to_string()),
         write_key_hash: Set(token_hash(&write_key)),
@@ -53,9 +63,22 @@ pub async fn create_source(
         revoked_at: Set(None),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await
     .map_err(unique_as("name", "is already used by another source"))?;
+    let detail =
+        serde_json::json!({ "name": m.name, "can_create_customers": can_create_customers });
+    super::audit::record(
+        &txn,
+        actor,
+        "source.create",
+        "source",
+        Some(m.id),
+        detail,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
     Ok(CreatedSource {
         id: m.id,
         name: m.name,
@@ -106,6 +129,11 @@ pub struct Outcome {
     pub duplicates: u64,
     /// Messages whose customer could not be resolved, kept in the quarantine.
     pub quarantined: u64,
+    /// The newest event time per customer, for the caller to move last activity forward
+    /// (see `Meter::customers_seen`: not done here, so concurrent requests about the same
+    /// customers never wait on each other's row locks).
+    #[serde(skip)]
+    pub newest: Vec<(i64, DateTime<Utc>)>,
 }
 
 /// The id a message is stored under: the sender's `messageId` (namespaced by source), or —
@@ -128,39 +156,113 @@ fn storage_id(source_id: i64, m: &Message, raw: &Value) -> String {
     }
 }
 
-async fn seen_before(db: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr> {
-    Ok(usage_event::Entity::find()
-        .filter(usage_event::Column::MessageId.eq(id))
-        .count(db)
-        .await?
-        > 0
-        || quarantined_event::Entity::find()
-            .filter(quarantined_event::Column::MessageId.eq(id))
-            .count(db)
-            .await?
-            > 0)
-}
-
-async fn customer_by_external_id(
-    db: &impl ConnectionTrait,
-    external_id: &str,
-) -> Result<Option<customer::Model>, DbErr> {
-    customer::Entity::find()
-        .filter(customer::Column::ExternalId.eq(external_id))
-        .one(db)
-        .await
-}
-
-async fn contact_by_user(
-    db: &impl ConnectionTrait,
-    user_id: &str,
-    customer_id: Option<i64>,
-) -> Result<Option<contact::Model>, DbErr> {
-    let mut q = contact::Entity::find().filter(contact::Column::ExternalUserId.eq(user_id));
-    if let Some(c) = customer_id {
-        q = q.filter(contact::Column::CustomerId.eq(c));
+/// Of `ids`, those already stored as events or held in the quarantine.
+async fn known_ids(db: &impl ConnectionTrait, ids: &[String]) -> Result<HashSet<String>, DbErr> {
+    let mut known = HashSet::new();
+    for chunk in ids.chunks(CHUNK) {
+        let chunk = chunk.to_vec();
+        known.extend(
+            usage_event::Entity::find()
+                .select_only()
+                .column(usage_event::Column::MessageId)
+                .filter(usage_event::Column::MessageId.is_in(chunk.clone()))
+                .into_tuple::<String>()
+                .all(db)
+                .await?,
+        );
+        known.extend(
+            quarantined_event::Entity::find()
+                .select_only()
+                .column(quarantined_event::Column::MessageId)
+                .filter(quarantined_event::Column::MessageId.is_in(chunk))
+                .into_tuple::<String>()
+                .all(db)
+                .await?,
+        );
     }
-    q.one(db).await
+    Ok(known)
+}
+
+/// Rows per multi-row statement: far below SQLite's and Postgres' bound-parameter limits.
+const CHUNK: usize = 500;
+
+/// Who the users and accounts of a request are: loaded with one query each for the whole
+/// request, then kept current as its `group` messages create customers and contacts, so a
+/// `track` after a `group` in the same batch resolves.
+#[derive(Default)]
+struct Directory {
+    /// Customer id by external id (`None`: looked up, no such customer).
+    customers: HashMap<String, Option<i64>>,
+    /// (contact id, customer id) by the user id of other systems, lowest contact id first.
+    contacts: HashMap<String, Vec<(i64, i64)>>,
+}
+
+impl Directory {
+    async fn load(db: &impl ConnectionTrait, messages: &[(Message, Value)]) -> Result<Self, DbErr> {
+        let groups: HashSet<&str> = messages
+            .iter()
+            .filter_map(|(m, _)| m.group_id.as_deref())
+            .collect();
+        let users: HashSet<&str> = messages
+            .iter()
+            .filter_map(|(m, _)| m.user_id.as_deref())
+            .collect();
+        let mut dir = Directory::default();
+        let groups: Vec<String> = groups.into_iter().map(str::to_string).collect();
+        for chunk in groups.chunks(CHUNK) {
+            for g in chunk {
+                dir.customers.insert(g.clone(), None);
+            }
+            let found: Vec<(i64, Option<String>)> = customer::Entity::find()
+                .select_only()
+                .column(customer::Column::Id)
+                .column(customer::Column::ExternalId)
+                .filter(customer::Column::ExternalId.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            for (id, ext) in found {
+                if let Some(ext) = ext {
+                    dir.customers.insert(ext, Some(id));
+                }
+            }
+        }
+        let users: Vec<String> = users.into_iter().map(str::to_string).collect();
+        for chunk in users.chunks(CHUNK) {
+            let found: Vec<(i64, i64, Option<String>)> = contact::Entity::find()
+                .select_only()
+                .column(contact::Column::Id)
+                .column(contact::Column::CustomerId)
+                .column(contact::Column::ExternalUserId)
+                .filter(contact::Column::ExternalUserId.is_in(chunk.to_vec()))
+                .order_by_asc(contact::Column::Id)
+                .into_tuple()
+                .all(db)
+                .await?;
+            for (id, customer_id, user) in found {
+                if let Some(user) = user {
+                    dir.contacts
+                        .entry(user)
+                        .or_default()
+                        .push((id, customer_id));
+                }
+            }
+        }
+        Ok(dir)
+    }
+
+    fn customer(&self, external_id: &str) -> Option<i64> {
+        self.customers.get(external_id).copied().flatten()
+    }
+
+    /// The user's contact: at `customer_id` if given, else the user's first one.
+    fn contact(&self, user: &str, customer_id: Option<i64>) -> Option<(i64, i64)> {
+        self.contacts
+            .get(user)?
+            .iter()
+            .find(|(_, c)| customer_id.is_none_or(|want| *c == want))
+            .copied()
+    }
 }
 
 fn trait_str(m: &Message, key: &str) -> Option<String> {
@@ -181,36 +283,32 @@ enum Resolution {
     Unresolved(String),
 }
 
-async fn resolve_event(db: &impl ConnectionTrait, m: &Message) -> Result<Resolution, DbErr> {
+fn resolve_event(dir: &Directory, m: &Message) -> Resolution {
     if let Some(group) = &m.group_id {
-        return Ok(match customer_by_external_id(db, group).await? {
-            Some(c) => {
-                let contact = match &m.user_id {
-                    Some(u) => contact_by_user(db, u, Some(c.id)).await?.map(|k| k.id),
-                    None => None,
-                };
-                Resolution::Customer {
-                    customer_id: c.id,
-                    contact_id: contact,
-                }
-            }
+        return match dir.customer(group) {
+            Some(customer_id) => Resolution::Customer {
+                customer_id,
+                contact_id: m
+                    .user_id
+                    .as_deref()
+                    .and_then(|u| dir.contact(u, Some(customer_id)))
+                    .map(|(k, _)| k),
+            },
             None => Resolution::Unresolved(format!("no customer has external id {group:?}")),
-        });
+        };
     }
     if let Some(user) = &m.user_id {
-        if let Some(k) = contact_by_user(db, user, None).await? {
-            return Ok(Resolution::Customer {
-                customer_id: k.customer_id,
-                contact_id: Some(k.id),
-            });
+        if let Some((contact_id, customer_id)) = dir.contact(user, None) {
+            return Resolution::Customer {
+                customer_id,
+                contact_id: Some(contact_id),
+            };
         }
-        return Ok(Resolution::Unresolved(format!(
+        return Resolution::Unresolved(format!(
             "user {user:?} belongs to no customer yet: send group() or set context.groupId"
-        )));
+        ));
     }
-    Ok(Resolution::Unresolved(
-        "anonymous message without context.groupId".into(),
-    ))
+    Resolution::Unresolved("anonymous message without context.groupId".into())
 }
 
 /// A customer created by a `group` call from a source allowed to: named by its traits.
@@ -245,14 +343,19 @@ async fn create_customer_for_group(
 /// customer when the source may.
 async fn apply_group(
     db: &impl ConnectionTrait,
+    dir: &mut Directory,
     src: &source::Model,
     m: &Message,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, DbErr> {
     let group = m.group_id.clone().unwrap_or_default();
-    let customer = match customer_by_external_id(db, &group).await? {
+    let customer_id = match dir.customer(&group) {
         Some(c) => c,
-        None if src.can_create_customers => create_customer_for_group(db, m, &group, now).await?,
+        None if src.can_create_customers => {
+            let id = create_customer_for_group(db, m, &group, now).await?.id;
+            dir.customers.insert(group.clone(), Some(id));
+            id
+        }
         None => {
             let reason = format!(
                 "no customer has external id {group:?} and source {:?} may not create customers",
@@ -262,12 +365,9 @@ async fn apply_group(
         }
     };
     if let Some(user) = &m.user_id {
-        if contact_by_user(db, user, Some(customer.id))
-            .await?
-            .is_none()
-        {
-            contact::ActiveModel {
-                customer_id: Set(customer.id),
+        if dir.contact(user, Some(customer_id)).is_none() {
+            let k = contact::ActiveModel {
+                customer_id: Set(customer_id),
                 name: Set(user.chars().take(200).collect()),
                 role: Set(vcsm::customer::ContactRole::User.as_str().into()),
                 external_user_id: Set(Some(user.clone())),
@@ -277,6 +377,10 @@ async fn apply_group(
             }
             .insert(db)
             .await?;
+            dir.contacts
+                .entry(user.clone())
+                .or_default()
+                .push((k.id, customer_id));
         }
     }
     Ok(None)
@@ -331,7 +435,7 @@ async fn quarantine(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    quarantined_event::ActiveModel {
+    quarantined_event::Entity::insert(quarantined_event::ActiveModel {
         source_id: Set(src.id),
         message_id: Set(id.to_string()),
         kind: Set(m.kind.as_str().into()),
@@ -340,13 +444,119 @@ async fn quarantine(
         received_at: Set(now),
         replayed_at: Set(None),
         ..Default::default()
-    }
-    .insert(db)
+    })
+    // Held already (the same message sent twice at once): one copy is enough.
+    .on_conflict(
+        OnConflict::column(quarantined_event::Column::MessageId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
     .await?;
     Ok(())
 }
 
+/// A usage event from a resolved `track` or `page` message.
+fn usage_row(
+    m: &Message,
+    id: String,
+    customer_id: i64,
+    contact_id: Option<i64>,
+    received_at: DateTime<Utc>,
+) -> usage_event::ActiveModel {
+    let (name, properties) = match m.kind {
+        Kind::Page => {
+            let mut p = m.attributes.clone();
+            if let Some(n) = &m.event {
+                p.insert("name".into(), Value::String(n.clone()));
+            }
+            ("Page Viewed".to_string(), p)
+        }
+        _ => (m.event.clone().unwrap_or_default(), m.attributes.clone()),
+    };
+    usage_event::ActiveModel {
+        customer_id: Set(customer_id),
+        contact_id: Set(contact_id),
+        name: Set(name),
+        properties: Set(Value::Object(properties)),
+        occurred_at: Set(m.occurred_at),
+        received_at: Set(received_at),
+        message_id: Set(id),
+        ..Default::default()
+    }
+}
+
+/// An event ready to insert, and whose it is.
+struct EventRow {
+    customer_id: i64,
+    model: usage_event::ActiveModel,
+}
+
+/// What a message did.
+enum Applied {
+    /// A `group` or `identify` tied a user to an account or updated a contact.
+    Linked,
+    /// A `track` or `page` resolved to a customer, to be inserted.
+    Event(EventRow),
+    /// It can't be tied to a customer yet; why.
+    Unresolved(String),
+}
+
+async fn apply_message(
+    db: &impl ConnectionTrait,
+    dir: &mut Directory,
+    src: &source::Model,
+    m: &Message,
+    id: &str,
+    received_at: DateTime<Utc>,
+) -> Result<Applied, DbErr> {
+    let problem = match m.kind {
+        Kind::Group => apply_group(db, dir, src, m, received_at).await?,
+        Kind::Identify => apply_identify(db, m, received_at).await?,
+        Kind::Track | Kind::Page => {
+            return Ok(match resolve_event(dir, m) {
+                Resolution::Unresolved(reason) => Applied::Unresolved(reason),
+                Resolution::Customer {
+                    customer_id,
+                    contact_id,
+                } => Applied::Event(EventRow {
+                    customer_id,
+                    model: usage_row(m, id.to_string(), customer_id, contact_id, received_at),
+                }),
+            })
+        }
+    };
+    Ok(problem.map_or(Applied::Linked, Applied::Unresolved))
+}
+
+/// Inserts events, skipping any message id another request stored meanwhile (the unique
+/// index decides). Returns how many rows were new.
+async fn insert_events(
+    db: &impl ConnectionTrait,
+    rows: Vec<usage_event::ActiveModel>,
+) -> Result<u64, DbErr> {
+    let mut inserted = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
+        inserted += usage_event::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::column(usage_event::Column::MessageId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(inserted)
+}
+
 /// Stores valid messages (with their raw JSON) in one transaction.
+///
+/// Work per request is a handful of statements whatever its size: one lookup of known
+/// message ids, one of the accounts and users named, multi-row inserts of the events and
+/// one update per customer touched. `group` and `identify` (rare next to `track`) write
+/// one by one, in order, so a `track` after a `group` in the same batch resolves.
 ///
 /// # Errors
 /// Database errors: nothing of the request is stored then.
@@ -356,69 +566,145 @@ pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
     messages: &[(Message, Value)],
     received_at: DateTime<Utc>,
 ) -> Result<Outcome, AppError> {
+    let ids: Vec<String> = messages
+        .iter()
+        .map(|(m, raw)| storage_id(src.id, m, raw))
+        .collect();
     let txn = db.begin().await?;
+    let mut seen = known_ids(&txn, &ids).await?;
+    let mut dir = Directory::load(&txn, messages).await?;
     let mut out = Outcome::default();
-    for (m, raw) in messages {
-        let id = storage_id(src.id, m, raw);
-        if seen_before(&txn, &id).await? {
+    let mut rows = Vec::new();
+    let mut newest: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    for ((m, raw), id) in messages.iter().zip(ids) {
+        // Also catches a message repeated within the request.
+        if !seen.insert(id.clone()) {
             out.duplicates += 1;
             continue;
         }
-        let problem = match m.kind {
-            Kind::Group => apply_group(&txn, src, m, received_at).await?,
-            Kind::Identify => apply_identify(&txn, m, received_at).await?,
-            Kind::Track | Kind::Page => match resolve_event(&txn, m).await? {
-                Resolution::Unresolved(reason) => Some(reason),
-                Resolution::Customer {
-                    customer_id,
-                    contact_id,
-                } => {
-                    let (name, properties) = match m.kind {
-                        Kind::Page => {
-                            let mut p = m.attributes.clone();
-                            if let Some(n) = &m.event {
-                                p.insert("name".into(), Value::String(n.clone()));
-                            }
-                            ("Page Viewed".to_string(), p)
-                        }
-                        _ => (m.event.clone().unwrap_or_default(), m.attributes.clone()),
-                    };
-                    usage_event::ActiveModel {
-                        customer_id: Set(customer_id),
-                        contact_id: Set(contact_id),
-                        name: Set(name),
-                        properties: Set(Value::Object(properties)),
-                        occurred_at: Set(m.occurred_at),
-                        received_at: Set(received_at),
-                        message_id: Set(id.clone()),
-                        ..Default::default()
-                    }
-                    .insert(&txn)
-                    .await?;
-                    // Last activity only moves forward: a backfill of old events leaves it.
-                    customer::Entity::update_many()
-                        .col_expr(customer::Column::LastSeenAt, Expr::value(m.occurred_at))
-                        .filter(customer::Column::Id.eq(customer_id))
-                        .filter(
-                            sea_orm::Condition::any()
-                                .add(customer::Column::LastSeenAt.is_null())
-                                .add(customer::Column::LastSeenAt.lt(m.occurred_at)),
-                        )
-                        .exec(&txn)
-                        .await?;
-                    out.stored += 1;
-                    continue;
-                }
-            },
-        };
-        match problem {
-            Some(reason) => {
+        match apply_message(&txn, &mut dir, src, m, &id, received_at).await? {
+            Applied::Linked => out.linked += 1,
+            Applied::Event(row) => {
+                let newest_at = newest.entry(row.customer_id).or_insert(m.occurred_at);
+                *newest_at = (*newest_at).max(m.occurred_at);
+                rows.push(row.model);
+            }
+            Applied::Unresolved(reason) => {
                 quarantine(&txn, src, &id, m, raw, &reason, received_at).await?;
                 out.quarantined += 1;
             }
-            None => out.linked += 1,
         }
+    }
+    let queued = rows.len() as u64;
+    out.stored = insert_events(&txn, rows).await?;
+    // Rows another request stored first (same message id, concurrently) are duplicates.
+    out.duplicates += queued - out.stored;
+    txn.commit().await?;
+    out.newest = newest.into_iter().collect();
+    Ok(out)
+}
+
+/// What a replay of the quarantine did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Replay {
+    /// Messages that now resolved and were applied.
+    pub applied: u64,
+    /// Messages still unresolved (their reason is brought up to date).
+    pub still_held: u64,
+    /// Event times per customer, as in `Outcome::newest`.
+    #[serde(skip)]
+    pub newest: Vec<(i64, DateTime<Utc>)>,
+}
+
+/// Runs held messages (all of them, or those with `ids`) through ingestion again, as they
+/// were received: those whose customer now exists are applied and marked replayed, the
+/// others stay with a fresh reason. One transaction.
+///
+/// # Errors
+/// Database errors: nothing changes then.
+pub async fn replay_quarantine<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    ids: Option<&[i64]>,
+    now: DateTime<Utc>,
+) -> Result<Replay, AppError> {
+    let txn = db.begin().await?;
+    let mut q = quarantined_event::Entity::find()
+        .filter(quarantined_event::Column::ReplayedAt.is_null())
+        .order_by_asc(quarantined_event::Column::Id);
+    if let Some(ids) = ids {
+        q = q.filter(quarantined_event::Column::Id.is_in(ids.to_vec()));
+    }
+    let held = q.all(&txn).await?;
+    let sources: HashMap<i64, source::Model> = source::Entity::find()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut out = Replay::default();
+    for row in held {
+        let outcome = match reapply(&txn, &sources, &row).await? {
+            Applied::Unresolved(reason) => {
+                let mut am: quarantined_event::ActiveModel = row.into();
+                am.reason = Set(reason.chars().take(500).collect());
+                am.update(&txn).await?;
+                out.still_held += 1;
+                continue;
+            }
+            Applied::Event(ev) => Some(ev),
+            Applied::Linked => None,
+        };
+        if let Some(ev) = outcome {
+            let occurred_at = match &ev.model.occurred_at {
+                sea_orm::ActiveValue::Set(at) | sea_orm::ActiveValue::Unchanged(at) => *at,
+                sea_orm::ActiveValue::NotSet => now,
+            };
+            insert_events(&txn, vec![ev.model]).await?;
+            out.newest.push((ev.customer_id, occurred_at));
+        }
+        let mut am: quarantined_event::ActiveModel = row.into();
+        am.replayed_at = Set(Some(now));
+        am.update(&txn).await?;
+        out.applied += 1;
     }
     txn.commit().await?;
     Ok(out)
+}
+
+/// One held message run through ingestion again, as received.
+async fn reapply(
+    db: &impl ConnectionTrait,
+    sources: &HashMap<i64, source::Model>,
+    row: &quarantined_event::Model,
+) -> Result<Applied, DbErr> {
+    let Some(src) = sources.get(&row.source_id) else {
+        return Ok(Applied::Unresolved("its source no longer exists".into()));
+    };
+    // The payload passed validation once; it fails now only if the rules changed since.
+    let m = match vcsm::segment::parse_message(
+        &row.payload,
+        Kind::parse(&row.kind),
+        "",
+        row.received_at,
+    ) {
+        Ok(m) => m,
+        Err(problems) => {
+            let first = problems.first().map(|p| format!("{} {}", p.path, p.reason));
+            return Ok(Applied::Unresolved(format!(
+                "no longer valid: {}",
+                first.unwrap_or_default()
+            )));
+        }
+    };
+    let pair = [(m, Value::Null)];
+    let mut dir = Directory::load(db, &pair).await?;
+    apply_message(
+        db,
+        &mut dir,
+        src,
+        &pair[0].0,
+        &row.message_id,
+        row.received_at,
+    )
+    .await
 }

@@ -3,13 +3,23 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod customers;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod entities;
+pub mod hubspot;
 pub mod ingest;
+pub mod integrations;
+pub mod meter;
+pub mod rest;
+pub mod settings;
+pub mod slack;
 pub mod state;
+pub mod support;
+pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use state::{AppState, Config};

@@ -6,6 +6,8 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
+use super::meter::Meter;
+
 /// Process settings read once from the environment (see the README's settings table).
 #[derive(Clone, Debug, Default)]
 pub struct Config {
@@ -15,6 +17,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Demo mode: demo users exist and the login page says how to sign in.
     pub demo_mode: bool,
+    /// HubSpot's API base (`HUBSPOT_API_BASE`; a stand-in server in tests).
+    pub hubspot_api_base: Option<String>,
 }
 
 #[derive(Clone, FromRef)]
@@ -22,4 +26,23 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    /// Per-channel counts of what integrations received, flushed to the database.
+    pub meter: Arc<Meter>,
+    /// Outgoing HTTP (Slack, HubSpot), one connection pool for the process.
+    pub http: reqwest::Client,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, db: DatabaseConnection, config: Config) -> Self {
+        Self {
+            leptos_options,
+            db,
+            config: Arc::new(config),
+            meter: Arc::new(Meter::default()),
+            http: reqwest::Client::builder()
+                .user_agent(concat!("virtual-csm/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
 }

@@ -71,7 +71,10 @@ pub fn AppShell() -> impl IntoView {
                                 .and_then(|r| r.ok())
                                 .flatten()
                                 .filter(|u| u.role == Role::Admin)
-                                .map(|_| view! { <NavItem href="/users" label="Users" icon="☺" collapsed/> })
+                                .map(|_| view! {
+                                    <NavItem href="/integrations" label="Integrations" icon="⇄" collapsed/>
+                                    <NavItem href="/users" label="Users" icon="☺" collapsed/>
+                                })
                         }}
                     </Transition>
                 </nav>

@@ -6,6 +6,7 @@ mod customer_form;
 mod customers;
 mod dashboard;
 mod import;
+mod integrations;
 mod layout;
 mod login;
 mod users;
@@ -53,6 +54,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/customers/:id") view=customer_detail::CustomerDetailPage/>
                     <Route path=path!("/customers/:id/edit") view=customer_form::EditCustomerPage/>
                     <Route path=path!("/users") view=users::UsersPage/>
+                    <Route path=path!("/integrations") view=integrations::IntegrationsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

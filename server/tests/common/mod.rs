@@ -12,6 +12,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 pub struct TestApp {
     pub base: String,
     pub db: DatabaseConnection,
+    /// The server's state (its meter holds counts and last activity until flushed).
+    pub state: AppState,
     pub client: reqwest::Client,
     pub backend: &'static str,
 }
@@ -30,8 +32,9 @@ fn unique_name() -> String {
     )
 }
 
-/// A fresh, migrated database.
-pub async fn fresh_db() -> (DatabaseConnection, &'static str) {
+/// The URL of a new, empty database: a Postgres database on `VCSM_TEST_POSTGRES` when
+/// set, else a SQLite file.
+pub async fn fresh_db_url() -> (String, &'static str) {
     let name = unique_name();
     match std::env::var("VCSM_TEST_POSTGRES")
         .ok()
@@ -46,25 +49,29 @@ pub async fn fresh_db() -> (DatabaseConnection, &'static str) {
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
                 .expect("create test database");
-            let conn = db::connect(&format!("{base}/{name}"))
-                .await
-                .expect("connect to the new database");
-            db::migrate(&conn).await.expect("migrate");
-            (conn, "postgres")
+            admin.close().await.ok();
+            (format!("{base}/{name}"), "postgres")
         }
         None => {
             let dir = std::env::temp_dir().join("vcsm-tests");
             std::fs::create_dir_all(&dir).unwrap();
-            let conn = db::connect(&format!(
-                "sqlite://{}?mode=rwc",
-                dir.join(format!("{name}.db")).display()
-            ))
-            .await
-            .expect("open SQLite");
-            db::migrate(&conn).await.expect("migrate");
-            (conn, "sqlite")
+            (
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.join(format!("{name}.db")).display()
+                ),
+                "sqlite",
+            )
         }
     }
+}
+
+/// A fresh, migrated database.
+pub async fn fresh_db() -> (DatabaseConnection, &'static str) {
+    let (url, backend) = fresh_db_url().await;
+    let conn = db::connect(&url).await.expect("open the test database");
+    db::migrate(&conn).await.expect("migrate");
+    (conn, backend)
 }
 
 /// Serves the real router over a fresh database on a free port.
@@ -78,14 +85,10 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         .expect("leptos settings")
         .leptos_options;
     leptos_options.output_name = Arc::from("vcsm");
-    let state = AppState {
-        leptos_options,
-        db: conn.clone(),
-        config: Arc::new(config),
-    };
+    let state = AppState::new(leptos_options, conn.clone(), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = server::http::router(state);
+    let router = server::http::router(state.clone());
     tokio::spawn(async move {
         axum::serve(
             listener,
@@ -102,12 +105,23 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     TestApp {
         base: format!("http://{addr}"),
         db: conn,
+        state,
         client,
         backend,
     }
 }
 
 impl TestApp {
+    /// Writes what the server keeps in memory for a moment (counts, last activity), as
+    /// its once-a-second flush would.
+    pub async fn flush(&self) {
+        self.state
+            .meter
+            .flush(&self.db)
+            .await
+            .expect("flush the meter");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

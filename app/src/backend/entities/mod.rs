@@ -1,10 +1,14 @@
 //! SeaORM entities: one module per table, mechanical; behaviour lives in repositories.
 
+pub mod api_token;
 pub mod audit_entry;
 pub mod billing_event;
 pub mod contact;
 pub mod customer;
 pub mod customer_identity;
+pub mod integration_error;
+pub mod integration_setting;
+pub mod integration_stat;
 pub mod login_attempt;
 pub mod note;
 pub mod quarantined_event;
@@ -14,3 +18,4 @@ pub mod subscription;
 pub mod support_ticket;
 pub mod usage_event;
 pub mod user;
+pub mod webhook_event;

@@ -13,6 +13,7 @@ pub struct Model {
     pub can_create_customers: bool,
     pub created_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
+    pub last_event_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

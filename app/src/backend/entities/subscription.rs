@@ -20,6 +20,12 @@ pub struct Model {
     pub current_period_end: Option<DateTimeUtc>,
     pub canceled_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
+    pub source_updated_at: Option<DateTimeUtc>,
+    pub payment_status: String,
+    pub failed_attempts: i32,
+    pub next_payment_attempt: Option<DateTimeUtc>,
+    pub payment_updated_at: Option<DateTimeUtc>,
+    pub cancel_at_period_end: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,10 @@ pub struct Model {
     pub sentiment: Option<f64>,
     pub cancellation_intent: bool,
     pub updated_at: DateTimeUtc,
+    pub requester_email: Option<String>,
+    pub tags: String,
+    pub intent_phrases: Option<String>,
+    pub source_updated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,274 @@
+//! The token-authenticated REST API (`/api/v1/…`, `Authorization: Bearer vt_…` from
+//! `vcsm token create`), and the OpenAPI document of every endpoint that other systems
+//! call, served at `/api/openapi.json`.
+
+use app::backend::rest::{
+    self, RestBillingEvent, RestContact, RestCustomer, RestEvent, RestPage, RestSubscription,
+    RestTicket, MAX_LIMIT,
+};
+use app::backend::{tokens, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/customers/{id}", get(customer_by_id))
+        .route(
+            "/api/v1/customers/by-external-id/{external_id}",
+            get(customer_by_external_id),
+        )
+        .route("/api/v1/customers/{id}/events", get(customer_events))
+        .route("/api/v1/customers/{id}/tickets", get(customer_tickets))
+        .route("/api/v1/customers/{id}/billing", get(customer_billing))
+}
+
+/// An error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    pub error: String,
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    let mut res = (
+        status,
+        Json(ApiError {
+            error: message.into(),
+        }),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"vcsm\""),
+        );
+    }
+    res
+}
+
+fn db_error(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "REST API read failed");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the database could not be read; retry",
+    )
+}
+
+/// Every role may read; the token must be live.
+async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match tokens::role_for_bearer(&state.db, header, chrono::Utc::now()).await {
+        Ok(Some(_role)) => Ok(()),
+        Ok(None) => Err(Box::new(error(
+            StatusCode::UNAUTHORIZED,
+            "a valid API token is required: Authorization: Bearer vt_… (vcsm token create)",
+        ))),
+        Err(e) => Err(Box::new(db_error(e))),
+    }
+}
+
+/// Paging of a customer's history.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Only items with an id below this (the previous page's `next_before`).
+    pub before: Option<i64>,
+    /// Items per page, 1 to 500 (default 100).
+    pub limit: Option<u64>,
+}
+
+impl PageParams {
+    fn limit(&self) -> Result<u64, Box<Response>> {
+        match self.limit.unwrap_or(100) {
+            n @ 1..=MAX_LIMIT => Ok(n),
+            _ => Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "limit must be between 1 and 500",
+            ))),
+        }
+    }
+}
+
+fn found(customer: Result<Option<RestCustomer>, sea_orm::DbErr>, what: &str) -> Response {
+    match customer {
+        Ok(Some(c)) => Json(c).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no customer with {what}")),
+        Err(e) => db_error(e),
+    }
+}
+
+/// A customer by Virtual CSM's id.
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "REST API",
+    params(("id" = i64, Path, description = "Virtual CSM's customer id")),
+    responses(
+        (status = 200, description = "The customer, with contacts and subscriptions", body = RestCustomer),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such customer", body = ApiError)),
+    security(("bearer" = [])))]
+async fn customer_by_id(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers).await {
+        return *r;
+    }
+    found(
+        rest::customer(&state.db, Some(id), None).await,
+        &format!("id {id}"),
+    )
+}
+
+/// A customer by its external id (the id in your own systems, Segment's `groupId`).
+#[utoipa::path(get, path = "/api/v1/customers/by-external-id/{external_id}", tag = "REST API",
+    params(("external_id" = String, Path, description = "The customer's id in your systems")),
+    responses(
+        (status = 200, description = "The customer", body = RestCustomer),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such customer", body = ApiError)),
+    security(("bearer" = [])))]
+async fn customer_by_external_id(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(external_id): Path<String>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers).await {
+        return *r;
+    }
+    found(
+        rest::customer(&state.db, None, Some(&external_id)).await,
+        &format!("external id {external_id:?}"),
+    )
+}
+
+/// The checks every history endpoint makes: token, paging, the customer exists.
+async fn history_guard(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: i64,
+    params: &PageParams,
+) -> Result<u64, Box<Response>> {
+    authorize(state, headers).await?;
+    let limit = params.limit()?;
+    match rest::exists(&state.db, id).await {
+        Ok(true) => Ok(limit),
+        Ok(false) => Err(Box::new(error(
+            StatusCode::NOT_FOUND,
+            format!("no customer with id {id}"),
+        ))),
+        Err(e) => Err(Box::new(db_error(e))),
+    }
+}
+
+fn page_response<T: Serialize>(page: Result<RestPage<T>, sea_orm::DbErr>) -> Response {
+    match page {
+        Ok(p) => Json(p).into_response(),
+        Err(e) => db_error(e),
+    }
+}
+
+/// A customer's usage events, most recently received first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/events", tag = "REST API",
+    params(("id" = i64, Path, description = "Virtual CSM's customer id"), PageParams),
+    responses(
+        (status = 200, description = "A page of events", body = RestPage<RestEvent>),
+        (status = 400, description = "Bad paging", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such customer", body = ApiError)),
+    security(("bearer" = [])))]
+async fn customer_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(params): Query<PageParams>,
+) -> Response {
+    match history_guard(&state, &headers, id, &params).await {
+        Ok(limit) => page_response(rest::events(&state.db, id, params.before, limit).await),
+        Err(r) => *r,
+    }
+}
+
+/// A customer's support tickets, newest first, with sentiment and cancellation intent.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/tickets", tag = "REST API",
+    params(("id" = i64, Path, description = "Virtual CSM's customer id"), PageParams),
+    responses(
+        (status = 200, description = "A page of tickets", body = RestPage<RestTicket>),
+        (status = 400, description = "Bad paging", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such customer", body = ApiError)),
+    security(("bearer" = [])))]
+async fn customer_tickets(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(params): Query<PageParams>,
+) -> Response {
+    match history_guard(&state, &headers, id, &params).await {
+        Ok(limit) => page_response(rest::tickets(&state.db, id, params.before, limit).await),
+        Err(r) => *r,
+    }
+}
+
+/// A customer's billing history (invoices, failed payments, refunds, subscription
+/// changes), newest first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/billing", tag = "REST API",
+    params(("id" = i64, Path, description = "Virtual CSM's customer id"), PageParams),
+    responses(
+        (status = 200, description = "A page of billing events", body = RestPage<RestBillingEvent>),
+        (status = 400, description = "Bad paging", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such customer", body = ApiError)),
+    security(("bearer" = [])))]
+async fn customer_billing(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(params): Query<PageParams>,
+) -> Response {
+    match history_guard(&state, &headers, id, &params).await {
+        Ok(limit) => page_response(rest::billing(&state.db, id, params.before, limit).await),
+        Err(r) => *r,
+    }
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "write_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Virtual CSM", description = "Data in (Segment-compatible tracking, webhooks, tickets) and the read-only REST API."),
+    paths(
+        customer_by_id, customer_by_external_id, customer_events, customer_tickets, customer_billing,
+        crate::openapi_docs::track, crate::openapi_docs::identify, crate::openapi_docs::group,
+        crate::openapi_docs::page, crate::openapi_docs::batch, crate::openapi_docs::tickets,
+        crate::openapi_docs::stripe, crate::openapi_docs::zendesk, crate::openapi_docs::intercom,
+    ),
+    components(schemas(RestContact, RestSubscription)),
+    modifiers(&Security),
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}

@@ -1,0 +1,147 @@
+//! The token-authenticated REST API and its OpenAPI document.
+
+mod common;
+
+use common::{customer_form, spawn_app, TestApp};
+use serde_json::{json, Value};
+
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = app.client.get(app.url(path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.unwrap();
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn customers_and_their_history_are_read_with_a_token() {
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id: i64 = app
+        .client
+        .post(app.url("/api/create_customer"))
+        .form(&customer_form("Acme", "acct_1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = app::backend::ingest::create_source(&app.db, None, "web", false, chrono::Utc::now())
+        .await
+        .unwrap()
+        .write_key;
+    let batch: Vec<Value> = (0..5)
+        .map(|i| json!({"type": "track", "userId": "u1", "event": format!("Step {i}"), "messageId": format!("m{i}"), "context": {"groupId": "acct_1"}}))
+        .collect();
+    let res = app
+        .client
+        .post(app.url("/v1/batch"))
+        .basic_auth(&key, Some(""))
+        .json(&json!({ "batch": batch }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let path = format!("/api/v1/customers/{id}");
+    let (status, body) = get(&app, &path, None).await;
+    assert_eq!(status, 401);
+    assert!(body["error"].as_str().unwrap().contains("Bearer"));
+    assert_eq!(get(&app, &path, Some("vt_wrong")).await.0, 401);
+
+    let created =
+        app::backend::tokens::create(&app.db, "warehouse", "executive", chrono::Utc::now())
+            .await
+            .unwrap();
+    let token = created.token.as_str();
+    let (status, c) = get(&app, &path, Some(token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            c["name"].as_str(),
+            c["external_id"].as_str(),
+            c["mrr_minor"].as_i64()
+        ),
+        (Some("Acme"), Some("acct_1"), Some(250_000))
+    );
+    let (status, by_ext) = get(&app, "/api/v1/customers/by-external-id/acct_1", Some(token)).await;
+    assert_eq!((status, by_ext["id"].as_i64()), (200, Some(id)));
+    assert_eq!(
+        get(&app, "/api/v1/customers/by-external-id/nope", Some(token))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        get(&app, "/api/v1/customers/999999/events", Some(token))
+            .await
+            .0,
+        404
+    );
+
+    // Paging through the events, newest first.
+    let (status, first) = get(&app, &format!("{path}/events?limit=3"), Some(token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
+    assert_eq!(first["items"][0]["name"], "Step 4");
+    let before = first["next_before"].as_i64().expect("another page");
+    let (_, second) = get(
+        &app,
+        &format!("{path}/events?limit=3&before={before}"),
+        Some(token),
+    )
+    .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 2);
+    assert!(second["next_before"].is_null());
+    assert_eq!(
+        get(&app, &format!("{path}/events?limit=0"), Some(token))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        get(&app, &format!("{path}/billing"), Some(token)).await.0,
+        200
+    );
+
+    // A revoked token stops working.
+    app::backend::tokens::revoke(&app.db, created.id, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(get(&app, &path, Some(token)).await.0, 401);
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_endpoint() {
+    let app = spawn_app().await;
+    let (status, doc) = get(&app, "/api/openapi.json", None).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/v1/identify",
+        "/v1/group",
+        "/v1/track",
+        "/v1/page",
+        "/v1/batch",
+        "/v1/tickets",
+        "/webhooks/stripe",
+        "/webhooks/zendesk",
+        "/webhooks/intercom",
+        "/api/v1/customers/{id}",
+        "/api/v1/customers/by-external-id/{external_id}",
+        "/api/v1/customers/{id}/events",
+        "/api/v1/customers/{id}/tickets",
+        "/api/v1/customers/{id}/billing",
+    ] {
+        assert!(paths.contains_key(p), "{p} is documented");
+    }
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    assert!(schemes.contains_key("bearer") && schemes.contains_key("write_key"));
+    assert!(doc["components"]["schemas"]["RestCustomer"].is_object());
+}
