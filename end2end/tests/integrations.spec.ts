@@ -27,7 +27,7 @@ test('events sent through the public API appear on the customer timeline; bad an
   const event = `E2E Report Exported ${stamp}`;
   const track = await page.request.post('/v1/track', {
     headers: basic(key),
-    data: { userId: `e2e-user-${stamp}`, event, properties: { format: 'pdf' }, context: { groupId: customer.external_id } },
+    data: { userId: `e2e-user-${stamp}`, event, properties: { format: 'pdf' }, context: { groupId: customer.row.external_id } },
   });
   expect(track.status()).toBe(200);
   expect((await track.json()).outcome.stored).toBe(1);
@@ -85,7 +85,7 @@ test('a revoked key is refused; a rotated key replaces the old one', async ({ pa
   const name = `E2E rotate ${stamp}`;
   const oldKey = await newSource(page, name);
   const row = page.getByTestId('source-row').filter({ hasText: name });
-  await row.getByText('Rotate key').click();
+  await row.getByText('Rotate key', { exact: true }).click();
   await row.getByRole('button', { name: 'Rotate now' }).click();
   await expect(page.getByTestId('new-key')).toContainText(name);
   const newKey = (await page.getByTestId('write-key').textContent())?.trim() ?? '';
@@ -95,7 +95,7 @@ test('a revoked key is refused; a rotated key replaces the old one', async ({ pa
   expect((await send(oldKey)).status()).toBe(401);
   expect((await send(newKey)).status()).toBe(200);
 
-  await row.getByText('Revoke').click();
+  await row.getByText('Revoke', { exact: true }).click();
   await row.getByRole('button', { name: 'Revoke the key' }).click();
   await expect(row).toContainText('Revoked');
   expect((await send(newKey)).status()).toBe(401);
