@@ -15,6 +15,8 @@ cargo build --release -p server --bin vcsm
 bin="$CARGO_TARGET_DIR/release/vcsm"
 DATABASE_URL=$url "$bin" demo --customers 1000 --days 1 >/dev/null
 key=$(DATABASE_URL=$url "$bin" source create bench | awk '/^write key:/ {print $3}')
+# Planner statistics for the freshly loaded tables, as autovacuum would have them in service.
+psql "$url" -qc "ANALYZE"
 
 DATABASE_URL=$url LEPTOS_SITE_ADDR=127.0.0.1:3200 LEPTOS_OUTPUT_NAME=vcsm RUST_LOG=warn "$bin" serve &
 server=$!

@@ -235,7 +235,7 @@ pub fn parse_message(
             "must be a JSON object",
         )]);
     };
-    if serde_json::to_vec(value).map_or(0, |v| v.len()) > MAX_MESSAGE_BYTES {
+    if json_size(value) > MAX_MESSAGE_BYTES {
         return Err(vec![Problem::new(
             if prefix.is_empty() { "body" } else { prefix },
             format!("is larger than {} KB", MAX_MESSAGE_BYTES / 1024),
@@ -337,6 +337,24 @@ pub fn parse_message(
 pub struct Batch {
     pub messages: Vec<(usize, Message)>,
     pub problems: Vec<Problem>,
+}
+
+/// The size of `value` as compact JSON, counted without building the text.
+fn json_size(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; a failure would only make the size 0.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// Parses a `/v1/batch` body: `{"batch": [...], "context": {...}}`. The batch-level

@@ -1630,6 +1630,15 @@ pub struct TextSignals {
     pub intent_phrases: Vec<String>,
 }
 
+impl TextSignals {
+    /// The matched phrases as one line for storage and display ("cancel, too expensive"),
+    /// at most 500 characters; `None` when nothing matched.
+    pub fn intent_summary(&self) -> Option<String> {
+        (!self.intent_phrases.is_empty())
+            .then(|| self.intent_phrases.join(", ").chars().take(500).collect())
+    }
+}
+
 /// The sentiment model, built once per process: loading VADER's lexicon (about 7,500
 /// words and 3,500 emoji) is the costly part, scoring a ticket is one linear pass.
 ///

@@ -63,6 +63,9 @@ pub struct SubscriptionDto {
     pub currency: String,
     pub current_period_end: Option<DateTime<Utc>>,
     pub canceled_at: Option<DateTime<Utc>>,
+    /// good, failing (Stripe is retrying) or delinquent.
+    pub payment_status: String,
+    pub failed_attempts: i32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

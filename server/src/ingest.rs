@@ -185,7 +185,7 @@ async fn single(
 
 async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let now = chrono::Utc::now();
-    let (source, value) = match authenticated_json(&state, &headers, &body, now).await {
+    let (source, mut value) = match authenticated_json(&state, &headers, &body, now).await {
         Ok(v) => v,
         Err(r) => return *r,
     };
@@ -193,21 +193,23 @@ async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
         Ok(b) => b,
         Err(p) => return refuse(&state, &source, 1, p, &body, now).await,
     };
-    let items = value
-        .get("batch")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    // The raw messages are kept with each parsed one (quarantine payloads, content ids):
+    // moved out of the body rather than copied.
+    let mut items: Vec<Value> = match value.get_mut("batch") {
+        Some(Value::Array(a)) => std::mem::take(a),
+        _ => Vec::new(),
+    };
+    let item_count = items.len();
     let messages: Vec<_> = parsed
         .messages
         .into_iter()
-        .map(|(i, m)| (m, items.get(i).cloned().unwrap_or(Value::Null)))
+        .map(|(i, m)| (m, items.get_mut(i).map(Value::take).unwrap_or(Value::Null)))
         .collect();
     let outcome = match store(&state, &source, &messages, now).await {
         Ok(o) => o,
         Err(r) => return *r,
     };
-    let rejected = u64::try_from(items.len().saturating_sub(messages.len())).unwrap_or(0);
+    let rejected = u64::try_from(item_count.saturating_sub(messages.len())).unwrap_or(0);
     tally(&state, &source, &outcome, rejected, now);
     if !parsed.problems.is_empty() {
         note_refusal(&state, &source, &parsed.problems, &body, now).await;

@@ -327,6 +327,8 @@ pub async fn detail(
             currency: s.currency,
             current_period_end: s.current_period_end,
             canceled_at: s.canceled_at,
+            payment_status: s.payment_status,
+            failed_attempts: s.failed_attempts,
         }),
         open_tickets,
         events_30d,

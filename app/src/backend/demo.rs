@@ -162,6 +162,8 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
         .await?;
         stats.tickets += c.tickets.len() as u64;
         support_ticket::Entity::insert_many(c.tickets.iter().map(|t| {
+            // Scored like tickets from a helpdesk, so demo tickets carry the same signals.
+            let signals = vcsm::tickets::analyze(&t.subject, &t.body);
             support_ticket::ActiveModel {
                 customer_id: Set(m.id),
                 source: Set("demo".into()),
@@ -173,8 +175,9 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
                 opened_at: Set(t.opened_at),
                 solved_at: Set(t.solved_at),
                 satisfaction: Set(t.satisfaction.clone()),
-                sentiment: Set(None),
-                cancellation_intent: Set(false),
+                sentiment: Set(Some(signals.sentiment)),
+                cancellation_intent: Set(signals.cancellation_intent),
+                intent_phrases: Set(signals.intent_summary()),
                 updated_at: Set(t.solved_at.unwrap_or(t.opened_at)),
                 ..Default::default()
             }

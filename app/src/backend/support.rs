@@ -200,14 +200,7 @@ async fn apply(db: &impl ConnectionTrait, u: &TicketUpdate) -> Result<Dispositio
         let signals = vcsm::tickets::analyze(&subject, &body);
         am.sentiment = Set(Some(signals.sentiment));
         am.cancellation_intent = Set(signals.cancellation_intent);
-        am.intent_phrases = Set((!signals.intent_phrases.is_empty()).then(|| {
-            signals
-                .intent_phrases
-                .join(", ")
-                .chars()
-                .take(500)
-                .collect()
-        }));
+        am.intent_phrases = Set(signals.intent_summary());
     }
     am.subject = Set(subject);
     am.body = Set(body);

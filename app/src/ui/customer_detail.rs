@@ -185,6 +185,11 @@ fn render(d: CustomerDetail, can_edit: bool, actions: DetailActions) -> impl Int
                                 <Field label="MRR" value=format_money(s.mrr_minor, &s.currency)/>
                                 <Field label="Period ends" value=or_dash(s.current_period_end.map(|t| date(t.date_naive())))/>
                                 {s.canceled_at.map(|c| view! { <Field label="Canceled" value=date(c.date_naive())/> })}
+                                <Field label="Payments" value=match s.payment_status.as_str() {
+                                    "failing" => format!("Failing ({} attempts)", s.failed_attempts),
+                                    "delinquent" => "Delinquent".to_string(),
+                                    _ => "Good".to_string(),
+                                }/>
                             </dl>
                         }.into_any(),
                         None => view! { <p class="text-sm text-slate-500">"No subscription on record."</p> }.into_any(),
