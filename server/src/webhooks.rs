@@ -95,24 +95,10 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
 async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     const CHANNEL: &str = "stripe";
     let now = Utc::now();
-    let secrets = match settings::secrets(&state.db, CHANNEL, now).await {
+    let secrets = match secrets_of(&state, CHANNEL, "STRIPE_WEBHOOK_SECRET", &body, now).await {
         Ok(s) => s,
-        Err(e) => return unavailable(e),
+        Err(r) => return *r,
     };
-    if secrets.is_empty() {
-        let problem = "Stripe webhooks are not configured: set the signing secret on the \
-                       Integrations page or in STRIPE_WEBHOOK_SECRET"
-            .to_string();
-        return refuse(
-            &state,
-            CHANNEL,
-            StatusCode::SERVICE_UNAVAILABLE,
-            problem,
-            &body,
-            now,
-        )
-        .await;
-    }
     let header = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok())

@@ -4,7 +4,7 @@
 mod common;
 
 use app::backend::entities::{billing_event, customer, subscription, webhook_event};
-use common::{customer_form, spawn_app, TestApp};
+use common::{spawn_app, TestApp};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
@@ -25,15 +25,7 @@ async fn configured_app() -> TestApp {
 
 /// A customer with external id `acct_1` and domain acme.example.com.
 async fn acme(app: &TestApp) -> i64 {
-    let res = app
-        .client
-        .post(app.url("/api/create_customer"))
-        .form(&customer_form("Acme", "acct_1"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
+    app.create_customer("Acme", "acct_1").await
 }
 
 /// An event shaped as Stripe sends it.

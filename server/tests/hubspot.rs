@@ -12,7 +12,7 @@ use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use common::{customer_form, spawn_app_with};
+use common::spawn_app_with;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
@@ -116,14 +116,7 @@ async fn companies_and_contacts_are_imported_with_paging_and_back_off() {
     assert!(res.text().await.unwrap().contains("not configured"));
 
     // Acme exists already (domain acme.example.com): it is linked, not duplicated.
-    let res = app
-        .client
-        .post(app.url("/api/create_customer"))
-        .form(&customer_form("Acme", "acct_1"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    app.create_customer("Acme", "acct_1").await;
     let res = app
         .post_form(
             "set_integration_secret",

@@ -4,7 +4,7 @@
 mod common;
 
 use app::backend::entities::{contact, customer, quarantined_event, usage_event};
-use common::{customer_form, spawn_app, TestApp};
+use common::{spawn_app, TestApp};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
@@ -45,14 +45,7 @@ async fn events(app: &TestApp) -> u64 {
 
 async fn acme(app: &TestApp) -> i64 {
     app.sign_in_as("csm@example.com", "csm").await;
-    let res = app
-        .client
-        .post(app.url("/api/create_customer"))
-        .form(&customer_form("Acme", "acct_1"))
-        .send()
-        .await
-        .unwrap();
-    res.json().await.unwrap()
+    app.create_customer("Acme", "acct_1").await
 }
 
 #[tokio::test]

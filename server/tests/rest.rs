@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{customer_form, spawn_app, TestApp};
+use common::{spawn_app, TestApp};
 use serde_json::{json, Value};
 
 async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -21,16 +21,7 @@ async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
 async fn customers_and_their_history_are_read_with_a_token() {
     let app = spawn_app().await;
     app.sign_in_as("csm@example.com", "csm").await;
-    let id: i64 = app
-        .client
-        .post(app.url("/api/create_customer"))
-        .form(&customer_form("Acme", "acct_1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let id = app.create_customer("Acme", "acct_1").await;
     let key = app::backend::ingest::create_source(&app.db, None, "web", false, chrono::Utc::now())
         .await
         .unwrap()

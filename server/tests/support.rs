@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use app::backend::entities::support_ticket;
-use common::{customer_form, spawn_app, TestApp};
+use common::{spawn_app, TestApp};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
@@ -31,14 +31,7 @@ async fn admin_app() -> TestApp {
 }
 
 async fn acme(app: &TestApp) -> i64 {
-    let res = app
-        .client
-        .post(app.url("/api/create_customer"))
-        .form(&customer_form("Acme", "acct_1"))
-        .send()
-        .await
-        .unwrap();
-    res.json().await.unwrap()
+    app.create_customer("Acme", "acct_1").await
 }
 
 async fn zendesk(app: &TestApp, payload: &Value, secret: &str) -> (u16, Value) {

@@ -222,13 +222,18 @@ fn describe(s: &Subscription, mrr: i64) -> String {
     )
 }
 
-/// The interval label kept on the row: "month", "year", "3 months".
-fn interval_label(s: &Subscription) -> String {
-    let main = s.items.iter().max_by_key(|i| {
+/// The item that bills the most per period: its price and interval describe the row.
+fn main_item(s: &Subscription) -> Option<&vcsm::stripe::SubscriptionItem> {
+    s.items.iter().max_by_key(|i| {
         i.unit_amount_minor
             .unwrap_or(0)
-            .saturating_mul(i.quantity as i64)
-    });
+            .saturating_mul(i64::try_from(i.quantity).unwrap_or(i64::MAX))
+    })
+}
+
+/// The interval label kept on the row: "month", "year", "3 months".
+fn interval_label(s: &Subscription) -> String {
+    let main = main_item(s);
     match main {
         None => "month".into(),
         Some(i) => {
@@ -276,11 +281,7 @@ async fn apply_subscription(
     };
     let counts = !deleted && s.counts_toward_mrr();
     let mrr = if counts { s.mrr_minor() } else { 0 };
-    let main = s.items.iter().max_by_key(|i| {
-        i.unit_amount_minor
-            .unwrap_or(0)
-            .saturating_mul(i.quantity as i64)
-    });
+    let main = main_item(s);
     let quantity: u64 = s
         .items
         .iter()

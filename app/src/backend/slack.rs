@@ -3,10 +3,9 @@
 //! with the integration secrets and never shown again in full.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::json;
 
-use super::entities::integration_setting;
 use super::integrations;
 use super::meter::{Counts, Meter};
 use crate::error::AppError;
@@ -36,18 +35,19 @@ pub fn check_url(raw: &str) -> Result<String, AppError> {
     Ok(raw.to_string())
 }
 
-/// The configured webhook URL, if any (`SLACK_WEBHOOK_URL` when none is set on the page).
+/// The configured webhook URL, if any (set on the page, or `SLACK_WEBHOOK_URL`).
 ///
 /// # Errors
 /// Returns the database error.
-pub async fn webhook_url(db: &impl ConnectionTrait) -> Result<Option<String>, DbErr> {
-    let row = integration_setting::Entity::find_by_id(SLACK.to_string())
-        .one(db)
-        .await?;
-    Ok(row
-        .and_then(|r| r.secret)
-        .or_else(|| std::env::var("SLACK_WEBHOOK_URL").ok())
-        .filter(|u| !u.trim().is_empty()))
+pub async fn webhook_url(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, DbErr> {
+    // The current one comes first; a replaced URL is of no use.
+    Ok(super::settings::secrets(db, SLACK, now)
+        .await?
+        .into_iter()
+        .next())
 }
 
 /// Posts `text` (Slack mrkdwn) to the configured channel. Every attempt is counted on the
@@ -63,7 +63,7 @@ pub async fn notify(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
-    let Some(url) = webhook_url(db).await.map_err(|e| e.to_string())? else {
+    let Some(url) = webhook_url(db, now).await.map_err(|e| e.to_string())? else {
         return Err(
             "Slack is not configured: add an incoming-webhook URL on the Integrations page".into(),
         );

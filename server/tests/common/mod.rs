@@ -122,6 +122,20 @@ impl TestApp {
             .expect("flush the meter");
     }
 
+    /// Creates a customer through the form's server function (signed in as someone who
+    /// may) and returns its id.
+    pub async fn create_customer(&self, name: &str, external_id: &str) -> i64 {
+        let res = self
+            .client
+            .post(self.url("/api/create_customer"))
+            .form(&customer_form(name, external_id))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "create {name}");
+        res.json().await.unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
