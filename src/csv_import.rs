@@ -83,12 +83,43 @@ pub struct ParsedRow {
     pub draft: CustomerDraft,
 }
 
-/// Result of parsing a whole file: the valid rows and every error found.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ParsedFile {
-    pub rows: Vec<ParsedRow>,
+/// Result of parsing a whole file: the valid rows and every error found. The file may be
+/// imported only when `errors` is empty; the rows are there so that the caller can check
+/// them against the database too and report every problem at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed<T> {
+    pub rows: Vec<T>,
     pub errors: Vec<RowError>,
+    /// Data rows read (blank lines aside), valid or not.
+    pub rows_read: u64,
 }
+
+impl<T> Default for Parsed<T> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            errors: Vec::new(),
+            rows_read: 0,
+        }
+    }
+}
+
+impl<T> Parsed<T> {
+    /// `Ok(rows)` only when the file has no error at all.
+    ///
+    /// # Errors
+    /// Every problem found, when there is one.
+    pub fn into_result(self) -> Result<Vec<T>, Vec<RowError>> {
+        if self.errors.is_empty() {
+            Ok(self.rows)
+        } else {
+            Err(self.errors)
+        }
+    }
+}
+
+/// A parsed customers file.
+pub type ParsedFile = Parsed<ParsedRow>;
 
 /// A valid row of a contacts file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +130,9 @@ pub struct ContactRow {
     pub contact: ContactDraft,
     /// The person's id in the customer's product (Segment's `userId`).
     pub user_id: Option<String>,
+    /// Whether the row names a role (else `contact.role` is the default, User, which must
+    /// not overwrite a stored contact's role).
+    pub role_given: bool,
 }
 
 /// A valid row of a product-events file.
@@ -196,15 +230,15 @@ impl Row<'_> {
     }
 }
 
-fn file_error<T>(message: impl Into<String>) -> (Vec<T>, Vec<RowError>) {
-    (
-        Vec::new(),
-        vec![RowError {
+fn file_error<T>(message: impl Into<String>) -> Parsed<T> {
+    Parsed {
+        errors: vec![RowError {
             line: 1,
             field: "file".into(),
             message: message.into(),
         }],
-    )
+        ..Parsed::default()
+    }
 }
 
 /// Reads a CSV file whose header names some of `columns` and all of `required`, handing
@@ -216,7 +250,7 @@ fn read_rows<T>(
     columns: &[&str],
     required: &[&str],
     mut parse_row: impl FnMut(&Row<'_>, &mut Report) -> Option<T>,
-) -> (Vec<T>, Vec<RowError>) {
+) -> Parsed<T> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
@@ -264,6 +298,7 @@ fn read_rows<T>(
     };
 
     let mut rows = Vec::new();
+    let mut rows_read = 0;
     let mut report = Report::default();
     let mut too_many = None;
     for (i, record) in reader.records().enumerate() {
@@ -283,6 +318,7 @@ fn read_rows<T>(
         let record = match record {
             Ok(r) => r,
             Err(e) => {
+                rows_read += 1;
                 report.push(line, "row", format!("cannot read this row: {e}"));
                 continue;
             }
@@ -290,6 +326,7 @@ fn read_rows<T>(
         if record.iter().all(str::is_empty) {
             continue;
         }
+        rows_read += 1;
         let row = Row {
             line,
             record: &record,
@@ -304,15 +341,10 @@ fn read_rows<T>(
     if rows.is_empty() && errors.is_empty() {
         return file_error("the file has a header but no rows");
     }
-    (rows, errors)
-}
-
-/// `Ok(rows)` only when the file has no error at all.
-fn all_or_nothing<T>((rows, errors): (Vec<T>, Vec<RowError>)) -> Result<Vec<T>, Vec<RowError>> {
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(errors)
+    Parsed {
+        rows,
+        errors,
+        rows_read,
     }
 }
 
@@ -372,7 +404,7 @@ fn id_field(row: &Row<'_>, report: &mut Report, column: &str) -> Option<String> 
 /// error must not be imported at all.
 pub fn parse_customers_csv(text: &str, today: NaiveDate) -> ParsedFile {
     let mut external_ids: HashMap<String, u64> = HashMap::new();
-    let (rows, errors) = read_rows(text, &CUSTOMER_COLUMNS, &["name"], |row, report| {
+    read_rows(text, &CUSTOMER_COLUMNS, &["name"], |row, report| {
         let get = |column: &str| row.get(column).to_string();
         let mut input = CustomerInput {
             name: get("name"),
@@ -419,8 +451,7 @@ pub fn parse_customers_csv(text: &str, today: NaiveDate) -> ParsedFile {
                 None
             }
         }
-    });
-    ParsedFile { rows, errors }
+    })
 }
 
 /// Parses and validates a contacts CSV: one contact per row, tied to its account by
@@ -428,11 +459,11 @@ pub fn parse_customers_csv(text: &str, today: NaiveDate) -> ParsedFile {
 /// account is an error on the later line. Whether each account exists is the caller's
 /// check.
 ///
-/// # Errors
-/// Every problem in the file (file-level ones on line 1); then no row may be imported.
-pub fn parse_contacts_csv(text: &str) -> Result<Vec<ContactRow>, Vec<RowError>> {
+/// Every problem in the file is in `errors` (file-level ones on line 1); then no row may
+/// be imported.
+pub fn parse_contacts_csv(text: &str) -> Parsed<ContactRow> {
     let mut emails: HashMap<(String, Email), u64> = HashMap::new();
-    all_or_nothing(read_rows(
+    read_rows(
         text,
         &CONTACT_COLUMNS,
         &["customer_external_id", "name"],
@@ -475,9 +506,10 @@ pub fn parse_contacts_csv(text: &str) -> Result<Vec<ContactRow>, Vec<RowError>> 
                 customer_external_id: customer?,
                 contact: contact?,
                 user_id,
+                role_given: !input.role.trim().is_empty(),
             })
         },
-    ))
+    )
 }
 
 /// Earliest accepted event time, as for Segment messages: anything older is a mistake
@@ -520,15 +552,15 @@ fn parse_occurred_at(raw: &str) -> Option<DateTime<Utc>> {
 /// [`MAX_FUTURE_SKEW_HOURS`] after `now`. A `message_id` repeated in the file is an error
 /// on the later line.
 ///
-/// # Errors
-/// Every problem in the file (file-level ones on line 1); then no row may be imported.
-pub fn parse_events_csv(text: &str, now: DateTime<Utc>) -> Result<Vec<EventRow>, Vec<RowError>> {
+/// Every problem in the file is in `errors` (file-level ones on line 1); then no row may
+/// be imported.
+pub fn parse_events_csv(text: &str, now: DateTime<Utc>) -> Parsed<EventRow> {
     let latest = now
         .checked_add_signed(Duration::hours(MAX_FUTURE_SKEW_HOURS))
         .unwrap_or(now);
     let earliest = earliest_event();
     let mut message_ids: HashMap<String, u64> = HashMap::new();
-    all_or_nothing(read_rows(
+    read_rows(
         text,
         &EVENT_COLUMNS,
         &["customer_external_id", "event", "occurred_at"],
@@ -632,7 +664,7 @@ pub fn parse_events_csv(text: &str, now: DateTime<Utc>) -> Result<Vec<EventRow>,
                 message_id,
             })
         },
-    ))
+    )
 }
 
 /// Writes `value` as JSON with every object's keys sorted, so equal content gives equal
@@ -692,6 +724,14 @@ pub fn event_row_key(row: &EventRow) -> String {
 
 #[cfg(test)]
 mod tests {
+    fn contacts(text: &str) -> Result<Vec<ContactRow>, Vec<RowError>> {
+        parse_contacts_csv(text).into_result()
+    }
+
+    fn events(text: &str, now: DateTime<Utc>) -> Result<Vec<EventRow>, Vec<RowError>> {
+        parse_events_csv(text, now).into_result()
+    }
+
     use super::*;
     use crate::customer::ContactRole;
 
@@ -809,7 +849,7 @@ mod tests {
         for _ in 0..MAX_REPORTED_ERRORS + 50 {
             csv.push_str("acct_1,Logged In,not a date\n");
         }
-        let errors = parse_events_csv(&csv, now()).unwrap_err();
+        let errors = events(&csv, now()).unwrap_err();
         assert_eq!(errors.len(), MAX_REPORTED_ERRORS + 1);
         let last = errors.last().unwrap();
         assert_eq!((last.line, last.field.as_str()), (102, "file"));
@@ -838,7 +878,7 @@ mod tests {
                    acct_2,No Email,,,admin,\n\
                    acct_2,No Email Either,,,,\n\
                    ,,,,,\n";
-        let rows = parse_contacts_csv(csv).unwrap();
+        let rows = contacts(csv).unwrap();
         assert_eq!(rows.len(), 5);
         let ada = &rows[0];
         assert_eq!(
@@ -871,7 +911,7 @@ mod tests {
         );
         assert_eq!(rows[3].contact.email, None);
         // Only the required columns.
-        let rows = parse_contacts_csv("name,customer_external_id\nBo,a1\n").unwrap();
+        let rows = contacts("name,customer_external_id\nBo,a1\n").unwrap();
         assert_eq!(rows[0].contact.role, ContactRole::User);
     }
 
@@ -892,7 +932,7 @@ mod tests {
              acct_1,Ed\n",
             "t".repeat(300)
         );
-        let errors = parse_contacts_csv(&csv).unwrap_err();
+        let errors = contacts(&csv).unwrap_err();
         assert_eq!(
             where_(&errors),
             vec![
@@ -923,7 +963,7 @@ mod tests {
     #[test]
     fn contact_file_level_problems() {
         let file = |csv: &str| {
-            let e = parse_contacts_csv(csv).unwrap_err();
+            let e = contacts(csv).unwrap_err();
             assert_eq!(where_(&e), vec![(1, "file")], "{e:?}");
             e[0].message.clone()
         };
@@ -947,7 +987,7 @@ mod tests {
                    \"Report, Exported\",2026-05-01 10:00:00,acct_1,,,\n\
                    Logged In,2019-02-03,acct_2,u_2,,\"{\"\"note\"\":\n\"\"two lines\"\"}\"\n\
                    Logged In,2026-06-02T12:00:00Z,acct_2,,,{}\n";
-        let rows = parse_events_csv(csv, now()).unwrap();
+        let rows = events(csv, now()).unwrap();
         assert_eq!(rows.len(), 4);
         let first = &rows[0];
         assert_eq!(
@@ -1053,7 +1093,7 @@ mod tests {
             long("u"),
             long("m"),
         );
-        let errors = parse_events_csv(&csv, now()).unwrap_err();
+        let errors = events(&csv, now()).unwrap_err();
         assert_eq!(
             where_(&errors),
             vec![
@@ -1091,7 +1131,7 @@ mod tests {
     #[test]
     fn event_file_level_problems() {
         let file = |csv: &str| {
-            let e = parse_events_csv(csv, now()).unwrap_err();
+            let e = events(csv, now()).unwrap_err();
             assert_eq!(where_(&e), vec![(1, "file")], "{e:?}");
             e[0].message.clone()
         };
@@ -1108,7 +1148,7 @@ mod tests {
             "customer_external_id,event,occurred_at,properties\na,E,2026-01-01,\"{{\"\"k\"\":\"\"{}\"\"}}\"\n",
             "v".repeat(MAX_MESSAGE_BYTES)
         );
-        let e = parse_events_csv(&huge, now()).unwrap_err();
+        let e = events(&huge, now()).unwrap_err();
         assert_eq!(where_(&e), vec![(2, "properties")]);
         assert_eq!(e[0].message, "must be at most 32 KB");
     }
@@ -1120,7 +1160,7 @@ mod tests {
                    acct_1,Logged In,2026-05-01 10:00:00,u1,,\"{\"\"a\"\":1,\"\"b\"\":{\"\"c\"\":2,\"\"d\"\":3}}\"\n\
                    acct_1,Logged In,2026-05-01 10:00:00,,,\"{\"\"a\"\":1,\"\"b\"\":{\"\"c\"\":2,\"\"d\"\":3}}\"\n\
                    acct_1,Logged In,2026-05-01 10:00:00.5,,,\n";
-        let rows = parse_events_csv(csv, now()).unwrap();
+        let rows = events(csv, now()).unwrap();
         let keys: Vec<String> = rows.iter().map(event_row_key).collect();
         assert_eq!(
             keys[0],
@@ -1161,11 +1201,11 @@ mod tests {
                 i % 5003
             ));
         }
-        let rows = parse_events_csv(&csv, now()).unwrap();
+        let rows = events(&csv, now()).unwrap();
         assert_eq!(rows.len(), MAX_ROWS);
         assert_eq!(rows[MAX_ROWS - 1].line, MAX_ROWS as u64 + 1);
         csv.push_str("acct_1,Feature Used,2025-01-01,,,\n");
-        let errors = parse_events_csv(&csv, now()).unwrap_err();
+        let errors = events(&csv, now()).unwrap_err();
         assert_eq!(where_(&errors), vec![(MAX_ROWS as u64 + 2, "file")]);
         assert!(errors[0].message.contains("more than 100000 rows"));
     }
@@ -1180,7 +1220,7 @@ mod tests {
                 i % 997
             ));
         }
-        assert_eq!(parse_contacts_csv(&csv).unwrap().len(), MAX_ROWS);
+        assert_eq!(contacts(&csv).unwrap().len(), MAX_ROWS);
     }
 
     mod new_parsers_never_panic {
@@ -1206,24 +1246,24 @@ mod tests {
             /// CSV-shaped text under each parser's header, and the bare text as a header.
             #[test]
             fn csv_like_text_gives_rows_or_errors(body in PIECES) {
-                check(parse_events_csv(&format!("customer_external_id,event,occurred_at,user_id,message_id,properties\n{body}"), now()))?;
-                check(parse_contacts_csv(&format!("customer_external_id,name,email,title,role,user_id\n{body}")))?;
-                check(parse_events_csv(&body, now()))?;
-                check(parse_contacts_csv(&body))?;
+                check(events(&format!("customer_external_id,event,occurred_at,user_id,message_id,properties\n{body}"), now()))?;
+                check(contacts(&format!("customer_external_id,name,email,title,role,user_id\n{body}")))?;
+                check(events(&body, now()))?;
+                check(contacts(&body))?;
             }
 
             /// Any text at all.
             #[test]
             fn arbitrary_text_gives_rows_or_errors(text in "(?s:.){0,300}") {
-                check(parse_events_csv(&text, now()))?;
-                check(parse_contacts_csv(&text))?;
+                check(events(&text, now()))?;
+                check(contacts(&text))?;
             }
 
             /// Every valid event's key is valid JSON and the same for a re-parse.
             #[test]
             fn event_keys_are_json(body in PIECES) {
                 let csv = format!("customer_external_id,event,occurred_at,user_id,message_id,properties\n{body}");
-                if let Ok(rows) = parse_events_csv(&csv, now()) {
+                if let Ok(rows) = events(&csv, now()) {
                     for row in &rows {
                         let key = event_row_key(row);
                         prop_assert!(serde_json::from_str::<Value>(&key).is_ok(), "{key}");

@@ -98,7 +98,8 @@ pub fn to_major_string(minor: i64, currency: &str) -> String {
     )
 }
 
-fn group_thousands(n: u64) -> String {
+/// `1234567` as `1,234,567`.
+pub fn group_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {

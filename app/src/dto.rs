@@ -145,10 +145,98 @@ pub struct OwnerOption {
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImportReport {
-    /// Rows stored; 0 whenever `errors` is not empty (all or nothing).
+    /// Rows stored as new records; 0 whenever `errors` is not empty (all or nothing).
     pub imported: u64,
+    /// Rows that updated a record already there (contacts matched by user id or e-mail).
+    pub updated: u64,
+    /// Rows already imported before (events with a known message id), left as they were.
+    pub already_present: u64,
     pub rows_read: u64,
     pub errors: Vec<RowError>,
+}
+
+/// What a CSV file holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ImportKind {
+    #[default]
+    Customers,
+    Contacts,
+    Events,
+}
+
+impl ImportKind {
+    pub const ALL: [ImportKind; 3] = [
+        ImportKind::Customers,
+        ImportKind::Contacts,
+        ImportKind::Events,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Customers => "customers",
+            ImportKind::Contacts => "contacts",
+            ImportKind::Events => "events",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The file's columns, in the order a template lists them.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            ImportKind::Customers => &vcsm::csv_import::CUSTOMER_COLUMNS,
+            ImportKind::Contacts => &vcsm::csv_import::CONTACT_COLUMNS,
+            ImportKind::Events => &vcsm::csv_import::EVENT_COLUMNS,
+        }
+    }
+}
+
+/// Where a background import is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportPhase {
+    /// Reading and validating every row, and looking up what they refer to.
+    Checking,
+    /// Writing rows, all in one transaction (`done` of `total`).
+    Writing,
+    /// Committed, or refused with the report's errors: see `report`.
+    Finished,
+    /// Stopped by an error of ours (see `error`); nothing was written.
+    Failed,
+}
+
+/// A background import as its page polls it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportStatus {
+    pub id: u64,
+    pub kind: ImportKind,
+    pub phase: ImportPhase,
+    /// Rows written so far (in the transaction: nothing is visible before it commits).
+    pub done: u64,
+    /// Rows to write (known once checking is over).
+    pub total: u64,
+    pub report: Option<ImportReport>,
+    pub error: Option<String>,
+}
+
+impl ImportStatus {
+    /// Share of the work done, 0–100, for a progress bar: checking counts as the first
+    /// tenth, writing as the rest.
+    pub fn percent(&self) -> u8 {
+        match self.phase {
+            ImportPhase::Checking => 5,
+            ImportPhase::Writing if self.total > 0 => {
+                (10 + self.done.min(self.total) * 90 / self.total) as u8
+            }
+            ImportPhase::Writing => 10,
+            ImportPhase::Finished | ImportPhase::Failed => 100,
+        }
+    }
+
+    pub fn is_over(&self) -> bool {
+        matches!(self.phase, ImportPhase::Finished | ImportPhase::Failed)
+    }
 }
 
 /// What an integration channel received on one day.

@@ -41,7 +41,7 @@ test('every page renders and hydrates without errors', async ({ page }) => {
     ['/customers/1', null],
     ['/customers/1/edit', null],
     ['/customers/new', 'New customer'],
-    ['/customers/import', 'Import customers'],
+    ['/customers/import', 'Import from CSV'],
     ['/users', 'Users'],
     ['/integrations', 'Integrations'],
   ] as const) {

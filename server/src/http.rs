@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use app::backend::{auth::session_token, users, AppState};
 use app::{shell, App};
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -39,6 +39,9 @@ pub fn router(state: AppState) -> Router {
             require_session,
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Server functions read their bodies under axum's default limit (2 MB) unless told
+        // otherwise; the ingestion and webhook routes set their own, smaller, limits.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -225,8 +225,8 @@ async fn executives_read_but_cannot_change_anything() {
     assert_eq!(customer::Entity::find().count(&app.db).await.unwrap(), 0);
     let res = app
         .post_json(
-            "import_customers",
-            serde_json::json!({ "csv": "name\nAcme\n" }),
+            "start_import",
+            serde_json::json!({ "kind": "Customers", "csv": "name\nAcme\n" }),
         )
         .await;
     assert_eq!(res.status(), 403);

@@ -98,7 +98,7 @@ async fn malformed_and_oversized_requests_get_clear_errors() {
     assert_eq!(res.status(), 400);
     let huge = "x".repeat(26 * 1024 * 1024);
     let res = app
-        .post_json("import_customers", json!({ "csv": huge }))
+        .post_json("start_import", json!({ "kind": "Customers", "csv": huge }))
         .await;
     assert_eq!(res.status(), 413);
     assert_eq!(count(&app).await, 0);
@@ -354,12 +354,7 @@ async fn csv_import_is_all_or_nothing_with_a_report_per_line() {
                Good One,g1,100,active,,csm@example.com\n\
                ,g2,abc,active,,\n\
                Gone,g3,50,churned,2025-02-01,ghost@example.com\n";
-    let report: Value = app
-        .post_json("import_customers", json!({ "csv": bad }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report = app.import_report("Customers", bad).await;
     assert_eq!(report["imported"], 0);
     let errors: Vec<(u64, String)> = report["errors"]
         .as_array()
@@ -385,12 +380,7 @@ async fn csv_import_is_all_or_nothing_with_a_report_per_line() {
     let good = "name,external_id,mrr,stage,churned_on,contract_start,owner_email\n\
                 Good One,g1,100,active,,2024-01-01,csm@example.com\n\
                 Gone,g3,50,churned,2025-02-01,2023-05-01,\n";
-    let report: Value = app
-        .post_json("import_customers", json!({ "csv": good }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report = app.import_report("Customers", good).await;
     assert_eq!(report["imported"], 2, "{report}");
     let gone = list(
         &app,
@@ -412,12 +402,7 @@ async fn csv_import_is_all_or_nothing_with_a_report_per_line() {
     assert_eq!(detail["contract_start"], "2023-05-01");
 
     // Importing the same file again clashes with what is stored.
-    let again: Value = app
-        .post_json("import_customers", json!({ "csv": good }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let again = app.import_report("Customers", good).await;
     assert_eq!(again["imported"], 0);
     assert_eq!(again["errors"].as_array().unwrap().len(), 2);
     assert_eq!(count(&app).await, 2);
@@ -435,12 +420,7 @@ async fn large_csv_imports_in_one_go() {
             i % 50 + 1
         ));
     }
-    let report: Value = app
-        .post_json("import_customers", json!({ "csv": csv }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report = app.import_report("Customers", &csv).await;
     assert_eq!(report["imported"], 10_000, "{}", report["errors"]);
     let page = list(
         &app,

@@ -9,7 +9,7 @@ use vcsm::listing::CustomerQuery;
 use super::ctx;
 #[cfg(feature = "ssr")]
 use crate::backend::customers as svc;
-use crate::dto::{CustomerDetail, CustomerPage, ImportReport, OwnerOption};
+use crate::dto::{CustomerDetail, CustomerPage, ImportKind, ImportStatus, OwnerOption};
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use vcsm::auth::Role;
@@ -67,9 +67,10 @@ pub async fn add_note(customer_id: i64, body: String) -> Result<(), AppError> {
     ctx::respond(svc::add_note(&state.db, &user, customer_id, &body, chrono::Utc::now()).await)
 }
 
-/// Imports a customers CSV, all rows or none.
-#[server(input = Json, endpoint = "import_customers")]
-pub async fn import_customers(csv: String) -> Result<ImportReport, AppError> {
+/// Starts importing a CSV file of `kind` in the background (all rows or none); poll
+/// [`import_progress`] with the id returned.
+#[server(input = Json, endpoint = "start_import")]
+pub async fn start_import(kind: ImportKind, csv: String) -> Result<u64, AppError> {
     let (state, user) = (ctx::require(Role::can_edit_customers).await)?;
     if csv.len() > MAX_IMPORT_BYTES {
         return ctx::respond(Err(AppError::BadRequest(format!(
@@ -77,7 +78,16 @@ pub async fn import_customers(csv: String) -> Result<ImportReport, AppError> {
             MAX_IMPORT_BYTES / 1024 / 1024
         ))));
     }
-    ctx::respond(svc::import_csv(&state.db, &user, &csv, chrono::Utc::now()).await)
+    Ok(crate::backend::imports::ImportJobs::start(
+        &state, user, kind, csv,
+    ))
+}
+
+/// Where an import started by this user is: its progress, then its report.
+#[server(endpoint = "import_progress")]
+pub async fn import_progress(id: u64) -> Result<ImportStatus, AppError> {
+    let (state, user) = ctx::signed_in().await?;
+    ctx::respond(state.imports.status(id, user.id))
 }
 
 /// Users who can own customers.

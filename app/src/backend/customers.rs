@@ -1,4 +1,4 @@
-//! Customers: the list, the detail page, the form, archive, notes and CSV import.
+//! Customers: the list, the detail page, the form, archive and notes.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,6 @@ use sea_orm::{
     TransactionTrait,
 };
 use vcsm::auth::Role;
-use vcsm::csv_import::{parse_customers_csv, RowError};
 use vcsm::customer::{ContactRole, CustomerDraft, CustomerInput, Stage, Tier};
 use vcsm::listing::{like_contains_pattern, CustomerQuery, SortKey};
 use vcsm::ValidationErrors;
@@ -20,8 +19,8 @@ use super::entities::{
     billing_event, contact, customer, note, subscription, support_ticket, usage_event, user,
 };
 use crate::dto::{
-    ContactDto, CurrentUser, CustomerDetail, CustomerPage, CustomerRow, ImportReport,
-    SubscriptionDto, TimelineItem, TimelineKind,
+    ContactDto, CurrentUser, CustomerDetail, CustomerPage, CustomerRow, SubscriptionDto,
+    TimelineItem, TimelineKind,
 };
 use crate::error::{unique_as, AppError};
 
@@ -33,6 +32,26 @@ pub fn search_text(name: &str, domain: Option<&str>, external_id: Option<&str>) 
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// Customer ids by external id, for those of `external_ids` that exist: one query per 500.
+pub(crate) async fn ids_by_external_id(
+    db: &impl ConnectionTrait,
+    external_ids: &[String],
+) -> Result<HashMap<String, i64>, DbErr> {
+    let mut found = HashMap::new();
+    for chunk in external_ids.chunks(500) {
+        let rows: Vec<(i64, Option<String>)> = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .column(customer::Column::ExternalId)
+            .filter(customer::Column::ExternalId.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows.into_iter().filter_map(|(id, ext)| Some((ext?, id))));
+    }
+    Ok(found)
 }
 
 /// Owner names by user id (users are few: one query instead of a join per row).
@@ -368,7 +387,7 @@ pub async fn form_input(db: &impl ConnectionTrait, id: i64) -> Result<CustomerIn
 }
 
 /// Resolves owner e-mails to user ids; unknown, inactive or executive users are errors.
-async fn owner_ids(db: &impl ConnectionTrait) -> Result<HashMap<String, i64>, DbErr> {
+pub(crate) async fn owner_ids(db: &impl ConnectionTrait) -> Result<HashMap<String, i64>, DbErr> {
     Ok(user::Entity::find()
         .filter(user::Column::Active.eq(true))
         .filter(user::Column::Role.ne(Role::Executive.as_str()))
@@ -379,7 +398,7 @@ async fn owner_ids(db: &impl ConnectionTrait) -> Result<HashMap<String, i64>, Db
         .collect())
 }
 
-fn resolve_owner(
+pub(crate) fn resolve_owner(
     draft: &CustomerDraft,
     owners: &HashMap<String, i64>,
 ) -> Result<Option<i64>, String> {
@@ -632,101 +651,6 @@ pub async fn add_note<C: ConnectionTrait + TransactionTrait>(
     .await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// Imports a customers CSV: every row or none. The report lists every problem by line.
-///
-/// # Errors
-/// Database errors only: bad rows come back in the report.
-pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    actor: &CurrentUser,
-    text: &str,
-    now: DateTime<Utc>,
-) -> Result<ImportReport, AppError> {
-    let parsed = parse_customers_csv(text, now.date_naive());
-    let mut errors = parsed.errors;
-    let owners = owner_ids(db).await?;
-    let wanted: Vec<String> = parsed
-        .rows
-        .iter()
-        .filter_map(|r| r.draft.external_id.clone())
-        .collect();
-    let mut taken = std::collections::HashSet::new();
-    for chunk in wanted.chunks(500) {
-        let existing: Vec<Option<String>> = customer::Entity::find()
-            .select_only()
-            .column(customer::Column::ExternalId)
-            .filter(customer::Column::ExternalId.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        taken.extend(existing.into_iter().flatten());
-    }
-    let mut resolved = Vec::with_capacity(parsed.rows.len());
-    for r in &parsed.rows {
-        if let Some(x) = r.draft.external_id.as_ref().filter(|x| taken.contains(*x)) {
-            errors.push(RowError {
-                line: r.line,
-                field: "external_id".into(),
-                message: format!("{x} is already used by another customer"),
-            });
-        }
-        match resolve_owner(&r.draft, &owners) {
-            Ok(o) => resolved.push((r, o)),
-            Err(e) => errors.push(RowError {
-                line: r.line,
-                field: "owner_email".into(),
-                message: e,
-            }),
-        }
-    }
-    let rows_read = parsed
-        .rows
-        .iter()
-        .map(|r| r.line)
-        .chain(errors.iter().filter(|e| e.field != "file").map(|e| e.line))
-        .collect::<std::collections::HashSet<_>>()
-        .len() as u64;
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.line);
-        return Ok(ImportReport {
-            imported: 0,
-            rows_read,
-            errors,
-        });
-    }
-    let txn = db.begin().await?;
-    for chunk in resolved.chunks(500) {
-        let models = chunk.iter().map(|(r, owner)| {
-            let mut am = active_model(&r.draft, *owner, now);
-            am.created_at = Set(now);
-            am
-        });
-        customer::Entity::insert_many(models)
-            .exec(&txn)
-            .await
-            .map_err(unique_as(
-                "external_id",
-                "is already used by another customer",
-            ))?;
-    }
-    audit::record(
-        &txn,
-        Some(actor),
-        "customer.import",
-        "customer",
-        None,
-        serde_json::json!({ "rows": resolved.len() }),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(ImportReport {
-        imported: resolved.len() as u64,
-        rows_read,
-        errors: Vec::new(),
-    })
 }
 
 /// Adds a contact to a customer.

@@ -531,7 +531,7 @@ async fn apply_message(
 
 /// Inserts events, skipping any message id another request stored meanwhile (the unique
 /// index decides). Returns how many rows were new.
-async fn insert_events(
+pub(crate) async fn insert_events(
     db: &impl ConnectionTrait,
     rows: Vec<usage_event::ActiveModel>,
 ) -> Result<u64, DbErr> {

@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod entities;
 pub mod hubspot;
+pub mod imports;
 pub mod ingest;
 pub mod integrations;
 pub mod meter;

@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
+use super::imports::ImportJobs;
 use super::meter::Meter;
 
 /// Process settings read once from the environment (see the README's settings table).
@@ -30,6 +31,8 @@ pub struct AppState {
     pub meter: Arc<Meter>,
     /// Outgoing HTTP (Slack, HubSpot), one connection pool for the process.
     pub http: reqwest::Client,
+    /// CSV imports running in the background, polled by the import page.
+    pub imports: Arc<ImportJobs>,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
                 .user_agent(concat!("virtual-csm/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .unwrap_or_default(),
+            imports: Arc::new(ImportJobs::default()),
         }
     }
 }

@@ -122,6 +122,50 @@ impl TestApp {
             .expect("flush the meter");
     }
 
+    /// Imports a CSV file of `kind` ("Customers", "Contacts", "Events") as the import page
+    /// does: starts the background job, then polls its progress until it is over. Returns
+    /// the final status (its `report`, or `error`) and every distinct progress seen.
+    pub async fn import(&self, kind: &str, csv: &str) -> (serde_json::Value, Vec<(u64, u64)>) {
+        let res = self
+            .post_json(
+                "start_import",
+                serde_json::json!({ "kind": kind, "csv": csv }),
+            )
+            .await;
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        assert_eq!(status, 200, "start_import: {body}");
+        let id: u64 = body.parse().unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..12_000 {
+            let status: serde_json::Value = self
+                .post_form("import_progress", &[("id", &id.to_string())])
+                .await
+                .json()
+                .await
+                .unwrap();
+            let step = (
+                status["done"].as_u64().unwrap(),
+                status["total"].as_u64().unwrap(),
+            );
+            if seen.last() != Some(&step) {
+                seen.push(step);
+            }
+            if matches!(status["phase"].as_str(), Some("Finished" | "Failed")) {
+                return (status, seen);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("import {id} did not finish in 2 minutes");
+    }
+
+    /// Imports a CSV file and returns the report of a finished import.
+    pub async fn import_report(&self, kind: &str, csv: &str) -> serde_json::Value {
+        let (status, _) = self.import(kind, csv).await;
+        assert_eq!(status["phase"], "Finished", "{status}");
+        status["report"].clone()
+    }
+
     /// Creates a customer through the form's server function (signed in as someone who
     /// may) and returns its id.
     pub async fn create_customer(&self, name: &str, external_id: &str) -> i64 {

@@ -1,0 +1,688 @@
+//! CSV imports of customers, contacts and product events.
+//!
+//! Every file is all or nothing: every row is checked (by the domain's parsers, then
+//! against the database) before anything is written, every problem is reported by line,
+//! and the rows are written in one transaction. Large files run as background jobs whose
+//! progress the import page polls ([`ImportJobs`]).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionSession, TransactionTrait,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use vcsm::csv_import::{
+    event_row_key, parse_contacts_csv, parse_customers_csv, parse_events_csv, ContactRow, EventRow,
+    Parsed, RowError, MAX_REPORTED_ERRORS,
+};
+
+use super::customers::{active_model, ids_by_external_id, owner_ids, resolve_owner};
+use super::entities::{contact, customer, usage_event};
+use super::ingest::insert_events;
+use super::meter::Meter;
+use super::{audit, AppState};
+use crate::dto::{CurrentUser, ImportKind, ImportPhase, ImportReport, ImportStatus};
+use crate::error::{unique_as, AppError};
+
+/// Rows per multi-row statement, and so per step of the progress bar.
+const CHUNK: usize = 500;
+
+/// How far an import has got; shared between the job and whoever polls it.
+#[derive(Debug, Default)]
+pub struct Progress {
+    writing: AtomicBool,
+    total: AtomicU64,
+    done: AtomicU64,
+}
+
+impl Progress {
+    /// Checking is over: `total` rows are about to be written.
+    pub fn start_writing(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+        self.writing.store(true, Ordering::Relaxed);
+    }
+
+    pub fn wrote(&self, rows: u64) {
+        self.done.fetch_add(rows, Ordering::Relaxed);
+    }
+
+    fn phase(&self) -> (ImportPhase, u64, u64) {
+        let phase = if self.writing.load(Ordering::Relaxed) {
+            ImportPhase::Writing
+        } else {
+            ImportPhase::Checking
+        };
+        (
+            phase,
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A file refused: nothing imported, every problem listed by line (at most
+/// [`MAX_REPORTED_ERRORS`] of them, then a count of the rest).
+fn refused(mut errors: Vec<RowError>, rows_read: u64) -> ImportReport {
+    errors.sort_by_key(|e| e.line);
+    if errors.len() > MAX_REPORTED_ERRORS + 1 {
+        let hidden = errors.split_off(MAX_REPORTED_ERRORS);
+        errors.push(RowError {
+            line: hidden[0].line,
+            field: "file".into(),
+            message: format!(
+                "{} more error(s) from line {} on are not listed: fix the ones above and try again",
+                hidden.len(),
+                hidden[0].line
+            ),
+        });
+    }
+    ImportReport {
+        rows_read,
+        errors,
+        ..ImportReport::default()
+    }
+}
+
+fn row_error(line: u64, field: &str, message: impl Into<String>) -> RowError {
+    RowError {
+        line,
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// The customer of each row, by its `customer_external_id`; an error for each row whose
+/// customer does not exist.
+async fn customers_of<'r>(
+    db: &impl ConnectionTrait,
+    external_ids: impl Iterator<Item = (u64, &'r str)> + Clone,
+    errors: &mut Vec<RowError>,
+) -> Result<HashMap<String, i64>, DbErr> {
+    let wanted: Vec<String> = external_ids
+        .clone()
+        .map(|(_, x)| x)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let found = ids_by_external_id(db, &wanted).await?;
+    for (line, x) in external_ids {
+        if !found.contains_key(x) {
+            errors.push(row_error(
+                line,
+                "customer_external_id",
+                format!("no customer has external id {x}: import or create it first"),
+            ));
+        }
+    }
+    Ok(found)
+}
+
+/// Imports a customers CSV: every row or none. External ids must be new.
+///
+/// # Errors
+/// Database errors only: bad rows come back in the report.
+pub async fn import_customers<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    text: &str,
+    now: DateTime<Utc>,
+    progress: &Progress,
+) -> Result<ImportReport, AppError> {
+    let parsed = parse_customers_csv(text, now.date_naive());
+    let mut errors = parsed.errors;
+    let owners = owner_ids(db).await?;
+    let wanted: Vec<String> = parsed
+        .rows
+        .iter()
+        .filter_map(|r| r.draft.external_id.clone())
+        .collect();
+    let taken = ids_by_external_id(db, &wanted).await?;
+    let mut resolved = Vec::with_capacity(parsed.rows.len());
+    for r in &parsed.rows {
+        if let Some(x) = r
+            .draft
+            .external_id
+            .as_ref()
+            .filter(|x| taken.contains_key(*x))
+        {
+            errors.push(row_error(
+                r.line,
+                "external_id",
+                format!("{x} is already used by another customer"),
+            ));
+        }
+        match resolve_owner(&r.draft, &owners) {
+            Ok(o) => resolved.push((r, o)),
+            Err(e) => errors.push(row_error(r.line, "owner_email", e)),
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(refused(errors, parsed.rows_read));
+    }
+    progress.start_writing(resolved.len() as u64);
+    let txn = db.begin().await?;
+    for chunk in resolved.chunks(CHUNK) {
+        let models = chunk.iter().map(|(r, owner)| {
+            let mut am = active_model(&r.draft, *owner, now);
+            am.created_at = Set(now);
+            am
+        });
+        customer::Entity::insert_many(models)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(unique_as(
+                "external_id",
+                "is already used by another customer",
+            ))?;
+        progress.wrote(chunk.len() as u64);
+    }
+    audit::record(
+        &txn,
+        Some(actor),
+        "customer.import",
+        "customer",
+        None,
+        serde_json::json!({ "rows": resolved.len() }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ImportReport {
+        imported: resolved.len() as u64,
+        rows_read: parsed.rows_read,
+        ..ImportReport::default()
+    })
+}
+
+/// The contacts of these customers, as stored.
+async fn contacts_of(
+    db: &impl ConnectionTrait,
+    customer_ids: &[i64],
+) -> Result<Vec<contact::Model>, DbErr> {
+    let mut all = Vec::new();
+    for chunk in customer_ids.chunks(CHUNK) {
+        all.extend(
+            contact::Entity::find()
+                .filter(contact::Column::CustomerId.is_in(chunk.to_vec()))
+                .order_by_asc(contact::Column::Id)
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(all)
+}
+
+/// What a contacts row becomes: a new contact, or an update of the one it matched.
+fn contact_model(
+    row: &ContactRow,
+    customer_id: i64,
+    existing: Option<&contact::Model>,
+    now: DateTime<Utc>,
+) -> contact::ActiveModel {
+    let draft = &row.contact;
+    let email = draft.email.as_ref().map(ToString::to_string);
+    match existing {
+        // Blank cells leave what is stored as it is: a file of names and e-mails must not
+        // wipe the titles and user ids other sources filled in.
+        Some(k) => contact::ActiveModel {
+            id: Set(k.id),
+            customer_id: Set(k.customer_id),
+            name: Set(draft.name.clone()),
+            email: Set(email.or_else(|| k.email.clone())),
+            title: Set(draft.title.clone().or_else(|| k.title.clone())),
+            role: Set(if row.role_given {
+                draft.role.as_str().into()
+            } else {
+                k.role.clone()
+            }),
+            external_user_id: Set(row.user_id.clone().or_else(|| k.external_user_id.clone())),
+            created_at: Set(k.created_at),
+            updated_at: Set(now),
+        },
+        None => contact::ActiveModel {
+            customer_id: Set(customer_id),
+            name: Set(draft.name.clone()),
+            email: Set(email),
+            title: Set(draft.title.clone()),
+            role: Set(draft.role.as_str().into()),
+            external_user_id: Set(row.user_id.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        },
+    }
+}
+
+/// Imports a contacts CSV: every row or none. A row updates the customer's contact with
+/// the same user id, else the same e-mail address; otherwise it adds a contact. So the
+/// same file imported twice changes nothing the second time.
+///
+/// # Errors
+/// Database errors only: bad rows come back in the report.
+pub async fn import_contacts<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    text: &str,
+    now: DateTime<Utc>,
+    progress: &Progress,
+) -> Result<ImportReport, AppError> {
+    let Parsed {
+        rows,
+        mut errors,
+        rows_read,
+    } = parse_contacts_csv(text);
+    let customers = customers_of(
+        db,
+        rows.iter()
+            .map(|r| (r.line, r.customer_external_id.as_str())),
+        &mut errors,
+    )
+    .await?;
+    let customer_ids: Vec<i64> = customers.values().copied().collect();
+    let stored = contacts_of(db, &customer_ids).await?;
+    let mut by_user: HashMap<(i64, &str), usize> = HashMap::new();
+    let mut by_email: HashMap<(i64, &str), usize> = HashMap::new();
+    for (i, k) in stored.iter().enumerate() {
+        if let Some(u) = &k.external_user_id {
+            by_user.entry((k.customer_id, u.as_str())).or_insert(i);
+        }
+        if let Some(e) = &k.email {
+            by_email.entry((k.customer_id, e.as_str())).or_insert(i);
+        }
+    }
+    // Which line claimed each stored contact, and each new user id, first.
+    let mut claimed: HashMap<usize, u64> = HashMap::new();
+    let mut new_users: HashMap<(i64, &str), u64> = HashMap::new();
+    let mut planned = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let Some(&customer_id) = customers.get(&row.customer_external_id) else {
+            continue;
+        };
+        let email = row.contact.email.as_ref().map(|e| e.as_str());
+        let matched = row
+            .user_id
+            .as_deref()
+            .and_then(|u| by_user.get(&(customer_id, u)))
+            .or_else(|| email.and_then(|e| by_email.get(&(customer_id, e))))
+            .copied();
+        if let Some(i) = matched {
+            if let Some(first) = claimed.insert(i, row.line) {
+                errors.push(row_error(
+                    row.line,
+                    "row",
+                    format!(
+                        "matches the same contact as line {first} ({})",
+                        stored[i].name
+                    ),
+                ));
+                continue;
+            }
+            // Matched by user id, its new address must not be another contact's.
+            if let Some(&other) = email.and_then(|e| by_email.get(&(customer_id, e))) {
+                if other != i {
+                    errors.push(row_error(
+                        row.line,
+                        "email",
+                        format!(
+                            "is already the address of another contact of this customer ({})",
+                            stored[other].name
+                        ),
+                    ));
+                    continue;
+                }
+            }
+        } else if let Some(u) = row.user_id.as_deref() {
+            if let Some(first) = new_users.insert((customer_id, u), row.line) {
+                errors.push(row_error(
+                    row.line,
+                    "user_id",
+                    format!("{u} is also on line {first} for this customer"),
+                ));
+                continue;
+            }
+        }
+        planned.push(contact_model(
+            row,
+            customer_id,
+            matched.map(|i| &stored[i]),
+            now,
+        ));
+    }
+    if !errors.is_empty() {
+        return Ok(refused(errors, rows_read));
+    }
+    let (updates, inserts): (Vec<_>, Vec<_>) = planned.into_iter().partition(|am| am.id.is_set());
+    let report = ImportReport {
+        imported: inserts.len() as u64,
+        updated: updates.len() as u64,
+        rows_read,
+        ..ImportReport::default()
+    };
+    progress.start_writing(rows.len() as u64);
+    let txn = db.begin().await?;
+    let clash = || {
+        unique_as(
+            "email",
+            "is already the address of another contact of this customer",
+        )
+    };
+    let mut inserts = inserts.into_iter().peekable();
+    while inserts.peek().is_some() {
+        let chunk: Vec<_> = inserts.by_ref().take(CHUNK).collect();
+        let n = chunk.len() as u64;
+        contact::Entity::insert_many(chunk)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(clash())?;
+        progress.wrote(n);
+    }
+    // Updates as one upsert per chunk, keyed on the id: every matched row exists.
+    let mut updates = updates.into_iter().peekable();
+    while updates.peek().is_some() {
+        let chunk: Vec<_> = updates.by_ref().take(CHUNK).collect();
+        let n = chunk.len() as u64;
+        contact::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::column(contact::Column::Id)
+                    .update_columns([
+                        contact::Column::Name,
+                        contact::Column::Email,
+                        contact::Column::Title,
+                        contact::Column::Role,
+                        contact::Column::ExternalUserId,
+                        contact::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .map_err(clash())?;
+        progress.wrote(n);
+    }
+    audit::record(
+        &txn,
+        Some(actor),
+        "contact.import",
+        "customer",
+        None,
+        serde_json::json!({ "added": report.imported, "updated": report.updated }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(report)
+}
+
+/// The id an imported event is stored under. The file's `message_id` when it has one;
+/// else a hash of the event's content and how many identical rows came before it in the
+/// file, so the same file imported twice stores nothing new, yet two identical rows in
+/// one file (two logins in the same second) stay two events.
+fn event_storage_id(row: &EventRow, repeats: &mut HashMap<String, u32>) -> String {
+    if let Some(id) = &row.message_id {
+        let id = format!("csv:{id}");
+        if id.len() <= 200 {
+            return id;
+        }
+        return format!("csv:h{}", hex::encode(Sha256::digest(id.as_bytes())));
+    }
+    let key = event_row_key(row);
+    let n = repeats.entry(key.clone()).or_insert(0);
+    let keyed = if *n == 0 { key } else { format!("{key}#{n}") };
+    *n += 1;
+    format!("csv:h{}", hex::encode(Sha256::digest(keyed.as_bytes())))
+}
+
+/// Contact ids by (customer, user id) for the user ids named, lowest id first.
+async fn contacts_by_user(
+    db: &impl ConnectionTrait,
+    users: &[String],
+) -> Result<HashMap<(i64, String), i64>, DbErr> {
+    let mut found = HashMap::new();
+    for chunk in users.chunks(CHUNK) {
+        let rows: Vec<(i64, i64, Option<String>)> = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::Id)
+            .column(contact::Column::CustomerId)
+            .column(contact::Column::ExternalUserId)
+            .filter(contact::Column::ExternalUserId.is_in(chunk.to_vec()))
+            .order_by_asc(contact::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, customer_id, user) in rows {
+            if let Some(user) = user {
+                found.entry((customer_id, user)).or_insert(id);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// What an events import did, and each customer's newest event for last activity.
+pub struct EventsImported {
+    pub report: ImportReport,
+    pub newest: Vec<(i64, DateTime<Utc>)>,
+}
+
+/// Imports a product-events CSV (usage history): every row or none. Events already
+/// imported (same message id, or same content) are counted and left as they are. A
+/// `user_id` that is a contact of the row's customer ties the event to that contact.
+///
+/// # Errors
+/// Database errors only: bad rows come back in the report.
+pub async fn import_events<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    text: &str,
+    now: DateTime<Utc>,
+    progress: &Progress,
+) -> Result<EventsImported, AppError> {
+    let Parsed {
+        rows,
+        mut errors,
+        rows_read,
+    } = parse_events_csv(text, now);
+    let customers = customers_of(
+        db,
+        rows.iter()
+            .map(|r| (r.line, r.customer_external_id.as_str())),
+        &mut errors,
+    )
+    .await?;
+    if !errors.is_empty() {
+        return Ok(EventsImported {
+            report: refused(errors, rows_read),
+            newest: Vec::new(),
+        });
+    }
+    let users: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.user_id.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let contacts = contacts_by_user(db, &users).await?;
+    let mut repeats = HashMap::new();
+    let mut newest: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    let total = rows.len() as u64;
+    let mut models = Vec::with_capacity(rows.len());
+    for row in rows {
+        let customer_id = customers[&row.customer_external_id];
+        let id = event_storage_id(&row, &mut repeats);
+        let at = newest.entry(customer_id).or_insert(row.occurred_at);
+        *at = (*at).max(row.occurred_at);
+        models.push(usage_event::ActiveModel {
+            customer_id: Set(customer_id),
+            contact_id: Set(row
+                .user_id
+                .and_then(|u| contacts.get(&(customer_id, u)).copied())),
+            name: Set(row.event),
+            properties: Set(Value::Object(row.properties)),
+            occurred_at: Set(row.occurred_at),
+            received_at: Set(now),
+            message_id: Set(id),
+            ..Default::default()
+        });
+    }
+    progress.start_writing(total);
+    let txn = db.begin().await?;
+    let mut stored = 0;
+    let mut models = models.into_iter().peekable();
+    while models.peek().is_some() {
+        let chunk: Vec<_> = models.by_ref().take(CHUNK).collect();
+        let n = chunk.len() as u64;
+        stored += insert_events(&txn, chunk).await?;
+        progress.wrote(n);
+    }
+    audit::record(
+        &txn,
+        Some(actor),
+        "event.import",
+        "customer",
+        None,
+        serde_json::json!({ "stored": stored, "already_present": total - stored }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(EventsImported {
+        report: ImportReport {
+            imported: stored,
+            already_present: total - stored,
+            rows_read,
+            ..ImportReport::default()
+        },
+        newest: newest.into_iter().collect(),
+    })
+}
+
+/// Runs an import of `kind`, moving last activity forward for imported events.
+///
+/// # Errors
+/// Database errors only: bad rows come back in the report.
+pub async fn run<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    meter: &Meter,
+    actor: &CurrentUser,
+    kind: ImportKind,
+    text: &str,
+    now: DateTime<Utc>,
+    progress: &Progress,
+) -> Result<ImportReport, AppError> {
+    match kind {
+        ImportKind::Customers => import_customers(db, actor, text, now, progress).await,
+        ImportKind::Contacts => import_contacts(db, actor, text, now, progress).await,
+        ImportKind::Events => {
+            let done = import_events(db, actor, text, now, progress).await?;
+            meter.customers_seen(&done.newest);
+            Ok(done.report)
+        }
+    }
+}
+
+/// How long a finished import's result stays available to its page.
+const KEEP_FINISHED: Duration = Duration::from_secs(3600);
+
+struct Job {
+    owner: i64,
+    kind: ImportKind,
+    progress: Arc<Progress>,
+    outcome: Option<Result<ImportReport, AppError>>,
+    finished_at: Option<Instant>,
+}
+
+/// Imports running in the background, by id, for their pages to poll. Held in memory:
+/// a restart forgets them, and an import cut off by one committed nothing.
+#[derive(Default)]
+pub struct ImportJobs {
+    next_id: AtomicU64,
+    jobs: Mutex<HashMap<u64, Job>>,
+}
+
+impl ImportJobs {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Job>> {
+        // A panic elsewhere while holding the lock leaves the map itself intact.
+        self.jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts importing `text` in the background; returns the job's id at once.
+    pub fn start(state: &AppState, actor: CurrentUser, kind: ImportKind, text: String) -> u64 {
+        let jobs = state.imports.clone();
+        let id = jobs.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let progress = Arc::new(Progress::default());
+        {
+            let mut map = jobs.lock();
+            map.retain(|_, j| j.finished_at.is_none_or(|t| t.elapsed() < KEEP_FINISHED));
+            map.insert(
+                id,
+                Job {
+                    owner: actor.id,
+                    kind,
+                    progress: progress.clone(),
+                    outcome: None,
+                    finished_at: None,
+                },
+            );
+        }
+        let state = state.clone();
+        let work = tokio::spawn(async move {
+            run(
+                &state.db,
+                &state.meter,
+                &actor,
+                kind,
+                &text,
+                Utc::now(),
+                &progress,
+            )
+            .await
+        });
+        tokio::spawn(async move {
+            let outcome = work.await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, import = id, "import task failed");
+                Err(AppError::Internal)
+            });
+            if let Some(job) = jobs.lock().get_mut(&id) {
+                job.outcome = Some(outcome);
+                job.finished_at = Some(Instant::now());
+            }
+        });
+        id
+    }
+
+    /// Where the import `id` is, for the user who started it.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown id, another user's import, or one finished long ago.
+    pub fn status(&self, id: u64, user_id: i64) -> Result<ImportStatus, AppError> {
+        let map = self.lock();
+        let job = map.get(&id).filter(|j| j.owner == user_id).ok_or_else(|| {
+            AppError::NotFound("No such import (it may have finished over an hour ago).".into())
+        })?;
+        let (phase, done, total) = job.progress.phase();
+        let (phase, report, error) = match &job.outcome {
+            None => (phase, None, None),
+            Some(Ok(report)) => (ImportPhase::Finished, Some(report.clone()), None),
+            Some(Err(e)) => (ImportPhase::Failed, None, Some(e.to_string())),
+        };
+        Ok(ImportStatus {
+            id,
+            kind: job.kind,
+            phase,
+            done,
+            total,
+            report,
+            error,
+        })
+    }
+}
