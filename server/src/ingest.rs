@@ -44,7 +44,11 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Source, R
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match ingest::source_for_authorization(&state.db, header).await {
+    match state
+        .sources
+        .source_for_authorization(&state.db, header)
+        .await
+    {
         Ok(Some(source)) => Ok(source),
         Ok(None) => {
             let mut res = problems(

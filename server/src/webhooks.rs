@@ -5,7 +5,7 @@
 
 use app::backend::meter::Counts;
 use app::backend::webhooks::Disposition;
-use app::backend::{billing, ingest, integrations, settings, support, AppState};
+use app::backend::{billing, integrations, settings, support, AppState};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -299,7 +299,11 @@ async fn tickets(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     let auth = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match ingest::source_for_authorization(&state.db, auth).await {
+    match state
+        .sources
+        .source_for_authorization(&state.db, auth)
+        .await
+    {
         Ok(Some(_)) => {}
         Ok(None) => {
             return (

@@ -73,6 +73,40 @@ async fn write_key_is_required_and_checked() {
 }
 
 #[tokio::test]
+async fn a_revoked_or_rotated_key_stops_working_at_once() {
+    let app = spawn_app().await;
+    acme(&app).await;
+    let src = source(&app, false).await;
+    let track = json!({"userId": "u", "event": "x", "context": {"groupId": "acct_1"}});
+    // Used once, so the server has it in its cache of live keys.
+    assert_eq!(send(&app, &src, "track", track.clone()).await.0, 200);
+    app.sign_in_as("root@example.com", "admin").await;
+    let id = app::backend::entities::source::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let res = app
+        .post_form("rotate_source_key", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(res.status(), 200);
+    let rotated = Source {
+        key: res.json::<Value>().await.unwrap()["write_key"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    };
+    assert_eq!(send(&app, &src, "track", track.clone()).await.0, 401, "old key");
+    assert_eq!(send(&app, &rotated, "track", track.clone()).await.0, 200);
+    let res = app
+        .post_form("revoke_source", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(send(&app, &rotated, "track", track).await.0, 401, "revoked");
+}
+
+#[tokio::test]
 async fn bad_messages_get_400_with_every_problem_and_store_nothing() {
     let app = spawn_app().await;
     let src = source(&app, false).await;

@@ -47,17 +47,19 @@ pub async fn create_source(
 #[server(endpoint = "rotate_source_key")]
 pub async fn rotate_source_key(id: i64) -> Result<SourceKey, AppError> {
     let (state, admin) = (ctx::require(Role::can_admin).await)?;
-    ctx::respond(
-        crate::backend::integrations::rotate_key(&state.db, &admin, id, chrono::Utc::now()).await,
-    )
+    let rotated =
+        crate::backend::integrations::rotate_key(&state.db, &admin, id, chrono::Utc::now()).await;
+    state.sources.forget_all();
+    ctx::respond(rotated)
 }
 
 #[server(endpoint = "revoke_source")]
 pub async fn revoke_source(id: i64) -> Result<(), AppError> {
     let (state, admin) = (ctx::require(Role::can_admin).await)?;
-    ctx::respond(
-        crate::backend::integrations::revoke(&state.db, &admin, id, chrono::Utc::now()).await,
-    )
+    let revoked =
+        crate::backend::integrations::revoke(&state.db, &admin, id, chrono::Utc::now()).await;
+    state.sources.forget_all();
+    ctx::respond(revoked)
 }
 
 /// Replays one held message (`id`), or all of them.

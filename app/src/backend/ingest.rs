@@ -7,11 +7,13 @@
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict, Query, UnionType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    Set, TransactionSession, TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -86,36 +88,81 @@ pub async fn create_source<C: ConnectionTrait + TransactionTrait>(
     })
 }
 
-/// The live source whose write key is the user name of an HTTP Basic `Authorization`
-/// header (Segment's scheme: `base64(writeKey:)`).
-///
-/// # Errors
-/// Returns the database error.
-pub async fn source_for_authorization(
-    db: &impl ConnectionTrait,
-    header: Option<&str>,
-) -> Result<Option<source::Model>, DbErr> {
-    let Some(encoded) = header.and_then(|h| {
+/// The write key in an HTTP Basic `Authorization` header: its user name (Segment's
+/// scheme, `base64(writeKey:)`).
+fn write_key_of(header: Option<&str>) -> Option<String> {
+    let encoded = header.and_then(|h| {
         h.strip_prefix("Basic ")
             .or_else(|| h.strip_prefix("basic "))
-    }) else {
-        return Ok(None);
-    };
-    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
-        return Ok(None);
-    };
-    let Ok(text) = String::from_utf8(decoded) else {
-        return Ok(None);
-    };
+    })?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
     let key = text.split(':').next().unwrap_or("");
-    if key.is_empty() || key.len() > 200 {
-        return Ok(None);
+    (!key.is_empty() && key.len() <= 200).then(|| key.to_string())
+}
+
+/// How long a write key found live is trusted without asking the database again. A key
+/// revoked or rotated in this process is forgotten at once ([`SourceCache::forget_all`]);
+/// by another process (`vcsm source revoke` in a shell, a second server) within this time.
+const SOURCE_TTL: Duration = Duration::from_secs(5);
+
+/// Live sources by write-key hash, so that a busy sender's requests don't each look up
+/// its key.
+#[derive(Default)]
+pub struct SourceCache {
+    live: Mutex<HashMap<String, (source::Model, Instant)>>,
+}
+
+impl SourceCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (source::Model, Instant)>> {
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-    source::Entity::find()
-        .filter(source::Column::WriteKeyHash.eq(token_hash(key)))
-        .filter(source::Column::RevokedAt.is_null())
-        .one(db)
-        .await
+
+    /// The live source whose write key is the user name of an HTTP Basic
+    /// `Authorization` header.
+    ///
+    /// # Errors
+    /// Returns the database error.
+    pub async fn source_for_authorization(
+        &self,
+        db: &impl ConnectionTrait,
+        header: Option<&str>,
+    ) -> Result<Option<source::Model>, DbErr> {
+        let Some(key) = write_key_of(header) else {
+            return Ok(None);
+        };
+        let hash = token_hash(&key);
+        if let Some((src, at)) = self.lock().get(&hash) {
+            if at.elapsed() < SOURCE_TTL {
+                return Ok(Some(src.clone()));
+            }
+        }
+        let found = source::Entity::find()
+            .filter(source::Column::WriteKeyHash.eq(hash.as_str()))
+            .filter(source::Column::RevokedAt.is_null())
+            .one(db)
+            .await?;
+        let mut live = self.lock();
+        match &found {
+            Some(src) => {
+                live.insert(hash, (src.clone(), Instant::now()));
+            }
+            None => {
+                live.remove(&hash);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Forgets every key: after a revocation or rotation, the next request asks the
+    /// database.
+    pub fn forget_all(&self) {
+        self.lock().clear();
+    }
 }
 
 /// What a request did.
@@ -156,29 +203,25 @@ fn storage_id(source_id: i64, m: &Message, raw: &Value) -> String {
     }
 }
 
-/// Of `ids`, those already stored as events or held in the quarantine.
+/// Of `ids`, those already stored as events or held in the quarantine: one query per
+/// chunk for both tables.
 async fn known_ids(db: &impl ConnectionTrait, ids: &[String]) -> Result<HashSet<String>, DbErr> {
     let mut known = HashSet::new();
     for chunk in ids.chunks(CHUNK) {
-        let chunk = chunk.to_vec();
-        known.extend(
-            usage_event::Entity::find()
-                .select_only()
-                .column(usage_event::Column::MessageId)
-                .filter(usage_event::Column::MessageId.is_in(chunk.clone()))
-                .into_tuple::<String>()
-                .all(db)
-                .await?,
-        );
-        known.extend(
-            quarantined_event::Entity::find()
-                .select_only()
-                .column(quarantined_event::Column::MessageId)
-                .filter(quarantined_event::Column::MessageId.is_in(chunk))
-                .into_tuple::<String>()
-                .all(db)
-                .await?,
-        );
+        let held = Query::select()
+            .column(quarantined_event::Column::MessageId)
+            .from(quarantined_event::Entity)
+            .and_where(quarantined_event::Column::MessageId.is_in(chunk.iter().cloned()))
+            .to_owned();
+        let query = Query::select()
+            .column(usage_event::Column::MessageId)
+            .from(usage_event::Entity)
+            .and_where(usage_event::Column::MessageId.is_in(chunk.iter().cloned()))
+            .union(UnionType::All, held)
+            .to_owned();
+        for row in db.query_all(&query).await? {
+            known.insert(row.try_get_by_index::<String>(0)?);
+        }
     }
     Ok(known)
 }
@@ -198,53 +241,71 @@ struct Directory {
 }
 
 impl Directory {
-    async fn load(db: &impl ConnectionTrait, messages: &[(Message, Value)]) -> Result<Self, DbErr> {
+    /// Looks up every account (`groupId`) and user (`userId`) the messages name, with one
+    /// query per chunk for both.
+    async fn load<'m>(
+        db: &impl ConnectionTrait,
+        messages: impl Iterator<Item = &'m Message> + Clone,
+    ) -> Result<Self, DbErr> {
         let groups: HashSet<&str> = messages
-            .iter()
-            .filter_map(|(m, _)| m.group_id.as_deref())
+            .clone()
+            .filter_map(|m| m.group_id.as_deref())
             .collect();
-        let users: HashSet<&str> = messages
-            .iter()
-            .filter_map(|(m, _)| m.user_id.as_deref())
-            .collect();
+        let users: HashSet<&str> = messages.filter_map(|m| m.user_id.as_deref()).collect();
         let mut dir = Directory::default();
-        let groups: Vec<String> = groups.into_iter().map(str::to_string).collect();
-        for chunk in groups.chunks(CHUNK) {
-            for g in chunk {
-                dir.customers.insert(g.clone(), None);
-            }
-            let found: Vec<(i64, Option<String>)> = customer::Entity::find()
-                .select_only()
+        let groups: Vec<&str> = groups.into_iter().collect();
+        let users: Vec<&str> = users.into_iter().collect();
+        for g in &groups {
+            dir.customers.insert((*g).to_string(), None);
+        }
+        let chunks = groups.len().max(users.len()).div_ceil(CHUNK);
+        for k in 0..chunks {
+            let part = |all: &[&str]| -> Vec<String> {
+                all.iter()
+                    .skip(k * CHUNK)
+                    .take(CHUNK)
+                    .map(|s| (*s).to_string())
+                    .collect()
+            };
+            // (kind, id, customer id, key): 0 for an account by external id, 1 for a
+            // user's contact by user id.
+            let accounts = Query::select()
+                .expr(Expr::val(0))
+                .column(customer::Column::Id)
                 .column(customer::Column::Id)
                 .column(customer::Column::ExternalId)
-                .filter(customer::Column::ExternalId.is_in(chunk.to_vec()))
-                .into_tuple()
-                .all(db)
-                .await?;
-            for (id, ext) in found {
-                if let Some(ext) = ext {
-                    dir.customers.insert(ext, Some(id));
-                }
-            }
-        }
-        let users: Vec<String> = users.into_iter().map(str::to_string).collect();
-        for chunk in users.chunks(CHUNK) {
-            let found: Vec<(i64, i64, Option<String>)> = contact::Entity::find()
-                .select_only()
+                .from(customer::Entity)
+                .and_where(customer::Column::ExternalId.is_in(part(&groups)))
+                .to_owned();
+            let contacts = Query::select()
+                .expr(Expr::val(1))
                 .column(contact::Column::Id)
                 .column(contact::Column::CustomerId)
                 .column(contact::Column::ExternalUserId)
-                .filter(contact::Column::ExternalUserId.is_in(chunk.to_vec()))
-                .order_by_asc(contact::Column::Id)
-                .into_tuple()
-                .all(db)
-                .await?;
-            for (id, customer_id, user) in found {
-                if let Some(user) = user {
-                    dir.contacts
-                        .entry(user)
-                        .or_default()
-                        .push((id, customer_id));
+                .from(contact::Entity)
+                .and_where(contact::Column::ExternalUserId.is_in(part(&users)))
+                .to_owned();
+            let query = accounts
+                .to_owned()
+                .union(UnionType::All, contacts)
+                .to_owned();
+            let mut found: Vec<(i32, i64, i64, Option<String>)> = Vec::new();
+            for row in db.query_all(&query).await? {
+                found.push((
+                    row.try_get_by_index(0)?,
+                    row.try_get_by_index(1)?,
+                    row.try_get_by_index(2)?,
+                    row.try_get_by_index(3)?,
+                ));
+            }
+            // Lowest contact id first, as `contact` promises.
+            found.sort_unstable_by_key(|f| (f.0, f.1));
+            for (kind, id, customer_id, key) in found {
+                let Some(key) = key else { continue };
+                if kind == 0 {
+                    dir.customers.insert(key, Some(id));
+                } else {
+                    dir.contacts.entry(key).or_default().push((id, customer_id));
                 }
             }
         }
@@ -426,16 +487,16 @@ async fn apply_identify(
     Ok(None)
 }
 
-async fn quarantine(
-    db: &impl ConnectionTrait,
+/// A held message, kept with its reason until it can be replayed.
+fn quarantine_row(
     src: &source::Model,
     id: &str,
     m: &Message,
     raw: &Value,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    quarantined_event::Entity::insert(quarantined_event::ActiveModel {
+) -> quarantined_event::ActiveModel {
+    quarantined_event::ActiveModel {
         source_id: Set(src.id),
         message_id: Set(id.to_string()),
         kind: Set(m.kind.as_str().into()),
@@ -444,15 +505,27 @@ async fn quarantine(
         received_at: Set(now),
         replayed_at: Set(None),
         ..Default::default()
-    })
-    // Held already (the same message sent twice at once): one copy is enough.
-    .on_conflict(
-        OnConflict::column(quarantined_event::Column::MessageId)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
+    }
+}
+
+/// Holds messages in the quarantine; one already held (the same message sent twice at
+/// once) is kept once.
+async fn insert_held(
+    db: &impl ConnectionTrait,
+    rows: Vec<quarantined_event::ActiveModel>,
+) -> Result<(), DbErr> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
+        quarantined_event::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::column(quarantined_event::Column::MessageId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
     Ok(())
 }
 
@@ -551,12 +624,78 @@ pub(crate) async fn insert_events(
     Ok(inserted)
 }
 
-/// Stores valid messages (with their raw JSON) in one transaction.
+/// What a request will write, worked out from its messages.
+#[derive(Default)]
+struct Plan {
+    out: Outcome,
+    events: Vec<usage_event::ActiveModel>,
+    held: Vec<quarantined_event::ActiveModel>,
+    newest: HashMap<i64, DateTime<Utc>>,
+}
+
+impl Plan {
+    fn add_event(&mut self, row: EventRow, occurred_at: DateTime<Utc>) {
+        let newest = self.newest.entry(row.customer_id).or_insert(occurred_at);
+        *newest = (*newest).max(occurred_at);
+        self.events.push(row.model);
+    }
+
+    /// One statement does it all (so it is atomic without a transaction).
+    fn is_single_statement(&self) -> bool {
+        self.held.is_empty() && self.events.len() <= CHUNK
+    }
+
+    /// Writes the events and held messages; returns what the request did.
+    async fn write(mut self, db: &impl ConnectionTrait) -> Result<Outcome, DbErr> {
+        self.out.quarantined = self.held.len() as u64;
+        insert_held(db, self.held).await?;
+        let queued = self.events.len() as u64;
+        self.out.stored = insert_events(db, self.events).await?;
+        // Rows another request stored first (same message id, concurrently) are duplicates.
+        self.out.duplicates += queued - self.out.stored;
+        self.out.newest = self.newest.into_iter().collect();
+        Ok(self.out)
+    }
+}
+
+/// Resolves each message, in order, applying `group` and `identify` as it goes (their
+/// writes go through `db`), and gathers the events and held messages to write.
+async fn plan(
+    db: &impl ConnectionTrait,
+    src: &source::Model,
+    messages: &[(Message, Value)],
+    ids: Vec<String>,
+    received_at: DateTime<Utc>,
+) -> Result<Plan, DbErr> {
+    let mut seen = known_ids(db, &ids).await?;
+    let mut dir = Directory::load(db, messages.iter().map(|(m, _)| m)).await?;
+    let mut plan = Plan::default();
+    for ((m, raw), id) in messages.iter().zip(ids) {
+        // Also catches a message repeated within the request.
+        if !seen.insert(id.clone()) {
+            plan.out.duplicates += 1;
+            continue;
+        }
+        match apply_message(db, &mut dir, src, m, &id, received_at).await? {
+            Applied::Linked => plan.out.linked += 1,
+            Applied::Event(row) => plan.add_event(row, m.occurred_at),
+            Applied::Unresolved(reason) => {
+                plan.held
+                    .push(quarantine_row(src, &id, m, raw, &reason, received_at));
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Stores valid messages (with their raw JSON): everything or nothing.
 ///
 /// Work per request is a handful of statements whatever its size: one lookup of known
-/// message ids, one of the accounts and users named, multi-row inserts of the events and
-/// one update per customer touched. `group` and `identify` (rare next to `track`) write
-/// one by one, in order, so a `track` after a `group` in the same batch resolves.
+/// message ids, one of the accounts and users named, and multi-row inserts. A request of
+/// only `track` and `page` messages (nearly all traffic) reads without a transaction and,
+/// when its events fit one insert, writes them in that single statement; otherwise the
+/// writes share a transaction. `group` and `identify` write one by one, in order, in the
+/// transaction, so a `track` after a `group` in the same batch resolves.
 ///
 /// # Errors
 /// Database errors: nothing of the request is stored then.
@@ -570,37 +709,25 @@ pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
         .iter()
         .map(|(m, raw)| storage_id(src.id, m, raw))
         .collect();
-    let txn = db.begin().await?;
-    let mut seen = known_ids(&txn, &ids).await?;
-    let mut dir = Directory::load(&txn, messages).await?;
-    let mut out = Outcome::default();
-    let mut rows = Vec::new();
-    let mut newest: HashMap<i64, DateTime<Utc>> = HashMap::new();
-    for ((m, raw), id) in messages.iter().zip(ids) {
-        // Also catches a message repeated within the request.
-        if !seen.insert(id.clone()) {
-            out.duplicates += 1;
-            continue;
+    let links = messages
+        .iter()
+        .any(|(m, _)| matches!(m.kind, Kind::Group | Kind::Identify));
+    if !links {
+        let plan = plan(db, src, messages, ids, received_at).await?;
+        if plan.is_single_statement() {
+            return Ok(plan.write(db).await?);
         }
-        match apply_message(&txn, &mut dir, src, m, &id, received_at).await? {
-            Applied::Linked => out.linked += 1,
-            Applied::Event(row) => {
-                let newest_at = newest.entry(row.customer_id).or_insert(m.occurred_at);
-                *newest_at = (*newest_at).max(m.occurred_at);
-                rows.push(row.model);
-            }
-            Applied::Unresolved(reason) => {
-                quarantine(&txn, src, &id, m, raw, &reason, received_at).await?;
-                out.quarantined += 1;
-            }
-        }
+        let txn = db.begin().await?;
+        let out = plan.write(&txn).await?;
+        txn.commit().await?;
+        return Ok(out);
     }
-    let queued = rows.len() as u64;
-    out.stored = insert_events(&txn, rows).await?;
-    // Rows another request stored first (same message id, concurrently) are duplicates.
-    out.duplicates += queued - out.stored;
+    let txn = db.begin().await?;
+    let out = plan(&txn, src, messages, ids, received_at)
+        .await?
+        .write(&txn)
+        .await?;
     txn.commit().await?;
-    out.newest = newest.into_iter().collect();
     Ok(out)
 }
 
@@ -616,9 +743,10 @@ pub struct Replay {
     pub newest: Vec<(i64, DateTime<Utc>)>,
 }
 
-/// Runs held messages (all of them, or those with `ids`) through ingestion again, as they
-/// were received: those whose customer now exists are applied and marked replayed, the
-/// others stay with a fresh reason. One transaction.
+/// Runs held messages (all of them, or those with `ids`) through ingestion again, in the
+/// order received, as they were received: those whose customer now exists are applied
+/// and marked replayed, the others stay with a fresh reason. The accounts and users they
+/// name are looked up once for all of them. One transaction.
 ///
 /// # Errors
 /// Database errors: nothing changes then.
@@ -641,70 +769,59 @@ pub async fn replay_quarantine<C: ConnectionTrait + TransactionTrait>(
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
+    // The payload passed validation once; it fails now only if the rules changed since.
+    let parsed: Vec<Result<Message, String>> = held
+        .iter()
+        .map(|row| {
+            vcsm::segment::parse_message(&row.payload, Kind::parse(&row.kind), "", row.received_at)
+                .map_err(|problems| {
+                    let first = problems.first().map(|p| format!("{} {}", p.path, p.reason));
+                    format!("no longer valid: {}", first.unwrap_or_default())
+                })
+        })
+        .collect();
+    let mut dir = Directory::load(&txn, parsed.iter().filter_map(|m| m.as_ref().ok())).await?;
     let mut out = Replay::default();
-    for row in held {
-        let outcome = match reapply(&txn, &sources, &row).await? {
+    let mut events = Vec::new();
+    let mut replayed = Vec::new();
+    for (row, m) in held.into_iter().zip(parsed) {
+        let applied = match (sources.get(&row.source_id), m) {
+            (None, _) => Applied::Unresolved("its source no longer exists".into()),
+            (_, Err(reason)) => Applied::Unresolved(reason),
+            (Some(src), Ok(m)) => {
+                let applied =
+                    apply_message(&txn, &mut dir, src, &m, &row.message_id, row.received_at)
+                        .await?;
+                if let Applied::Event(ev) = applied {
+                    out.newest.push((ev.customer_id, m.occurred_at));
+                    events.push(ev.model);
+                    Applied::Linked
+                } else {
+                    applied
+                }
+            }
+        };
+        match applied {
             Applied::Unresolved(reason) => {
                 let mut am: quarantined_event::ActiveModel = row.into();
                 am.reason = Set(reason.chars().take(500).collect());
                 am.update(&txn).await?;
                 out.still_held += 1;
-                continue;
             }
-            Applied::Event(ev) => Some(ev),
-            Applied::Linked => None,
-        };
-        if let Some(ev) = outcome {
-            let occurred_at = match &ev.model.occurred_at {
-                sea_orm::ActiveValue::Set(at) | sea_orm::ActiveValue::Unchanged(at) => *at,
-                sea_orm::ActiveValue::NotSet => now,
-            };
-            insert_events(&txn, vec![ev.model]).await?;
-            out.newest.push((ev.customer_id, occurred_at));
+            _ => {
+                replayed.push(row.id);
+                out.applied += 1;
+            }
         }
-        let mut am: quarantined_event::ActiveModel = row.into();
-        am.replayed_at = Set(Some(now));
-        am.update(&txn).await?;
-        out.applied += 1;
+    }
+    insert_events(&txn, events).await?;
+    for chunk in replayed.chunks(CHUNK) {
+        quarantined_event::Entity::update_many()
+            .col_expr(quarantined_event::Column::ReplayedAt, Expr::value(now))
+            .filter(quarantined_event::Column::Id.is_in(chunk.to_vec()))
+            .exec(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(out)
-}
-
-/// One held message run through ingestion again, as received.
-async fn reapply(
-    db: &impl ConnectionTrait,
-    sources: &HashMap<i64, source::Model>,
-    row: &quarantined_event::Model,
-) -> Result<Applied, DbErr> {
-    let Some(src) = sources.get(&row.source_id) else {
-        return Ok(Applied::Unresolved("its source no longer exists".into()));
-    };
-    // The payload passed validation once; it fails now only if the rules changed since.
-    let m = match vcsm::segment::parse_message(
-        &row.payload,
-        Kind::parse(&row.kind),
-        "",
-        row.received_at,
-    ) {
-        Ok(m) => m,
-        Err(problems) => {
-            let first = problems.first().map(|p| format!("{} {}", p.path, p.reason));
-            return Ok(Applied::Unresolved(format!(
-                "no longer valid: {}",
-                first.unwrap_or_default()
-            )));
-        }
-    };
-    let pair = [(m, Value::Null)];
-    let mut dir = Directory::load(db, &pair).await?;
-    apply_message(
-        db,
-        &mut dir,
-        src,
-        &pair[0].0,
-        &row.message_id,
-        row.received_at,
-    )
-    .await
 }

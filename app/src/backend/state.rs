@@ -7,6 +7,7 @@ use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
 use super::imports::ImportJobs;
+use super::ingest::SourceCache;
 use super::meter::Meter;
 
 /// Process settings read once from the environment (see the README's settings table).
@@ -33,6 +34,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// CSV imports running in the background, polled by the import page.
     pub imports: Arc<ImportJobs>,
+    /// Write keys found live a moment ago (see `SourceCache`).
+    pub sources: Arc<SourceCache>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
                 .build()
                 .unwrap_or_default(),
             imports: Arc::new(ImportJobs::default()),
+            sources: Arc::new(SourceCache::default()),
         }
     }
 }
