@@ -12,6 +12,7 @@ pub mod auth;
 pub mod csv_import;
 pub mod customer;
 pub mod demo;
+pub mod health;
 pub mod hubspot;
 pub mod listing;
 pub mod money;

@@ -97,7 +97,11 @@ async fn a_revoked_or_rotated_key_stops_working_at_once() {
             .unwrap()
             .to_string(),
     };
-    assert_eq!(send(&app, &src, "track", track.clone()).await.0, 401, "old key");
+    assert_eq!(
+        send(&app, &src, "track", track.clone()).await.0,
+        401,
+        "old key"
+    );
     assert_eq!(send(&app, &rotated, "track", track.clone()).await.0, 200);
     let res = app
         .post_form("revoke_source", &[("id", &id.to_string())])
