@@ -7,6 +7,7 @@ mod m20261121_000001_foundation;
 mod m20261121_000002_sources;
 mod m20261121_000003_integrations;
 mod m20261121_000004_billing_support;
+mod m20261122_000005_health;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_sources::Migration),
             Box::new(m20261121_000003_integrations::Migration),
             Box::new(m20261121_000004_billing_support::Migration),
+            Box::new(m20261122_000005_health::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod entities;
+pub mod health;
 pub mod hubspot;
 pub mod imports;
 pub mod ingest;

@@ -26,6 +26,10 @@ pub struct Model {
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub health_score: Option<i16>,
+    pub health_level: Option<String>,
+    pub health_computed_at: Option<DateTimeUtc>,
+    pub csm_sentiment: Option<i16>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,336 @@
+//! Health scores against a real database: the facts gathered from each kind of data (and
+//! nothing after the moment scored), scoring that writes the day's history and the current
+//! score, and versioned scorecards.
+
+mod common;
+
+use app::backend::entities::{customer, health_score, subscription, support_ticket};
+use app::backend::health;
+use chrono::{Duration, Utc};
+use common::{spawn_app, TestApp};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use vcsm::health::{Payment, Scorecard};
+
+fn ticket(
+    customer_id: i64,
+    n: u32,
+    opened: chrono::DateTime<Utc>,
+    status: &str,
+    priority: &str,
+    sentiment: f64,
+    email: &str,
+) -> support_ticket::ActiveModel {
+    support_ticket::ActiveModel {
+        customer_id: Set(customer_id),
+        source: Set("api".into()),
+        external_id: Set(Some(format!("t{n}"))),
+        subject: Set(format!("Ticket {n}")),
+        body: Set("…".into()),
+        status: Set(status.into()),
+        priority: Set(priority.into()),
+        opened_at: Set(opened),
+        solved_at: Set(None),
+        satisfaction: Set(None),
+        sentiment: Set(Some(sentiment)),
+        cancellation_intent: Set(false),
+        updated_at: Set(opened),
+        requester_email: Set(Some(email.into())),
+        tags: Set(String::new()),
+        intent_phrases: Set(None),
+        source_updated_at: Set(None),
+        ..Default::default()
+    }
+}
+
+/// Acme: 10 seats, renewing in 45 days, with usage in both windows, two contacts, tickets,
+/// a note and a failing payment.
+async fn acme(app: &TestApp) -> i64 {
+    let id = app.create_customer("Acme", "acct_1").await;
+    let mut c: customer::ActiveModel = customer::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    c.seats = Set(10);
+    c.renewal_date = Set(Some((Utc::now() + Duration::days(45)).date_naive()));
+    c.csm_sentiment = Set(Some(4));
+    c.update(&app.db).await.unwrap();
+    let report = app
+        .import_report(
+            "Contacts",
+            "customer_external_id,name,email,user_id\n\
+             acct_1,Ann,ann@acme.com,u1\n\
+             acct_1,Bo,bo@acme.com,u2\n\
+             acct_1,Cy,cy@acme.com,u3\n",
+        )
+        .await;
+    assert_eq!(report["imported"], 3, "{report}");
+    let now = Utc::now();
+    let at = |d: i64| (now - Duration::days(d)).to_rfc3339();
+    let mut csv = String::from("customer_external_id,event,occurred_at,user_id\n");
+    for (days_ago, event, user) in [
+        (1, "Signed In", "u1"),
+        (1, "Report Created", "u1"),
+        (2, "Signed In", "u2"),
+        (3, "Export", "u1"),
+        (40, "Signed In", "u1"),
+        (41, "Report Created", "u1"),
+        (42, "Report Created", "u1"),
+        (43, "Report Created", "u2"),
+    ] {
+        csv.push_str(&format!("acct_1,{event},{},{user}\n", at(days_ago)));
+    }
+    // After the moment scored: must not count.
+    csv.push_str(&format!(
+        "acct_1,Signed In,{},u3\n",
+        (now + Duration::hours(2)).to_rfc3339()
+    ));
+    let report = app.import_report("Events", &csv).await;
+    assert_eq!(report["imported"], 9, "{report}");
+    for t in [
+        ticket(
+            id,
+            1,
+            now - Duration::days(2),
+            "open",
+            "urgent",
+            -0.6,
+            "cy@acme.com",
+        ),
+        ticket(
+            id,
+            2,
+            now - Duration::days(5),
+            "solved",
+            "normal",
+            0.2,
+            "ann@acme.com",
+        ),
+        ticket(
+            id,
+            3,
+            now - Duration::days(60),
+            "open",
+            "normal",
+            0.9,
+            "ann@acme.com",
+        ),
+        // Opened after the moment scored.
+        ticket(
+            id,
+            4,
+            now + Duration::hours(2),
+            "open",
+            "urgent",
+            -0.9,
+            "bo@acme.com",
+        ),
+    ] {
+        t.insert(&app.db).await.unwrap();
+    }
+    let res = app
+        .post_form(
+            "add_note",
+            &[("customer_id", &id.to_string()), ("body", "QBR booked")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    subscription::ActiveModel {
+        customer_id: Set(id),
+        external_id: Set(Some("sub_1".into())),
+        plan: Set(Some("Pro".into())),
+        status: Set("active".into()),
+        billing_interval: Set("month".into()),
+        unit_amount_minor: Set(50_000),
+        quantity: Set(1),
+        mrr_minor: Set(50_000),
+        currency: Set("USD".into()),
+        started_at: Set(now - Duration::days(300)),
+        current_period_end: Set(None),
+        canceled_at: Set(None),
+        updated_at: Set(now),
+        source_updated_at: Set(None),
+        payment_status: Set("failing".into()),
+        failed_attempts: Set(1),
+        next_payment_attempt: Set(None),
+        payment_updated_at: Set(Some(now)),
+        cancel_at_period_end: Set(false),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn facts_come_from_each_kind_of_data_and_nothing_after_the_moment_scored() {
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id = acme(&app).await;
+    let quiet = app.create_customer("Quiet", "acct_2").await;
+    let card = Scorecard::default();
+    let as_of = Utc::now() + Duration::minutes(1);
+    let facts = health::gather_facts(&app.db, &card, None, as_of)
+        .await
+        .unwrap();
+    let f = &facts[&id];
+    assert_eq!(f.current.events, 4);
+    assert_eq!(f.current.active_days, 3);
+    assert_eq!(f.current.active_users, 2);
+    assert_eq!(f.current.features, 3);
+    assert_eq!(f.current.by_name.get("Signed In"), Some(&2));
+    assert_eq!(f.previous.events, 4);
+    assert_eq!(f.previous.by_name.get("Signed In"), Some(&1));
+    assert_eq!(f.seats, 10);
+    assert_eq!(f.open_tickets, 2, "tickets 1 and 3; 4 is later");
+    assert_eq!(f.tickets, 2, "opened in the window");
+    assert_eq!(f.escalations, 1);
+    let sentiment = f.ticket_sentiment.unwrap();
+    assert!((sentiment - (-0.2)).abs() < 1e-9, "{sentiment}");
+    assert_eq!(f.touches, 1);
+    assert_eq!(f.contacts_engaged, 3, "u1 and u2 used it, Cy wrote in");
+    assert_eq!(f.payment, Some(Payment::Failing));
+    assert!(matches!(f.days_to_renewal, Some(44..=45)));
+    assert_eq!(f.csm_sentiment, Some(4));
+    assert_eq!(f.mrr_minor_before, None, "no history yet");
+    let q = &facts[&quiet];
+    assert_eq!(q.current.events, 0);
+    assert_eq!(q.payment, None);
+
+    // Only some customers: the same facts.
+    let some = health::gather_facts(&app.db, &card, Some(&[id]), as_of)
+        .await
+        .unwrap();
+    assert_eq!(some.len(), 1);
+    assert_eq!(&some[&id], f);
+
+    // A month earlier, the later data didn't exist yet.
+    let before = health::gather_facts(&app.db, &card, Some(&[id]), as_of - Duration::days(30))
+        .await
+        .unwrap();
+    assert_eq!(before[&id].current.events, 4, "days 40-43 ago");
+    assert_eq!(before[&id].touches, 0);
+    assert_eq!(before[&id].open_tickets, 1, "only ticket 3");
+}
+
+#[tokio::test]
+async fn scoring_writes_the_days_history_and_the_current_score() {
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id = acme(&app).await;
+    app.create_customer("Quiet", "acct_2").await;
+    let now = Utc::now() + Duration::minutes(1);
+
+    // A month ago first: history only, the current score untouched.
+    let month_ago = now - Duration::days(28);
+    let scored = health::score_customers(&app.db, None, month_ago, now)
+        .await
+        .unwrap();
+    assert_eq!(scored.customers, 2);
+    assert_eq!(
+        scored.version, 1,
+        "the default scorecard, stored as version 1"
+    );
+    let c = customer::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.health_score, None);
+
+    // Today, twice: one row for the day, and the customer carries it.
+    health::score_customers(&app.db, None, now, now)
+        .await
+        .unwrap();
+    let scored = health::score_customers(&app.db, Some(&[id]), now, now)
+        .await
+        .unwrap();
+    assert_eq!(scored.customers, 1);
+    let rows = health_score::Entity::find()
+        .filter(health_score::Column::CustomerId.eq(id))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "a month ago and today");
+    let today = rows.iter().find(|r| r.day == now.date_naive()).unwrap();
+    let c = customer::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.health_score, Some(today.score));
+    assert_eq!(c.health_level.as_deref(), Some(today.level.as_str()));
+    assert_eq!(today.scorecard_version, 1);
+    assert_eq!(today.mrr_minor, Some(250_000));
+    let measures: Vec<vcsm::health::MeasureScore> =
+        serde_json::from_value(today.measures.clone()).unwrap();
+    let points: f64 = measures.iter().map(|m| m.points).sum();
+    assert_eq!(
+        i16::from(vcsm::health::HealthScore::from_points(points).value()),
+        today.score
+    );
+    let payment = measures.iter().find(|m| m.id == "payment_health").unwrap();
+    assert_eq!(payment.raw, Some(40.0));
+    // MRR change reads the history a window back.
+    let mrr = measures.iter().find(|m| m.id == "mrr_change").unwrap();
+    assert_eq!(mrr.raw, Some(0.0));
+    let mut c: customer::ActiveModel = c.into();
+    c.mrr_minor = Set(300_000);
+    c.update(&app.db).await.unwrap();
+    health::score_customers(&app.db, Some(&[id]), now, now)
+        .await
+        .unwrap();
+    let today = health_score::Entity::find()
+        .filter(health_score::Column::CustomerId.eq(id))
+        .filter(health_score::Column::Day.eq(now.date_naive()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let measures: Vec<vcsm::health::MeasureScore> = serde_json::from_value(today.measures).unwrap();
+    let mrr = measures.iter().find(|m| m.id == "mrr_change").unwrap();
+    assert_eq!(mrr.raw, Some(20.0));
+    assert_eq!(
+        health_score::Entity::find().count(&app.db).await.unwrap(),
+        4,
+        "two customers, two days"
+    );
+}
+
+#[tokio::test]
+async fn scorecards_are_validated_and_versioned() {
+    let app = spawn_app().await;
+    app.sign_in_as("root@example.com", "admin").await;
+    let admin = app::dto::CurrentUser {
+        id: 1,
+        email: "root@example.com".into(),
+        name: "root".into(),
+        role: vcsm::auth::Role::Admin,
+    };
+    let first = health::active_scorecard(&app.db).await.unwrap();
+    assert_eq!(first.version, 1);
+    assert_eq!(first.card, Scorecard::default());
+    let mut bad = Scorecard::default();
+    bad.groups[0].weight = -1.0;
+    let err = health::save_scorecard(&app.db, &admin, &bad, Utc::now())
+        .await
+        .unwrap_err();
+    assert_eq!(err.field_errors().unwrap().0[0].field, "groups[0].weight");
+    assert_eq!(health::active_scorecard(&app.db).await.unwrap().version, 1);
+    let mut card = Scorecard::default();
+    card.levels.excellent = 85;
+    let version = health::save_scorecard(&app.db, &admin, &card, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(version, 2);
+    let active = health::active_scorecard(&app.db).await.unwrap();
+    assert_eq!(active.version, 2);
+    assert_eq!(active.card.levels.excellent, 85);
+    let id = app.create_customer("Acme", "acct_1").await;
+    let scored = health::score_customers(&app.db, Some(&[id]), Utc::now(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(scored.version, 2);
+}
