@@ -118,6 +118,20 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+
+        // Work that must happen once per day across every server (the nightly full
+        // recompute): the first to insert the (name, day) row does it.
+        m.create_table(
+            Table::create()
+                .table("scheduled_runs")
+                .col(string_len("name", 50))
+                .col(date("day"))
+                .col(timestamp_with_time_zone("started_at"))
+                .col(timestamp_with_time_zone_null("finished_at"))
+                .primary_key(Index::create().col("name").col("day"))
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 }

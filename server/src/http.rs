@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use app::backend::{auth::session_token, users, AppState};
+use app::backend::{auth::session_token, health, users, AppState};
 use app::{shell, App};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
@@ -103,8 +103,9 @@ async fn require_session(State(state): State<AppState>, req: Request, next: Next
     }
 }
 
-/// Serves until Ctrl-C / SIGTERM, with an hourly purge of expired sessions and the
-/// integration counters flushed every second (and once more on the way out).
+/// Serves until Ctrl-C / SIGTERM, with an hourly purge of expired sessions, the
+/// integration counters flushed every second (and once more on the way out), customers
+/// re-scored seconds after new data, and the nightly health recompute.
 ///
 /// # Errors
 /// Returns a message when the address can't be bound.
@@ -130,6 +131,33 @@ pub async fn serve(state: AppState) -> Result<(), String> {
             tick.tick().await;
             if let Err(e) = meter.flush(&db).await {
                 tracing::warn!(error = %e, "flushing integration counters failed");
+            }
+        }
+    });
+    let scoring = state.clone();
+    tokio::spawn(async move {
+        // Customers with new data, re-scored once their debounce passes.
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) =
+                health::score_due(&scoring.db, &scoring.portfolio, chrono::Utc::now()).await
+            {
+                tracing::warn!(error = %e, "re-scoring customers failed");
+            }
+        }
+    });
+    let nightly = state.clone();
+    tokio::spawn(async move {
+        // The full recompute, once per UTC day across every server (the first check runs
+        // at start, so a new installation has scores at once).
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match health::nightly(&nightly.db, &nightly.portfolio, chrono::Utc::now()).await {
+                Ok(Some(r)) => tracing::info!(customers = r.customers, "health scores recomputed"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "nightly health recompute failed"),
             }
         }
     });

@@ -225,7 +225,7 @@ async fn scoring_writes_the_days_history_and_the_current_score() {
 
     // A month ago first: history only, the current score untouched.
     let month_ago = now - Duration::days(28);
-    let scored = health::score_customers(&app.db, None, month_ago, now)
+    let scored = health::score_customers(&app.db, &app.state.portfolio, None, month_ago, now)
         .await
         .unwrap();
     assert_eq!(scored.customers, 2);
@@ -241,10 +241,10 @@ async fn scoring_writes_the_days_history_and_the_current_score() {
     assert_eq!(c.health_score, None);
 
     // Today, twice: one row for the day, and the customer carries it.
-    health::score_customers(&app.db, None, now, now)
+    health::score_customers(&app.db, &app.state.portfolio, None, now, now)
         .await
         .unwrap();
-    let scored = health::score_customers(&app.db, Some(&[id]), now, now)
+    let scored = health::score_customers(&app.db, &app.state.portfolio, Some(&[id]), now, now)
         .await
         .unwrap();
     assert_eq!(scored.customers, 1);
@@ -279,7 +279,7 @@ async fn scoring_writes_the_days_history_and_the_current_score() {
     let mut c: customer::ActiveModel = c.into();
     c.mrr_minor = Set(300_000);
     c.update(&app.db).await.unwrap();
-    health::score_customers(&app.db, Some(&[id]), now, now)
+    health::score_customers(&app.db, &app.state.portfolio, Some(&[id]), now, now)
         .await
         .unwrap();
     let today = health_score::Entity::find()
@@ -329,8 +329,81 @@ async fn scorecards_are_validated_and_versioned() {
     assert_eq!(active.version, 2);
     assert_eq!(active.card.levels.excellent, 85);
     let id = app.create_customer("Acme", "acct_1").await;
-    let scored = health::score_customers(&app.db, Some(&[id]), Utc::now(), Utc::now())
+    let scored = health::score_customers(
+        &app.db,
+        &app.state.portfolio,
+        Some(&[id]),
+        Utc::now(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(scored.version, 2);
+}
+
+#[tokio::test]
+async fn new_data_queues_a_debounced_rescore_and_the_nightly_run_happens_once_a_day() {
+    use app::backend::entities::score_request;
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id = app.create_customer("Acme", "acct_1").await;
+    let other = app.create_customer("Globex", "acct_2").await;
+    let cache = &app.state.portfolio;
+    let now = Utc::now();
+
+    // Events for Acme (through the import, as any ingestion path): queued at the flush.
+    let report = app
+        .import_report(
+            "Events",
+            &format!(
+                "customer_external_id,event,occurred_at\nacct_1,Signed In,{}\n",
+                now.to_rfc3339()
+            ),
+        )
+        .await;
+    assert_eq!(report["imported"], 1);
+    app.flush().await;
+    let queued = score_request::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].customer_id, id);
+    // More data before it is due doesn't push it back.
+    health::request_scores(&app.db, &[id], now + Duration::seconds(1))
         .await
         .unwrap();
-    assert_eq!(scored.version, 2);
+    let again = score_request::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.due_at, queued[0].due_at);
+
+    // Not due yet: nothing happens. Due: Acme alone is scored, and the queue empties.
+    assert_eq!(health::score_due(&app.db, cache, now).await.unwrap(), 0);
+    let later = Utc::now() + health::DEBOUNCE + Duration::seconds(1);
+    assert_eq!(health::score_due(&app.db, cache, later).await.unwrap(), 1);
+    assert_eq!(
+        score_request::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
+    let db = &app.db;
+    let scored = |cid: i64| async move {
+        customer::Entity::find_by_id(cid)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .health_score
+    };
+    assert!(scored(id).await.is_some());
+    assert_eq!(scored(other).await, None);
+
+    // The nightly run scores everyone, once per day however often it is asked.
+    let ran = health::nightly(&app.db, cache, later).await.unwrap();
+    assert_eq!(ran.map(|r| r.customers), Some(2));
+    assert!(scored(other).await.is_some());
+    assert_eq!(health::nightly(&app.db, cache, later).await.unwrap(), None);
+    assert!(health::nightly(&app.db, cache, later + Duration::days(1))
+        .await
+        .unwrap()
+        .is_some());
 }

@@ -50,6 +50,8 @@ pub async fn create_customer(input: CustomerInput) -> Result<i64, AppError> {
 pub async fn update_customer(id: i64, input: CustomerInput) -> Result<i64, AppError> {
     let (state, user) = (ctx::require(Role::can_edit_customers).await)?;
     ctx::respond(svc::update(&state.db, &user, id, &input, chrono::Utc::now()).await)?;
+    // Seats, MRR and renewal date are measures of health.
+    state.meter.request_scores(&[id]);
     leptos_axum::redirect(&format!("/customers/{id}"));
     Ok(id)
 }
@@ -64,7 +66,10 @@ pub async fn archive_customer(id: i64, archived: bool) -> Result<(), AppError> {
 #[server(endpoint = "add_note")]
 pub async fn add_note(customer_id: i64, body: String) -> Result<(), AppError> {
     let (state, user) = (ctx::require(Role::can_edit_customers).await)?;
-    ctx::respond(svc::add_note(&state.db, &user, customer_id, &body, chrono::Utc::now()).await)
+    ctx::respond(svc::add_note(&state.db, &user, customer_id, &body, chrono::Utc::now()).await)?;
+    // A note is a team touch, a measure of health.
+    state.meter.request_scores(&[customer_id]);
+    Ok(())
 }
 
 /// Starts importing a CSV file of `kind` in the background (all rows or none); poll

@@ -129,14 +129,19 @@ async fn apply(
              vcsm_external_id, or an e-mail at the customer's domain"
         )));
     };
-    match &event.object {
+    let done = match &event.object {
         StripeObject::Subscription(s) => apply_subscription(db, customer_id, event, s, now).await,
         StripeObject::Invoice(i) => apply_invoice(db, customer_id, event, i, now).await,
         StripeObject::Charge(c) => apply_refund(db, customer_id, event, c, now).await,
         StripeObject::Customer(_) | StripeObject::Other { .. } => {
             Ok(Disposition::Ignored("nothing to apply".into()))
         }
+    }?;
+    if done == Disposition::Applied {
+        // Payment and MRR are measures of health: re-score, in the same transaction.
+        super::health::request_scores(db, &[customer_id], now).await?;
     }
+    Ok(done)
 }
 
 async fn linked_customer(db: &impl ConnectionTrait, stripe_id: &str) -> Result<Option<i64>, DbErr> {

@@ -17,7 +17,8 @@ use vcsm::health::{self, Facts, Health, Payment, Portfolio, Scorecard, UsageWind
 
 use super::audit;
 use super::entities::{
-    contact, customer, health_score, note, scorecard, subscription, support_ticket, usage_event,
+    contact, customer, health_score, note, scheduled_run, score_request, scorecard, subscription,
+    support_ticket, usage_event,
 };
 use crate::dto::CurrentUser;
 use crate::error::AppError;
@@ -644,39 +645,210 @@ async fn set_current(
     Ok(())
 }
 
+/// The portfolio's distribution of percentile measures from the last full scoring, so
+/// re-scoring one customer doesn't gather every customer's facts again. Per scorecard
+/// version and day; a full run replaces it.
+#[derive(Default)]
+pub struct PortfolioCache {
+    latest: std::sync::RwLock<Option<(i32, NaiveDate, std::sync::Arc<Portfolio>)>>,
+}
+
+impl PortfolioCache {
+    fn get(&self, version: i32, day: NaiveDate) -> Option<std::sync::Arc<Portfolio>> {
+        let latest = self
+            .latest
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        latest
+            .as_ref()
+            .filter(|(v, d, _)| *v == version && *d == day)
+            .map(|(_, _, p)| p.clone())
+    }
+
+    fn put(&self, version: i32, day: NaiveDate, portfolio: Portfolio) {
+        *self
+            .latest
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((version, day, std::sync::Arc::new(portfolio)));
+    }
+}
+
 /// Scores every customer (`ids: None`) or some, as of `as_of`, and writes that day's
 /// history row; `as_of` today also sets each customer's current score. Percentile
-/// measures rank against the whole portfolio as of that moment.
+/// measures rank against the whole portfolio as of that day (from `cache` when it has
+/// that day's, else gathered and cached).
 ///
 /// # Errors
-/// Database errors (nothing of a failed chunk is half-written: each is one statement).
+/// Database errors (each chunk of rows is one statement: never half a row).
 pub async fn score_customers(
     db: &impl ConnectionTrait,
+    cache: &PortfolioCache,
     ids: Option<&[i64]>,
     as_of: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Scored, AppError> {
     let ActiveScorecard { version, card } = active_scorecard(db).await?;
-    let needs_portfolio = card
-        .measures()
-        .any(|(_, m)| matches!(m.normalisation, health::Normalisation::Percentile { .. }));
+    let day = as_of.date_naive();
     let facts = gather_facts(db, &card, ids, as_of).await?;
-    let portfolio = match (ids, needs_portfolio) {
-        (Some(_), true) => {
-            let all = gather_facts(db, &card, None, as_of).await?;
-            Portfolio::from_facts(&card, all.values())
+    let portfolio = match (ids, cache.get(version, day)) {
+        (None, _) => {
+            let p = Portfolio::from_facts(&card, facts.values());
+            cache.put(version, day, p.clone());
+            std::sync::Arc::new(p)
         }
-        _ => Portfolio::from_facts(&card, facts.values()),
+        (Some(_), Some(p)) => p,
+        (Some(_), None) => {
+            let needs_portfolio = card
+                .measures()
+                .any(|(_, m)| matches!(m.normalisation, health::Normalisation::Percentile { .. }));
+            let p = if needs_portfolio {
+                let all = gather_facts(db, &card, None, as_of).await?;
+                Portfolio::from_facts(&card, all.values())
+            } else {
+                Portfolio::default()
+            };
+            cache.put(version, day, p.clone());
+            std::sync::Arc::new(p)
+        }
     };
     let mut scores: Vec<CustomerScore> = facts
         .iter()
         .map(|(id, f)| (*id, health::score(&card, f, &portfolio), f.mrr_minor))
         .collect();
     scores.sort_unstable_by_key(|(id, _, _)| *id);
-    let current = as_of.date_naive() == now.date_naive();
-    write_scores(db, version, as_of.date_naive(), &scores, current, now).await?;
+    let current = day == now.date_naive();
+    write_scores(db, version, day, &scores, current, now).await?;
     Ok(Scored {
         customers: scores.len() as u64,
         version,
     })
+}
+
+/// How long after new data a customer is re-scored: more data meanwhile joins the same
+/// run instead of starting another.
+pub const DEBOUNCE: Duration = Duration::seconds(2);
+
+/// Queues customers for re-scoring [`DEBOUNCE`] from `now`; a customer already queued
+/// keeps its time.
+///
+/// # Errors
+/// Database errors.
+pub async fn request_scores(
+    db: &impl ConnectionTrait,
+    customer_ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    for chunk in customer_ids.chunks(CHUNK) {
+        let rows = chunk.iter().map(|id| score_request::ActiveModel {
+            customer_id: Set(*id),
+            due_at: Set(now + DEBOUNCE),
+            requested_at: Set(now),
+        });
+        score_request::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(score_request::Column::CustomerId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Customers re-scored per claim.
+const CLAIM: u64 = 500;
+
+/// Re-scores the customers whose requests are due, in one transaction with their claim:
+/// if scoring fails, the requests stay for the next try. On Postgres the claim skips
+/// rows another server is working on (`FOR UPDATE SKIP LOCKED`).
+///
+/// # Errors
+/// Database errors.
+pub async fn score_due<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    cache: &PortfolioCache,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let txn = db.begin().await?;
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "DELETE FROM score_requests WHERE customer_id IN (SELECT customer_id FROM score_requests \
+             WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING customer_id"
+        }
+        _ => {
+            "DELETE FROM score_requests WHERE customer_id IN (SELECT customer_id FROM score_requests \
+             WHERE due_at <= ? ORDER BY due_at LIMIT ?) RETURNING customer_id"
+        }
+    };
+    let claimed: Vec<i64> = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [now.into(), (CLAIM as i64).into()],
+        ))
+        .await?
+        .into_iter()
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .collect::<Result<_, _>>()?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let scored = score_customers(&txn, cache, Some(&claimed), now, now).await?;
+    txn.commit().await?;
+    Ok(scored.customers)
+}
+
+/// Name of the nightly full recompute in `scheduled_runs`.
+const NIGHTLY: &str = "health.nightly";
+
+/// The nightly full recompute, once per UTC day across all servers: whoever first
+/// claims the day runs it. Returns what it did, or `None` when the day was already
+/// claimed.
+///
+/// # Errors
+/// Database errors (the claim is released so another try can run it).
+pub async fn nightly(
+    db: &impl ConnectionTrait,
+    cache: &PortfolioCache,
+    now: DateTime<Utc>,
+) -> Result<Option<Scored>, AppError> {
+    let day = now.date_naive();
+    let claimed = scheduled_run::Entity::insert(scheduled_run::ActiveModel {
+        name: Set(NIGHTLY.into()),
+        day: Set(day),
+        started_at: Set(now),
+        finished_at: Set(None),
+    })
+    .on_conflict(
+        OnConflict::columns([scheduled_run::Column::Name, scheduled_run::Column::Day])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    match score_customers(db, cache, None, now, now).await {
+        Ok(scored) => {
+            scheduled_run::Entity::update_many()
+                .col_expr(scheduled_run::Column::FinishedAt, Expr::value(Utc::now()))
+                .filter(scheduled_run::Column::Name.eq(NIGHTLY))
+                .filter(scheduled_run::Column::Day.eq(day))
+                .exec(db)
+                .await?;
+            Ok(Some(scored))
+        }
+        Err(e) => {
+            scheduled_run::Entity::delete_many()
+                .filter(scheduled_run::Column::Name.eq(NIGHTLY))
+                .filter(scheduled_run::Column::Day.eq(day))
+                .exec(db)
+                .await?;
+            Err(e)
+        }
+    }
 }

@@ -47,6 +47,8 @@ pub struct Meter {
     last_event: Mutex<HashMap<i64, DateTime<Utc>>>,
     /// Newest event time per customer not yet written to `customers.last_seen_at`.
     customers: Mutex<HashMap<i64, DateTime<Utc>>>,
+    /// Customers with new data, to queue for re-scoring (`score_requests`).
+    rescore: Mutex<std::collections::HashSet<i64>>,
     /// One flush at a time: flushes then write rows in the same order and never deadlock.
     flushing: tokio::sync::Mutex<()>,
 }
@@ -69,11 +71,25 @@ impl Meter {
         }
     }
 
-    /// Remembers the newest event time of customers that just received events.
+    /// Queues customers whose data changed (tickets, billing, notes, edits) for
+    /// re-scoring at the next flush.
+    pub fn request_scores(&self, customer_ids: &[i64]) {
+        self.rescore
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(customer_ids.iter().copied());
+    }
+
+    /// Remembers the newest event time of customers that just received events (and
+    /// queues them for re-scoring).
     pub fn customers_seen(&self, newest: &[(i64, DateTime<Utc>)]) {
         if newest.is_empty() {
             return;
         }
+        self.rescore
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(newest.iter().map(|(id, _)| *id));
         let mut map = self.customers.lock().unwrap_or_else(|e| e.into_inner());
         for &(id, at) in newest {
             let entry = map.entry(id).or_insert(at);
@@ -90,6 +106,14 @@ impl Meter {
     /// The first database error.
     pub async fn flush(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         let _one_at_a_time = self.flushing.lock().await;
+        let rescore: Vec<i64> =
+            std::mem::take(&mut *self.rescore.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_iter()
+                .collect();
+        if let Err(e) = super::health::request_scores(db, &rescore, Utc::now()).await {
+            self.request_scores(&rescore);
+            return Err(e);
+        }
         let seen = std::mem::take(&mut *self.customers.lock().unwrap_or_else(|e| e.into_inner()));
         let mut seen: Vec<(i64, DateTime<Utc>)> = seen.into_iter().collect();
         seen.sort_unstable();

@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
+use super::health::PortfolioCache;
 use super::imports::ImportJobs;
 use super::ingest::SourceCache;
 use super::meter::Meter;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub imports: Arc<ImportJobs>,
     /// Write keys found live a moment ago (see `SourceCache`).
     pub sources: Arc<SourceCache>,
+    /// The portfolio's distribution for percentile measures, from the last full scoring.
+    pub portfolio: Arc<PortfolioCache>,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
                 .unwrap_or_default(),
             imports: Arc::new(ImportJobs::default()),
             sources: Arc::new(SourceCache::default()),
+            portfolio: Arc::new(PortfolioCache::default()),
         }
     }
 }

@@ -219,6 +219,8 @@ async fn apply(db: &impl ConnectionTrait, u: &TicketUpdate) -> Result<Dispositio
     am.source_updated_at = Set(Some(u.updated_at));
     am.updated_at = Set(u.updated_at);
     am.save(db).await?;
+    // Tickets are measures of health: re-score, in the same transaction.
+    super::health::request_scores(db, &[customer_id], chrono::Utc::now()).await?;
     Ok(Disposition::Applied)
 }
 

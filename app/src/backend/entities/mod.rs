@@ -13,6 +13,7 @@ pub mod integration_stat;
 pub mod login_attempt;
 pub mod note;
 pub mod quarantined_event;
+pub mod scheduled_run;
 pub mod score_request;
 pub mod scorecard;
 pub mod session;
