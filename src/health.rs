@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::validation::ValidationErrors;
 
+/// Days of history a customer's page shows.
+pub const HISTORY_DAYS: i64 = 90;
+
 /// Days in a measuring window unless the scorecard says otherwise.
 pub const DEFAULT_WINDOW_DAYS: u32 = 28;
 

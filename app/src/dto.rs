@@ -350,3 +350,35 @@ pub struct HubspotReport {
     pub skipped: Vec<String>,
     pub skipped_total: u64,
 }
+
+/// One day of a customer's health history.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthPoint {
+    pub day: NaiveDate,
+    pub score: u8,
+}
+
+/// How a customer's health moved over a span of days, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthMove {
+    pub days: u32,
+    /// The score then (the closest day on or before, within a few days), if any.
+    pub from: Option<u8>,
+    pub trend: vcsm::health::Trend,
+    /// Biggest group move first.
+    pub groups: Vec<vcsm::health::GroupChange>,
+}
+
+/// A customer's current health with its breakdown, history and explanations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomerHealthDto {
+    pub health: vcsm::health::Health,
+    pub computed_at: DateTime<Utc>,
+    pub scorecard_version: i32,
+    pub levels: vcsm::health::Levels,
+    /// Oldest first, up to 90 days.
+    pub history: Vec<HealthPoint>,
+    /// Over 7 and over 30 days.
+    pub moves: Vec<HealthMove>,
+    pub now: DateTime<Utc>,
+}

@@ -292,5 +292,16 @@ async fn seed_demo(
         stats.invoices,
         stats.tickets
     );
+    let started = std::time::Instant::now();
+    let cache = app::backend::health::PortfolioCache::default();
+    let weeks = (days / 7).min(12);
+    let scored = app::backend::health::score_history(conn, &cache, weeks, Utc::now())
+        .await
+        .map_err(|e| format!("scoring the demo portfolio failed: {e}"))?;
+    println!(
+        "health scored in {:.1}s: {} customers, weekly for {weeks} weeks and today",
+        started.elapsed().as_secs_f64(),
+        scored.customers
+    );
     Ok(())
 }

@@ -407,3 +407,65 @@ async fn new_data_queues_a_debounced_rescore_and_the_nightly_run_happens_once_a_
         .unwrap()
         .is_some());
 }
+
+#[tokio::test]
+async fn the_customer_page_gets_history_and_what_moved_the_score() {
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id = acme(&app).await;
+    let none = app
+        .post_form("customer_health", &[("id", &id.to_string())])
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert!(none.is_null(), "not scored yet: {none}");
+    let now = Utc::now() + Duration::minutes(1);
+    let cache = &app.state.portfolio;
+    health::score_customers(&app.db, cache, None, now - Duration::days(30), now)
+        .await
+        .unwrap();
+    health::score_customers(&app.db, cache, None, now - Duration::days(7), now)
+        .await
+        .unwrap();
+    // Payment recovers: today's score rises, and the financial group says why.
+    let sub = subscription::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut sub: subscription::ActiveModel = sub.into();
+    sub.payment_status = Set("good".into());
+    sub.update(&app.db).await.unwrap();
+    health::score_customers(&app.db, cache, None, now, now)
+        .await
+        .unwrap();
+    let h: serde_json::Value = app
+        .post_form("customer_health", &[("id", &id.to_string())])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["history"].as_array().unwrap().len(), 3, "{h}");
+    assert_eq!(h["scorecard_version"], 1);
+    let week = &h["moves"][0];
+    assert_eq!(week["days"], 7);
+    assert!(week["from"].is_u64());
+    let financial = week["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == "financial")
+        .unwrap();
+    assert!(financial["points"].as_f64().unwrap() > 0.0, "{financial}");
+    assert!(
+        financial["text"]
+            .as_str()
+            .unwrap()
+            .contains("payment health up 150 % (40 → 100)"),
+        "{financial}"
+    );
+    assert!(h["moves"][1]["from"].is_u64(), "30 days back: {h}");
+    let res = app.post_form("customer_health", &[("id", "999999")]).await;
+    assert_eq!(res.status(), 404);
+}

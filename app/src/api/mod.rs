@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod customers;
 pub mod dashboard;
+pub mod health;
 pub mod integrations;
 pub mod users;
 

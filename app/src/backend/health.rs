@@ -13,7 +13,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, Statement, TransactionSession, TransactionTrait,
 };
-use vcsm::health::{self, Facts, Health, Payment, Portfolio, Scorecard, UsageWindow};
+use vcsm::health::{self, Facts, Health, Payment, Portfolio, Scorecard, UsageWindow, HISTORY_DAYS};
 
 use super::audit;
 use super::entities::{
@@ -801,6 +801,24 @@ pub async fn score_due<C: ConnectionTrait + TransactionTrait>(
     Ok(scored.customers)
 }
 
+/// Scores the whole portfolio once a week back over `weeks`, then now: a history to
+/// start from for data loaded in bulk (the demo, an import of past usage). Each past
+/// score sees only the data before its day.
+///
+/// # Errors
+/// Database errors.
+pub async fn score_history(
+    db: &impl ConnectionTrait,
+    cache: &PortfolioCache,
+    weeks: u32,
+    now: DateTime<Utc>,
+) -> Result<Scored, AppError> {
+    for k in (1..=weeks).rev() {
+        score_customers(db, cache, None, now - Duration::weeks(i64::from(k)), now).await?;
+    }
+    score_customers(db, cache, None, now, now).await
+}
+
 /// Name of the nightly full recompute in `scheduled_runs`.
 const NIGHTLY: &str = "health.nightly";
 
@@ -851,4 +869,99 @@ pub async fn nightly(
             Err(e)
         }
     }
+}
+
+/// How far from the wanted day an older score may be to stand in for it.
+const MOVE_SLACK_DAYS: i64 = 3;
+
+fn health_of(row: &health_score::Model) -> Option<Health> {
+    let score = vcsm::health::HealthScore::try_from(u8::try_from(row.score).ok()?).ok()?;
+    Some(Health {
+        score,
+        level: vcsm::health::Level::parse(&row.level)?,
+        groups: serde_json::from_value(row.groups.clone()).ok()?,
+        measures: serde_json::from_value(row.measures.clone()).ok()?,
+    })
+}
+
+/// A customer's current health, its last 90 days, and what moved it over 7 and 30 days;
+/// `None` when it has never been scored.
+///
+/// # Errors
+/// `NotFound` for an unknown customer; database errors.
+pub async fn customer_health(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<crate::dto::CustomerHealthDto>, AppError> {
+    use crate::dto::{CustomerHealthDto, HealthMove, HealthPoint};
+    if customer::Entity::find_by_id(customer_id)
+        .one(db)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound(format!(
+            "No customer with id {customer_id}."
+        )));
+    }
+    let today = now.date_naive();
+    let rows = health_score::Entity::find()
+        .filter(health_score::Column::CustomerId.eq(customer_id))
+        .filter(health_score::Column::Day.gte(today - Duration::days(HISTORY_DAYS)))
+        .filter(health_score::Column::Day.lte(today))
+        .order_by_asc(health_score::Column::Day)
+        .all(db)
+        .await?;
+    let Some(latest) = rows.last() else {
+        return Ok(None);
+    };
+    let Some(current) = health_of(latest) else {
+        tracing::error!(customer_id, day = %latest.day, "stored health unreadable");
+        return Err(AppError::Internal);
+    };
+    let version = latest.scorecard_version;
+    let levels = match scorecard::Entity::find()
+        .filter(scorecard::Column::Version.eq(version))
+        .one(db)
+        .await?
+        .and_then(|r| serde_json::from_value::<Scorecard>(r.definition).ok())
+    {
+        Some(card) => card.levels,
+        None => vcsm::health::Levels::default(),
+    };
+    let moves = [7_u32, 30]
+        .into_iter()
+        .map(|days| {
+            let wanted = latest.day - Duration::days(i64::from(days));
+            let then = rows
+                .iter()
+                .rev()
+                .find(|r| r.day <= wanted && r.day >= wanted - Duration::days(MOVE_SLACK_DAYS))
+                .and_then(health_of);
+            HealthMove {
+                days,
+                from: then.as_ref().map(|h| h.score.value()),
+                trend: vcsm::health::trend(then.as_ref().map(|h| h.score), current.score),
+                groups: then
+                    .as_ref()
+                    .map(|h| vcsm::health::explain_change(h, &current))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(Some(CustomerHealthDto {
+        history: rows
+            .iter()
+            .map(|r| HealthPoint {
+                day: r.day,
+                score: u8::try_from(r.score).unwrap_or(0),
+            })
+            .collect(),
+        computed_at: latest.computed_at,
+        scorecard_version: version,
+        levels,
+        moves,
+        health: current,
+        now,
+    }))
 }
