@@ -382,3 +382,24 @@ pub struct CustomerHealthDto {
     pub moves: Vec<HealthMove>,
     pub now: DateTime<Utc>,
 }
+
+/// The scorecard in force, for the editor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScorecardDto {
+    pub version: i32,
+    pub card: vcsm::health::Scorecard,
+    pub saved_at: Option<DateTime<Utc>>,
+    pub saved_by: Option<String>,
+    /// Where re-scoring the portfolio is (after a save), if it ran since the server started.
+    pub rescore: Option<RescoreStatus>,
+}
+
+/// Re-scoring the whole portfolio after a scorecard change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RescoreStatus {
+    pub version: i32,
+    pub done: u64,
+    pub total: u64,
+    pub finished: bool,
+    pub failed: bool,
+}

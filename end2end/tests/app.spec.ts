@@ -44,6 +44,7 @@ test('every page renders and hydrates without errors', async ({ page }) => {
     ['/customers/import', 'Import from CSV'],
     ['/users', 'Users'],
     ['/integrations', 'Integrations'],
+    ['/health/scorecard', 'Health scorecard'],
   ] as const) {
     await page.goto(path);
     await hydrated(page);

@@ -469,3 +469,63 @@ async fn the_customer_page_gets_history_and_what_moved_the_score() {
     let res = app.post_form("customer_health", &[("id", "999999")]).await;
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn saving_the_scorecard_rescores_the_portfolio_with_progress() {
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id = acme(&app).await;
+    let card = serde_json::to_value(Scorecard::default()).unwrap();
+    let res = app
+        .post_json("save_scorecard", serde_json::json!({ "card": card }))
+        .await;
+    assert_eq!(res.status(), 403, "only admins edit the scorecard");
+
+    app.sign_in_as("root@example.com", "admin").await;
+    let mut bad = Scorecard::default();
+    bad.groups[1].measures[2].weight = 0.0;
+    let res = app
+        .post_json("save_scorecard", serde_json::json!({ "card": bad }))
+        .await;
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        body.to_string().contains("groups[1].measures[2].weight"),
+        "{body}"
+    );
+
+    let mut card = Scorecard::default();
+    card.groups.truncate(1);
+    let res = app
+        .post_json("save_scorecard", serde_json::json!({ "card": card }))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<i32>().await.unwrap(), 2);
+    let mut status = serde_json::Value::Null;
+    for _ in 0..500 {
+        status = app
+            .post_form("get_scorecard", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        if status["rescore"]["finished"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status["version"], 2);
+    assert_eq!(status["saved_by"], "root");
+    assert_eq!(status["rescore"]["finished"], true, "{status}");
+    assert_eq!(status["rescore"]["failed"], false);
+    assert_eq!(status["rescore"]["done"], 1);
+    let today = health_score::Entity::find()
+        .filter(health_score::Column::CustomerId.eq(id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(today.scorecard_version, 2);
+    let groups: Vec<vcsm::health::GroupScore> = serde_json::from_value(today.groups).unwrap();
+    assert_eq!(groups.len(), 1, "scored with the one-group card");
+}

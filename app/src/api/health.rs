@@ -13,3 +13,33 @@ pub async fn customer_health(id: i64) -> Result<Option<CustomerHealthDto>, AppEr
     let (state, _) = ctx::signed_in().await?;
     ctx::respond(crate::backend::health::customer_health(&state.db, id, chrono::Utc::now()).await)
 }
+
+/// The scorecard in force (any signed-in user may read how health is defined).
+#[server(endpoint = "get_scorecard")]
+pub async fn get_scorecard() -> Result<crate::dto::ScorecardDto, AppError> {
+    let (state, _) = ctx::signed_in().await?;
+    ctx::respond(crate::backend::health::scorecard_for_editor(&state.db, &state.rescoring).await)
+}
+
+/// Saves an edited scorecard as a new version (admins), then re-scores the portfolio in
+/// the background; returns the new version.
+#[server(input = leptos::server_fn::codec::Json, endpoint = "save_scorecard")]
+pub async fn save_scorecard(card: vcsm::health::Scorecard) -> Result<i32, AppError> {
+    let (state, admin) = ctx::require(vcsm::auth::Role::can_admin).await?;
+    let version = ctx::respond(
+        crate::backend::health::save_scorecard(&state.db, &admin, &card, chrono::Utc::now()).await,
+    )?;
+    tokio::spawn(async move {
+        let done = crate::backend::health::rescore_portfolio(
+            &state.db,
+            &state.portfolio,
+            &state.rescoring,
+            chrono::Utc::now(),
+        )
+        .await;
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "re-scoring after a scorecard change failed");
+        }
+    });
+    Ok(version)
+}

@@ -674,6 +674,113 @@ impl PortfolioCache {
     }
 }
 
+/// Where re-scoring the portfolio after a scorecard change is: one at a time per server.
+#[derive(Default)]
+pub struct Rescoring {
+    status: std::sync::Mutex<Option<crate::dto::RescoreStatus>>,
+}
+
+impl Rescoring {
+    pub fn status(&self) -> Option<crate::dto::RescoreStatus> {
+        *self
+            .status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn set(&self, f: impl FnOnce(&mut crate::dto::RescoreStatus)) {
+        let mut status = self
+            .status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(s) = status.as_mut() {
+            f(s);
+        }
+    }
+
+    fn start(&self, version: i32) {
+        *self
+            .status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(crate::dto::RescoreStatus {
+            version,
+            done: 0,
+            total: 0,
+            finished: false,
+            failed: false,
+        });
+    }
+}
+
+/// Re-scores the whole portfolio now with the scorecard in force, reporting progress
+/// chunk by chunk to `progress`.
+///
+/// # Errors
+/// Database errors.
+pub async fn rescore_portfolio(
+    db: &impl ConnectionTrait,
+    cache: &PortfolioCache,
+    progress: &Rescoring,
+    now: DateTime<Utc>,
+) -> Result<Scored, AppError> {
+    let ActiveScorecard { version, card } = active_scorecard(db).await?;
+    progress.start(version);
+    let outcome = async {
+        let facts = gather_facts(db, &card, None, now).await?;
+        let portfolio = Portfolio::from_facts(&card, facts.values());
+        let mut scores: Vec<CustomerScore> = facts
+            .iter()
+            .map(|(id, f)| (*id, health::score(&card, f, &portfolio), f.mrr_minor))
+            .collect();
+        scores.sort_unstable_by_key(|(id, _, _)| *id);
+        progress.set(|s| s.total = scores.len() as u64);
+        for chunk in scores.chunks(CHUNK) {
+            write_scores(db, version, now.date_naive(), chunk, true, now).await?;
+            progress.set(|s| s.done += chunk.len() as u64);
+        }
+        cache.put(version, now.date_naive(), portfolio);
+        Ok::<_, AppError>(Scored {
+            customers: scores.len() as u64,
+            version,
+        })
+    }
+    .await;
+    progress.set(|s| {
+        s.finished = true;
+        s.failed = outcome.is_err();
+    });
+    outcome
+}
+
+/// The scorecard in force with who saved it, for the editor.
+///
+/// # Errors
+/// Database errors.
+pub async fn scorecard_for_editor(
+    db: &impl ConnectionTrait,
+    progress: &Rescoring,
+) -> Result<crate::dto::ScorecardDto, AppError> {
+    let active = active_scorecard(db).await?;
+    let row = scorecard::Entity::find()
+        .filter(scorecard::Column::Version.eq(active.version))
+        .one(db)
+        .await?;
+    let saved_by = match row.as_ref().and_then(|r| r.created_by) {
+        Some(uid) => super::entities::user::Entity::find_by_id(uid)
+            .one(db)
+            .await?
+            .map(|u| u.name),
+        None => None,
+    };
+    Ok(crate::dto::ScorecardDto {
+        version: active.version,
+        card: active.card,
+        saved_at: row.map(|r| r.created_at),
+        saved_by,
+        rescore: progress.status(),
+    })
+}
+
 /// Scores every customer (`ids: None`) or some, as of `as_of`, and writes that day's
 /// history row; `as_of` today also sets each customer's current score. Percentile
 /// measures rank against the whole portfolio as of that day (from `cache` when it has

@@ -6,7 +6,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
-use super::health::PortfolioCache;
+use super::health::{PortfolioCache, Rescoring};
 use super::imports::ImportJobs;
 use super::ingest::SourceCache;
 use super::meter::Meter;
@@ -39,6 +39,8 @@ pub struct AppState {
     pub sources: Arc<SourceCache>,
     /// The portfolio's distribution for percentile measures, from the last full scoring.
     pub portfolio: Arc<PortfolioCache>,
+    /// Re-scoring the portfolio after a scorecard change, polled by the editor.
+    pub rescoring: Arc<Rescoring>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             imports: Arc::new(ImportJobs::default()),
             sources: Arc::new(SourceCache::default()),
             portfolio: Arc::new(PortfolioCache::default()),
+            rescoring: Arc::new(Rescoring::default()),
         }
     }
 }

@@ -65,6 +65,7 @@ pub fn AppShell() -> impl IntoView {
                 <nav class="flex-1 space-y-1 px-2" aria-label="Main">
                     <NavItem href="/" label="Dashboard" icon="▦" collapsed exact=true/>
                     <NavItem href="/customers" label="Customers" icon="◎" collapsed/>
+                    <NavItem href="/health/scorecard" label="Scorecard" icon="♥" collapsed/>
                     <Transition fallback=|| ()>
                         {move || {
                             user.get()

@@ -10,6 +10,7 @@ mod import;
 mod integrations;
 mod layout;
 mod login;
+mod scorecard;
 mod users;
 
 use leptos::prelude::*;
@@ -56,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/customers/:id/edit") view=customer_form::EditCustomerPage/>
                     <Route path=path!("/users") view=users::UsersPage/>
                     <Route path=path!("/integrations") view=integrations::IntegrationsPage/>
+                    <Route path=path!("/health/scorecard") view=scorecard::ScorecardPage/>
                 </ParentRoute>
             </Routes>
         </Router>
