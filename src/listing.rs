@@ -13,15 +13,18 @@ pub enum SortKey {
     Renewal,
     LastSeen,
     Created,
+    /// The current health score (worst first on a first click).
+    Health,
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 5] = [
+    pub const ALL: [SortKey; 6] = [
         SortKey::Name,
         SortKey::Mrr,
         SortKey::Renewal,
         SortKey::LastSeen,
         SortKey::Created,
+        SortKey::Health,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +34,7 @@ impl SortKey {
             SortKey::Renewal => "renewal",
             SortKey::LastSeen => "last_seen",
             SortKey::Created => "created",
+            SortKey::Health => "health",
         }
     }
 
@@ -39,7 +43,7 @@ impl SortKey {
     }
 
     /// The direction a first click on this column sorts in: biggest money and most
-    /// recent activity first, names A→Z, nearest renewal first.
+    /// recent activity first, names A→Z, nearest renewal first, worst health first.
     pub fn natural_desc(self) -> bool {
         matches!(self, SortKey::Mrr | SortKey::LastSeen | SortKey::Created)
     }

@@ -33,6 +33,8 @@ pub struct CustomerRow {
     pub owner_name: Option<String>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub archived: bool,
+    pub health_score: Option<u8>,
+    pub health_level: Option<vcsm::health::Level>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -122,7 +124,23 @@ pub struct DashboardDto {
     pub recently_active: Vec<ActivityRow>,
     pub recently_silent: Vec<ActivityRow>,
     pub silent_count: u64,
+    /// Live, not churned customers per health level (worst first), and those not scored.
+    pub health_levels: Vec<(vcsm::health::Level, u64)>,
+    pub unscored: u64,
+    /// Poor and Fair customers, biggest ARR first.
+    pub at_risk: Vec<AtRiskRow>,
     pub as_of: DateTime<Utc>,
+}
+
+/// A customer whose health is Poor or Fair, with what is at stake.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AtRiskRow {
+    pub id: i64,
+    pub name: String,
+    pub score: u8,
+    pub level: vcsm::health::Level,
+    pub arr_minor: i64,
+    pub currency: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

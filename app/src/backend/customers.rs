@@ -83,6 +83,11 @@ fn row(m: &customer::Model, users: &HashMap<i64, (String, String)>) -> CustomerR
             .map(|(n, _)| n.clone()),
         last_seen_at: m.last_seen_at,
         archived: m.archived_at.is_some(),
+        health_score: m.health_score.and_then(|s| u8::try_from(s).ok()),
+        health_level: m
+            .health_level
+            .as_deref()
+            .and_then(vcsm::health::Level::parse),
     }
 }
 
@@ -131,6 +136,9 @@ pub async fn list(
             base.order_by_with_nulls(customer::Column::LastSeenAt, order, NullOrdering::Last)
         }
         SortKey::Created => base.order_by(customer::Column::CreatedAt, order),
+        SortKey::Health => {
+            base.order_by_with_nulls(customer::Column::HealthScore, order, NullOrdering::Last)
+        }
     };
     // Ties broken by id so pages never overlap or skip rows.
     let models = sorted

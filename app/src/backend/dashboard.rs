@@ -7,10 +7,11 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 use vcsm::customer::{Stage, Tier};
+use vcsm::health::Level;
 use vcsm::portfolio::{silent_before, summarize, CustomerFacts};
 
 use super::entities::customer;
-use crate::dto::{ActivityRow, DashboardDto};
+use crate::dto::{ActivityRow, AtRiskRow, DashboardDto};
 use crate::error::AppError;
 
 /// Rows in each of the dashboard's short lists.
@@ -91,11 +92,59 @@ pub async fn dashboard(
         .limit(LIST_LEN)
         .all(db)
         .await?;
+    let scored = Condition::all()
+        .add(customer::Column::ArchivedAt.is_null())
+        .add(customer::Column::Stage.ne(Stage::Churned.as_str()));
+    let levels: Vec<(Option<String>, i64)> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::HealthLevel)
+        .column_as(customer::Column::Id.count(), "n")
+        .filter(scored.clone())
+        .group_by(customer::Column::HealthLevel)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut unscored = 0;
+    let mut health_levels: Vec<(Level, u64)> = Level::ALL.iter().map(|l| (*l, 0)).collect();
+    for (level, n) in levels {
+        let n = u64::try_from(n).unwrap_or(0);
+        match level.as_deref().and_then(Level::parse) {
+            Some(l) => {
+                if let Some(slot) = health_levels.iter_mut().find(|(x, _)| *x == l) {
+                    slot.1 += n;
+                }
+            }
+            None => unscored += n,
+        }
+    }
+    let at_risk = customer::Entity::find()
+        .filter(scored)
+        .filter(customer::Column::HealthLevel.is_in([Level::Poor.as_str(), Level::Fair.as_str()]))
+        .order_by(customer::Column::MrrMinor, Order::Desc)
+        .order_by(customer::Column::HealthScore, Order::Asc)
+        .limit(LIST_LEN)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|m| {
+            Some(AtRiskRow {
+                id: m.id,
+                score: u8::try_from(m.health_score?).ok()?,
+                level: Level::parse(m.health_level.as_deref()?)?,
+                arr_minor: m.mrr_minor * 12,
+                currency: m.currency,
+                name: m.name,
+            })
+        })
+        .collect();
     Ok(DashboardDto {
         summary,
         recently_active: recently_active.into_iter().map(activity).collect(),
         recently_silent: recently_silent.into_iter().map(activity).collect(),
         silent_count,
+        health_levels,
+        unscored,
+        at_risk,
         as_of: now,
     })
 }

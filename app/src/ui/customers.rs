@@ -144,6 +144,7 @@ fn table(page: CustomerPage) -> AnyView {
                             <SortHeader q=q.clone() key=SortKey::Name label="Customer"/>
                             <th class="th">"Tier"</th>
                             <th class="th">"Stage"</th>
+                            <SortHeader q=q.clone() key=SortKey::Health label="Health" right=true/>
                             <SortHeader q=q.clone() key=SortKey::Mrr label="MRR" right=true/>
                             <th class="th text-right">"Seats"</th>
                             <SortHeader q=q.clone() key=SortKey::Renewal label="Renewal"/>
@@ -169,6 +170,12 @@ fn table(page: CustomerPage) -> AnyView {
                                         </td>
                                         <td class="td"><TierBadge tier=r.tier/></td>
                                         <td class="td"><StageBadge stage=r.stage/></td>
+                                        <td class="td text-right tabular-nums" data-testid="health-cell">{match (r.health_score, r.health_level) {
+                                            (Some(score), Some(level)) => view! {
+                                                <span class=format!("font-semibold {}", super::health::level_text(level)) title=level.label()>{score}</span>
+                                            }.into_any(),
+                                            _ => view! { <span class="text-slate-400" title="Not scored yet">"—"</span> }.into_any(),
+                                        }}</td>
                                         <td class="td text-right tabular-nums">{format_money(r.mrr_minor, &r.currency)}</td>
                                         <td class="td text-right tabular-nums">{r.seats}</td>
                                         <td class="td whitespace-nowrap">{r.renewal_date.map(date).unwrap_or_else(|| "—".into())}</td>

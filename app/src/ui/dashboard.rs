@@ -8,7 +8,8 @@ use super::components::{
     EmptyState, ErrorNotice, Loading, PageHeader, StageBadge, Stat, TierBadge,
 };
 use crate::api::dashboard::dashboard;
-use crate::dto::{ActivityRow, DashboardDto};
+use crate::dto::{ActivityRow, AtRiskRow, DashboardDto};
+use vcsm::health::Level;
 
 /// Horizontal bars: label, count and share of the largest.
 #[component]
@@ -145,6 +146,10 @@ fn render(d: DashboardDto) -> AnyView {
             <Stat label="Silent 14+ days" value=d.silent_count.to_string() hint="live customers with no usage".to_string()/>
         </div>
         <div class="mt-6 grid gap-4 lg:grid-cols-2">
+            <HealthDistribution levels=d.health_levels.clone() unscored=d.unscored/>
+            <AtRisk rows=d.at_risk.clone()/>
+        </div>
+        <div class="mt-6 grid gap-4 lg:grid-cols-2">
             <Bars title="Customers by stage" rows=stages link_param="stage"/>
             <Bars title="Live customers by tier" rows=tiers link_param="tier"/>
         </div>
@@ -154,6 +159,72 @@ fn render(d: DashboardDto) -> AnyView {
         </div>
     }
     .into_any()
+}
+
+/// Live customers by health level: one bar split red / amber / green.
+#[component]
+fn HealthDistribution(levels: Vec<(Level, u64)>, unscored: u64) -> impl IntoView {
+    let total: u64 = levels.iter().map(|(_, n)| n).sum();
+    let colour = |l: Level| match l {
+        Level::Poor => "bg-red-500",
+        Level::Fair => "bg-amber-400",
+        Level::Good => "bg-emerald-500",
+        Level::Excellent => "bg-teal-700",
+    };
+    view! {
+        <section class="card p-5" data-testid="health-distribution">
+            <div class="mb-3 flex items-baseline justify-between">
+                <h2 class="text-sm font-semibold text-slate-700">"Health"</h2>
+                <a class="text-xs text-indigo-700 hover:underline" href="/customers?sort=health">"Worst first →"</a>
+            </div>
+            {if total == 0 {
+                view! { <p class="text-sm text-slate-500">"No customer scored yet: scores appear seconds after data arrives."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="flex h-3 w-full overflow-hidden rounded-full bg-slate-100">
+                        {levels.iter().filter(|(_, n)| *n > 0).map(|(l, n)| view! {
+                            <div class=colour(*l) style=format!("width: {:.2}%", *n as f64 / total as f64 * 100.0) title=format!("{}: {n}", l.label())></div>
+                        }).collect_view()}
+                    </div>
+                    <ul class="mt-3 grid grid-cols-2 gap-2 text-sm sm:grid-cols-4">
+                        {levels.iter().map(|(l, n)| view! {
+                            <li class="flex items-center gap-2">
+                                <span class=format!("h-2.5 w-2.5 rounded-full {}", colour(*l))></span>
+                                <span class="text-slate-600">{l.label()}</span>
+                                <span class="ml-auto font-semibold tabular-nums" data-testid=format!("level-count-{}", l.as_str())>{*n}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            {(unscored > 0).then(|| view! { <p class="mt-2 text-xs text-slate-500">{format!("{unscored} not scored yet")}</p> })}
+        </section>
+    }
+}
+
+/// Poor and Fair customers, biggest ARR first.
+#[component]
+fn AtRisk(rows: Vec<AtRiskRow>) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="at-risk">
+            <h2 class="border-b border-slate-100 px-5 py-3 text-sm font-semibold text-slate-700">"At risk, by ARR"</h2>
+            {if rows.is_empty() {
+                view! { <p class="px-5 py-4 text-sm text-slate-500">"No customer is Poor or Fair."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="divide-y divide-slate-100">
+                        {rows.into_iter().map(|r| view! {
+                            <li class="flex items-center gap-3 px-5 py-2.5">
+                                <span class=format!("w-8 shrink-0 text-right font-semibold tabular-nums {}", crate::ui::health::level_text(r.level))>{r.score}</span>
+                                <a class="min-w-0 flex-1 truncate text-sm font-medium hover:text-indigo-700" href=format!("/customers/{}", r.id)>{r.name}</a>
+                                <span class="shrink-0 text-sm tabular-nums text-slate-600">{format!("{} ARR", format_compact(r.arr_minor, &r.currency))}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
 }
 
 #[component]

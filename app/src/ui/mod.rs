@@ -5,7 +5,7 @@ mod customer_detail;
 mod customer_form;
 mod customers;
 mod dashboard;
-mod health;
+pub(crate) mod health;
 mod import;
 mod integrations;
 mod layout;
