@@ -380,8 +380,9 @@ pub struct HealthPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HealthMove {
     pub days: u32,
-    /// The score then (the closest day on or before, within a few days), if any.
+    /// The score then: the day nearest `days` ago, within a few days either way, if any.
     pub from: Option<u8>,
+    pub from_day: Option<NaiveDate>,
     pub trend: vcsm::health::Trend,
     /// Biggest group move first.
     pub groups: Vec<vcsm::health::GroupChange>,

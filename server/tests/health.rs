@@ -451,6 +451,10 @@ async fn the_customer_page_gets_history_and_what_moved_the_score() {
     let week = &h["moves"][0];
     assert_eq!(week["days"], 7);
     assert!(week["from"].is_u64());
+    assert_eq!(
+        week["from_day"],
+        (now - Duration::days(7)).date_naive().to_string()
+    );
     let financial = week["groups"]
         .as_array()
         .unwrap()

@@ -978,7 +978,7 @@ pub async fn nightly(
     }
 }
 
-/// How far from the wanted day an older score may be to stand in for it.
+/// How far from the wanted day (either way) an older score may be to stand in for it.
 const MOVE_SLACK_DAYS: i64 = 3;
 
 fn health_of(row: &health_score::Model) -> Option<Health> {
@@ -1040,13 +1040,17 @@ pub async fn customer_health(
         .into_iter()
         .map(|days| {
             let wanted = latest.day - Duration::days(i64::from(days));
-            let then = rows
+            // The score nearest the wanted day, a few days either way (history may be
+            // weekly, or have gaps); the page says which day it is.
+            let then_row = rows
                 .iter()
-                .rev()
-                .find(|r| r.day <= wanted && r.day >= wanted - Duration::days(MOVE_SLACK_DAYS))
-                .and_then(health_of);
+                .filter(|r| r.day < latest.day)
+                .filter(|r| (r.day - wanted).num_days().abs() <= MOVE_SLACK_DAYS)
+                .min_by_key(|r| ((r.day - wanted).num_days().abs(), r.day));
+            let then = then_row.and_then(health_of);
             HealthMove {
                 days,
+                from_day: then_row.map(|r| r.day),
                 from: then.as_ref().map(|h| h.score.value()),
                 trend: vcsm::health::trend(then.as_ref().map(|h| h.score), current.score),
                 groups: then

@@ -47,8 +47,12 @@ fn trend_text(m: &HealthMove, now_score: u8) -> (String, &'static str) {
                 Trend::Declining => "▼",
                 _ => "▬",
             };
+            let on = m
+                .from_day
+                .map(|d| format!(" on {}", vcsm::timefmt::date(d)))
+                .unwrap_or_default();
             (
-                format!("{} days: {arrow} {d:+} (from {from})", m.days),
+                format!("{} days: {arrow} {d:+} (from {from}{on})", m.days),
                 class,
             )
         }
