@@ -145,7 +145,7 @@ fn render(d: DashboardDto) -> AnyView {
             <Stat label="ARR" value=arr/>
             <Stat label="Silent 14+ days" value=d.silent_count.to_string() hint="live customers with no usage".to_string()/>
         </div>
-        <div class="mt-6 grid gap-4 lg:grid-cols-2">
+        <div class="mt-6 grid items-start gap-4 lg:grid-cols-2">
             <HealthDistribution levels=d.health_levels.clone() unscored=d.unscored/>
             <AtRisk rows=d.at_risk.clone()/>
         </div>

@@ -135,8 +135,10 @@ fn Editor(
         );
     }
     let disabled = !can_edit;
+    // Version 1 saved by nobody is the default that ships, stored on first use.
     let saved = dto
         .saved_at
+        .filter(|_| dto.saved_by.is_some())
         .map(|t| {
             format!(
                 "Version {} · saved {}{}",
@@ -232,10 +234,11 @@ fn GroupEditor(
                 {move || error_at(format!("groups[{g}].measures")).map(|m| view! { <span class="mt-1 block text-xs text-red-600">{m}</span> })}
             </div>
             <div class="overflow-x-auto">
-                <table class="min-w-full text-sm">
+                // Fixed columns, so every group's table lines up with the others.
+                <table class="min-w-full table-fixed text-sm">
                     <thead><tr>
-                        <th class="th">"Measure"</th><th class="th">"Weight"</th><th class="th">"Scale"</th>
-                        <th class="th">"0 points at"</th><th class="th">"100 points at"</th><th class="th"></th>
+                        <th class="th w-1/4">"Measure"</th><th class="th w-28">"Weight"</th><th class="th w-48">"Scale"</th>
+                        <th class="th w-40">"0 points at"</th><th class="th w-40">"100 points at"</th><th class="th w-24"></th>
                     </tr></thead>
                     <tbody>
                         {move || {
