@@ -399,6 +399,8 @@ pub struct CustomerHealthDto {
     pub history: Vec<HealthPoint>,
     /// Over 7 and over 30 days.
     pub moves: Vec<HealthMove>,
+    /// The CSM's own view, 1–5, as set now (the score takes it in seconds later).
+    pub csm_sentiment: Option<u8>,
     pub now: DateTime<Utc>,
 }
 

@@ -22,5 +22,11 @@ test('a customer page shows its health, the history, every measure and what move
   // The 30-day view of what moved it (demo history is weekly, so there is a score then).
   await page.getByTestId('moves-30').click();
   await expect(panel).toContainText(/pts|Nothing moved the score/);
+  // The CSM's own view is a measure: set it, and it is saved for the next score.
+  await page.getByTestId('csm-sentiment').selectOption('4');
+  await expect(page.getByTestId('csm-sentiment-saved')).toBeVisible();
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('csm-sentiment')).toHaveValue('4');
   expect(errors).toEqual([]);
 });

@@ -533,3 +533,49 @@ async fn saving_the_scorecard_rescores_the_portfolio_with_progress() {
     let groups: Vec<vcsm::health::GroupScore> = serde_json::from_value(today.groups).unwrap();
     assert_eq!(groups.len(), 1, "scored with the one-group card");
 }
+
+#[tokio::test]
+async fn the_csm_sets_a_sentiment_that_the_score_takes_in() {
+    use app::backend::entities::score_request;
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id = app.create_customer("Acme", "acct_1").await;
+    let set = |v: &'static str| {
+        let id = id.to_string();
+        let app = &app;
+        async move {
+            let mut form = vec![("customer_id", id.clone())];
+            if !v.is_empty() {
+                form.push(("sentiment", v.to_string()));
+            }
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form("set_csm_sentiment", &form).await.status()
+        }
+    };
+    assert_eq!(set("7").await, 422);
+    assert_eq!(set("4").await, 200);
+    let c = customer::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.csm_sentiment, Some(4));
+    assert_eq!(
+        score_request::Entity::find().count(&app.db).await.unwrap(),
+        1,
+        "queued for re-scoring"
+    );
+    let facts = health::gather_facts(&app.db, &Scorecard::default(), Some(&[id]), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(facts[&id].csm_sentiment, Some(4));
+    assert_eq!(set("").await, 200, "cleared");
+    let c = customer::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.csm_sentiment, None);
+    app.sign_in_as("exec@example.com", "executive").await;
+    assert_eq!(set("3").await, 403);
+}

@@ -43,3 +43,19 @@ pub async fn save_scorecard(card: vcsm::health::Scorecard) -> Result<i32, AppErr
     });
     Ok(version)
 }
+
+/// Sets or clears the CSM's sentiment about a customer (1–5), a manual measure of health.
+#[server(endpoint = "set_csm_sentiment")]
+pub async fn set_csm_sentiment(customer_id: i64, sentiment: Option<u8>) -> Result<(), AppError> {
+    let (state, user) = ctx::require(vcsm::auth::Role::can_edit_customers).await?;
+    ctx::respond(
+        crate::backend::health::set_csm_sentiment(
+            &state.db,
+            &user,
+            customer_id,
+            sentiment,
+            chrono::Utc::now(),
+        )
+        .await,
+    )
+}

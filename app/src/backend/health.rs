@@ -1002,15 +1002,11 @@ pub async fn customer_health(
     now: DateTime<Utc>,
 ) -> Result<Option<crate::dto::CustomerHealthDto>, AppError> {
     use crate::dto::{CustomerHealthDto, HealthMove, HealthPoint};
-    if customer::Entity::find_by_id(customer_id)
-        .one(db)
-        .await?
-        .is_none()
-    {
+    let Some(who) = customer::Entity::find_by_id(customer_id).one(db).await? else {
         return Err(AppError::NotFound(format!(
             "No customer with id {customer_id}."
         )));
-    }
+    };
     let today = now.date_naive();
     let rows = health_score::Entity::find()
         .filter(health_score::Column::CustomerId.eq(customer_id))
@@ -1073,6 +1069,50 @@ pub async fn customer_health(
         levels,
         moves,
         health: current,
+        csm_sentiment: who.csm_sentiment.and_then(|s| u8::try_from(s).ok()),
         now,
     }))
+}
+
+/// Sets (1–5) or clears the CSM's own view of a customer, a manual measure, and queues
+/// the customer for re-scoring, in one transaction with its audit entry.
+///
+/// # Errors
+/// `Validation` outside 1–5, `NotFound`; database errors.
+pub async fn set_csm_sentiment<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    customer_id: i64,
+    sentiment: Option<u8>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if sentiment.is_some_and(|s| !(1..=5).contains(&s)) {
+        return Err(AppError::validation(
+            "sentiment",
+            "must be from 1 (very worried) to 5 (very happy)",
+        ));
+    }
+    let Some(m) = customer::Entity::find_by_id(customer_id).one(db).await? else {
+        return Err(AppError::NotFound(format!(
+            "No customer with id {customer_id}."
+        )));
+    };
+    let txn = db.begin().await?;
+    let mut am: customer::ActiveModel = m.into();
+    am.csm_sentiment = Set(sentiment.map(i16::from));
+    am.updated_at = Set(now);
+    sea_orm::ActiveModelTrait::update(am, &txn).await?;
+    request_scores(&txn, &[customer_id], now).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        "customer.csm_sentiment",
+        "customer",
+        Some(customer_id),
+        serde_json::json!({ "sentiment": sentiment }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }

@@ -162,7 +162,7 @@ fn render(d: CustomerDetail, can_edit: bool, actions: DetailActions) -> impl Int
             <div class="card p-4"><p class="text-xs text-slate-500">"Open tickets"</p><p class="text-lg font-semibold tabular-nums">{d.open_tickets}</p></div>
             <div class="card p-4"><p class="text-xs text-slate-500">"Last seen"</p><p class="text-lg font-semibold">{r.last_seen_at.map(|t| ago(t, now)).unwrap_or_else(|| "never".into())}</p></div>
         </div>
-        <HealthPanel customer_id=id/>
+        <HealthPanel customer_id=id can_edit=can_edit/>
         <div class="mt-6 grid gap-6 lg:grid-cols-3">
             <div class="space-y-6 lg:col-span-1">
                 <section class="card p-5">

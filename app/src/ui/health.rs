@@ -7,7 +7,7 @@ use vcsm::health::{format_value, Health, Level, Levels, Trend};
 use vcsm::timefmt::ago;
 
 use super::components::ErrorNotice;
-use crate::api::health::customer_health;
+use crate::api::health::{customer_health, SetCsmSentiment};
 use crate::dto::{CustomerHealthDto, HealthMove, HealthPoint};
 
 /// Text colour of a level.
@@ -140,7 +140,89 @@ fn Moves(m: HealthMove) -> impl IntoView {
     .into_any()
 }
 
-fn health_card(h: CustomerHealthDto) -> impl IntoView {
+/// The CSM's own view of the customer, 1–5 (a manual measure), for those who may edit.
+#[component]
+fn SentimentPicker(customer_id: i64, current: Option<u8>) -> impl IntoView {
+    let set = ServerAction::<SetCsmSentiment>::new();
+    let shown = RwSignal::new(current);
+    let labels = [
+        (1, "1 · very worried"),
+        (2, "2 · worried"),
+        (3, "3 · neutral"),
+        (4, "4 · happy"),
+        (5, "5 · very happy"),
+    ];
+    view! {
+        <label class="mt-3 block w-full text-xs text-slate-600">
+            "Your sentiment"
+            <select class="input mt-1 text-sm" data-testid="csm-sentiment"
+                prop:value=move || shown.get().map(|s| s.to_string()).unwrap_or_default()
+                on:change=move |ev| {
+                    let v = event_target_value(&ev).parse::<u8>().ok();
+                    shown.set(v);
+                    set.dispatch(SetCsmSentiment { customer_id, sentiment: v });
+                }>
+                <option value="">"Not given"</option>
+                {labels.into_iter().map(|(v, l)| view! { <option value=v.to_string()>{l}</option> }).collect_view()}
+            </select>
+        </label>
+        {move || match set.value().get() {
+            Some(Ok(())) => Some(view! { <p class="mt-1 text-xs text-slate-500" data-testid="csm-sentiment-saved">"Saved: the score takes it in within seconds."</p> }.into_any()),
+            Some(Err(e)) => Some(view! { <p class="mt-1 text-xs text-red-600">{e.to_string()}</p> }.into_any()),
+            None => None,
+        }}
+    }
+}
+
+/// The gauge, the level, the trends and (for editors) the CSM's sentiment.
+fn summary_column(
+    health: &Health,
+    moves: &[HealthMove],
+    score: u8,
+    sentiment_of: Option<(i64, Option<u8>)>,
+) -> AnyView {
+    let trends: Vec<(String, &'static str)> = moves.iter().map(|m| trend_text(m, score)).collect();
+    view! {
+        <div class="flex flex-col items-center lg:col-span-3">
+            <Gauge health=health.clone()/>
+            <p class=format!("mt-1 text-sm font-semibold {}", level_text(health.level)) data-testid="health-level">{health.level.label()}</p>
+            {trends.into_iter().map(|(text, class)| view! { <p class=format!("mt-1 text-xs {class}")>{text}</p> }).collect_view()}
+            {sentiment_of.map(|(customer_id, current)| view! { <SentimentPicker customer_id=customer_id current=current/> })}
+        </div>
+    }
+    .into_any()
+}
+
+/// Every measure: raw value, normalised score, weight and points.
+fn measures_table(measures: Vec<vcsm::health::MeasureScore>) -> AnyView {
+    view! {
+            <details class="mt-5 border-t border-slate-100 pt-3">
+                <summary class="cursor-pointer text-xs font-medium text-slate-600" data-testid="measures-toggle">"Every measure"</summary>
+                <div class="mt-2 overflow-x-auto">
+                    <table class="min-w-full text-sm" data-testid="health-measures">
+                        <thead><tr>
+                            <th class="th">"Measure"</th><th class="th text-right">"Value"</th><th class="th text-right">"Score"</th>
+                            <th class="th text-right">"Weight"</th><th class="th text-right">"Points"</th>
+                        </tr></thead>
+                        <tbody>
+                            {measures.into_iter().map(|m| view! {
+                                <tr>
+                                    <td class="td">{m.label.clone()}</td>
+                                    <td class="td text-right tabular-nums">{m.raw.map_or_else(|| "no data".to_string(), |v| format_value(v, &m.unit))}</td>
+                                    <td class="td text-right tabular-nums">{m.normalised.map_or_else(|| "—".to_string(), |v| format!("{v:.0}"))}</td>
+                                    <td class="td text-right tabular-nums">{format!("{:.1} %", m.share * 100.0)}</td>
+                                    <td class="td text-right tabular-nums">{format!("{:.1}", m.points)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </details>
+    }
+    .into_any()
+}
+
+fn health_card(h: CustomerHealthDto, can_edit: bool, customer_id: i64) -> impl IntoView {
     let CustomerHealthDto {
         health,
         computed_at,
@@ -148,6 +230,7 @@ fn health_card(h: CustomerHealthDto) -> impl IntoView {
         levels,
         history,
         moves,
+        csm_sentiment,
         now,
     } = h;
     let score = health.score.value();
@@ -165,14 +248,7 @@ fn health_card(h: CustomerHealthDto) -> impl IntoView {
                 </p>
             </div>
             <div class="grid gap-6 lg:grid-cols-12">
-                <div class="flex flex-col items-center lg:col-span-3">
-                    <Gauge health=health.clone()/>
-                    <p class=format!("mt-1 text-sm font-semibold {}", level_text(health.level)) data-testid="health-level">{health.level.label()}</p>
-                    {[week.clone(), month.clone()].into_iter().flatten().map(|m| {
-                        let (text, class) = trend_text(&m, score);
-                        view! { <p class=format!("mt-1 text-xs {class}")>{text}</p> }
-                    }).collect_view()}
-                </div>
+                {summary_column(&health, &moves, score, can_edit.then_some((customer_id, csm_sentiment)))}
                 <div class="lg:col-span-5">
                     <p class="mb-1 text-xs text-slate-500">"Last 90 days"</p>
                     <HistoryChart history=history levels=levels now=now/>
@@ -211,40 +287,19 @@ fn health_card(h: CustomerHealthDto) -> impl IntoView {
                     </ul>
                 </div>
             </div>
-            <details class="mt-5 border-t border-slate-100 pt-3">
-                <summary class="cursor-pointer text-xs font-medium text-slate-600" data-testid="measures-toggle">"Every measure"</summary>
-                <div class="mt-2 overflow-x-auto">
-                    <table class="min-w-full text-sm" data-testid="health-measures">
-                        <thead><tr>
-                            <th class="th">"Measure"</th><th class="th text-right">"Value"</th><th class="th text-right">"Score"</th>
-                            <th class="th text-right">"Weight"</th><th class="th text-right">"Points"</th>
-                        </tr></thead>
-                        <tbody>
-                            {measures.into_iter().map(|m| view! {
-                                <tr>
-                                    <td class="td">{m.label.clone()}</td>
-                                    <td class="td text-right tabular-nums">{m.raw.map_or_else(|| "no data".to_string(), |v| format_value(v, &m.unit))}</td>
-                                    <td class="td text-right tabular-nums">{m.normalised.map_or_else(|| "—".to_string(), |v| format!("{v:.0}"))}</td>
-                                    <td class="td text-right tabular-nums">{format!("{:.1} %", m.share * 100.0)}</td>
-                                    <td class="td text-right tabular-nums">{format!("{:.1}", m.points)}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
-            </details>
+            {measures_table(measures)}
         </section>
     }
 }
 
 /// The health card of a customer's page, loaded on its own so the page doesn't wait.
 #[component]
-pub fn HealthPanel(customer_id: i64) -> impl IntoView {
+pub fn HealthPanel(customer_id: i64, can_edit: bool) -> impl IntoView {
     let data = Resource::new(move || customer_id, customer_health);
     view! {
         <Transition fallback=|| view! { <section class="card mt-6 p-5 text-sm text-slate-500">"Loading health…"</section> }>
             {move || data.get().map(|r| match r {
-                Ok(Some(h)) => health_card(h).into_any(),
+                Ok(Some(h)) => health_card(h, can_edit, customer_id).into_any(),
                 Ok(None) => view! {
                     <section class="card mt-6 p-5 text-sm text-slate-500" data-testid="health">
                         <h2 class="mb-1 text-sm font-semibold text-slate-700">"Health"</h2>
