@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Func, OnConflict, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionSession, TransactionTrait,
 };
 use vcsm::health::{self, Facts, Health, Payment, Portfolio, Scorecard, UsageWindow, HISTORY_DAYS};
 
@@ -878,6 +878,15 @@ pub async fn score_due<C: ConnectionTrait + TransactionTrait>(
     cache: &PortfolioCache,
     now: DateTime<Utc>,
 ) -> Result<u64, AppError> {
+    // Most seconds nothing is due: look first, without a transaction, so an idle server
+    // doesn't take SQLite's write lock every second.
+    let due = score_request::Entity::find()
+        .filter(score_request::Column::DueAt.lte(now))
+        .count(db)
+        .await?;
+    if due == 0 {
+        return Ok(0);
+    }
     let txn = db.begin().await?;
     let backend = txn.get_database_backend();
     let sql = match backend {
