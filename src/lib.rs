@@ -8,6 +8,7 @@
 // Amounts in cents are written dollars_cents (`100_000_00` is $100,000.00).
 #![allow(clippy::inconsistent_digit_grouping)]
 
+pub mod alerts;
 pub mod auth;
 pub mod csv_import;
 pub mod customer;
