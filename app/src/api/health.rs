@@ -29,18 +29,7 @@ pub async fn save_scorecard(card: vcsm::health::Scorecard) -> Result<i32, AppErr
     let version = ctx::respond(
         crate::backend::health::save_scorecard(&state.db, &admin, &card, chrono::Utc::now()).await,
     )?;
-    tokio::spawn(async move {
-        let done = crate::backend::health::rescore_portfolio(
-            &state.db,
-            &state.portfolio,
-            &state.rescoring,
-            chrono::Utc::now(),
-        )
-        .await;
-        if let Err(e) = done {
-            tracing::warn!(error = %e, "re-scoring after a scorecard change failed");
-        }
-    });
+    crate::backend::health::rescore_in_background(&state);
     Ok(version)
 }
 

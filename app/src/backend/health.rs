@@ -752,6 +752,19 @@ pub async fn rescore_portfolio(
     outcome
 }
 
+/// Re-scores the portfolio in the background (after a scorecard change); the editor
+/// polls `state.rescoring`.
+pub fn rescore_in_background(state: &super::AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let done =
+            rescore_portfolio(&state.db, &state.portfolio, &state.rescoring, Utc::now()).await;
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "re-scoring after a scorecard change failed");
+        }
+    });
+}
+
 /// The scorecard in force with who saved it, for the editor.
 ///
 /// # Errors
