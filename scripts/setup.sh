@@ -35,6 +35,14 @@ if [ ! -d node_modules/@tailwindcss/cli ] || [ ! -d node_modules/@playwright/tes
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund
 fi
 
+# Release builds (scripts/run.sh) run wasm-opt; cargo-leptos would try to download it, which
+# fails here, so take Debian's binaryen.
+if ! command -v wasm-opt >/dev/null; then
+  say "installing Debian's binaryen (wasm-opt) for release builds"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq binaryen >/dev/null
+fi
+
 if [ "${1:-}" = "--e2e" ] && [ ! -x /usr/bin/chromium ]; then
   say "installing Debian's Chromium for the browser tests"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
