@@ -29,18 +29,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg_version
 fi
 
 # Tailwind CLI and Playwright come from npm; browsers never (they can't be downloaded here).
-if [ ! -d node_modules/@tailwindcss/cli ] || [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# binaryen's wasm-opt (for release builds) comes from npm too: Debian's is too old for this
+# wasm-bindgen (the optimised bundle fails to hydrate), and cargo-leptos can't download one here.
+if [ ! -d node_modules/@tailwindcss/cli ] || [ ! -d node_modules/@playwright/test ] || [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
   # `npm install`, not `npm ci`: npm 11 rejects lock files without every platform's optional packages.
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund
-fi
-
-# Release builds (scripts/run.sh) run wasm-opt; cargo-leptos would try to download it, which
-# fails here, so take Debian's binaryen.
-if ! command -v wasm-opt >/dev/null; then
-  say "installing Debian's binaryen (wasm-opt) for release builds"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq binaryen >/dev/null
 fi
 
 if [ "${1:-}" = "--e2e" ] && [ ! -x /usr/bin/chromium ]; then
