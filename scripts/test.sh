@@ -17,7 +17,7 @@ cargo clippy -p vcsm -p migration -p server --all-targets -- -D warnings
 cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 say "unit tests (domain core and app backend)"
-cargo test -p vcsm -p migration
+cargo test -p vcsm -p migration --features vcsm/training
 cargo test -p app --features ssr --lib
 
 say "integration tests on SQLite"

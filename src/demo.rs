@@ -62,6 +62,16 @@ pub struct DemoSubscription {
     pub started_at: DateTime<Utc>,
     pub current_period_end: DateTime<Utc>,
     pub canceled_at: Option<DateTime<Utc>>,
+    /// What billing would have told us over time: `subscription_started`, `_changed` and
+    /// `_canceled`, each with the MRR after it.
+    pub mrr_history: Vec<DemoMrrChange>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoMrrChange {
+    pub kind: &'static str,
+    pub mrr_minor: i64,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -594,6 +604,27 @@ fn generate_customer(
             }
             _ => "active",
         };
+        let canceled_at = churned_on.map(|d| utc(d, 12 * 3600));
+        let mut mrr_history = vec![DemoMrrChange {
+            kind: "subscription_started",
+            mrr_minor: price * i64::from(seats_start),
+            at: created_at,
+        }];
+        if seats_start != seats {
+            // Grown to today's seats halfway.
+            mrr_history.push(DemoMrrChange {
+                kind: "subscription_changed",
+                mrr_minor,
+                at: created_at + (utc(until, 0) - created_at) / 2,
+            });
+        }
+        if let Some(at) = canceled_at {
+            mrr_history.push(DemoMrrChange {
+                kind: "subscription_canceled",
+                mrr_minor: 0,
+                at,
+            });
+        }
         let sub = DemoSubscription {
             external_id: format!("sub_demo_{:05}", index + 1),
             plan: plan.into(),
@@ -608,7 +639,8 @@ fn generate_customer(
             mrr_minor,
             started_at: created_at,
             current_period_end: utc(renewal.min(until + Duration::days(30)), 0),
-            canceled_at: churned_on.map(|d| utc(d, 12 * 3600)),
+            canceled_at,
+            mrr_history,
         };
         (Some(sub), invoices)
     };

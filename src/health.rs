@@ -200,6 +200,12 @@ pub struct Facts {
     pub days_to_renewal: Option<i64>,
     /// The CSM's own view, 1 (very worried) to 5 (very happy), when given.
     pub csm_sentiment: Option<u8>,
+    /// Days since the customer's last product event, when it ever had one.
+    pub days_since_last_event: Option<u32>,
+    /// Days since the customer started (contract start, else first seen).
+    pub tenure_days: Option<u32>,
+    /// Failed payment attempts in the last 90 days.
+    pub failed_payments: u32,
 }
 
 /// What a measure reads from the facts.
@@ -1017,6 +1023,7 @@ mod tests {
             mrr_minor_before: Some(100_000),
             days_to_renewal: Some(200),
             csm_sentiment: Some(5),
+            ..Facts::default()
         }
     }
 

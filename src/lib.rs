@@ -10,6 +10,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod churn;
 pub mod csv_import;
 pub mod customer;
 pub mod demo;

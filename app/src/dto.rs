@@ -424,3 +424,48 @@ pub struct RescoreStatus {
     pub finished: bool,
     pub failed: bool,
 }
+
+/// A customer's churn risk now: from the model when one is trained, else from health.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChurnDto {
+    /// Calibrated probability of churning within the horizon; `None` in fallback.
+    pub probability: Option<f64>,
+    pub risk: vcsm::churn::Risk,
+    pub factors: Vec<vcsm::churn::Factor>,
+    pub computed_at: DateTime<Utc>,
+    /// When the model in use was trained; `None` in fallback.
+    pub model_trained_at: Option<DateTime<Utc>>,
+    pub horizon_days: i64,
+}
+
+/// One training run, for the model page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingRunDto {
+    pub id: i64,
+    pub trained_at: DateTime<Utc>,
+    /// `trained`, `fallback` or `failed`.
+    pub status: String,
+    pub detail: Option<String>,
+    pub trigger: String,
+    pub horizon_days: i32,
+    pub observations: i64,
+    pub customers: i64,
+    pub churned: i64,
+    pub duration_ms: i64,
+    pub cv_auc: Option<f64>,
+}
+
+/// The churn model page: the latest run with its metrics, earlier runs, and the
+/// portfolio's risk now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChurnModelDto {
+    pub latest: Option<TrainingRunDto>,
+    pub metrics: Option<vcsm::churn::ModelMetrics>,
+    /// The model predictions come from (may be older than a fallback or failed run).
+    pub in_use: Option<TrainingRunDto>,
+    pub runs: Vec<TrainingRunDto>,
+    /// Customers at high, medium and low risk now.
+    pub risk_counts: [u64; 3],
+    pub training: bool,
+    pub min_churned: u64,
+}

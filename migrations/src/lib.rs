@@ -8,6 +8,7 @@ mod m20261121_000002_sources;
 mod m20261121_000003_integrations;
 mod m20261121_000004_billing_support;
 mod m20261122_000005_health;
+mod m20261123_000006_churn;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_integrations::Migration),
             Box::new(m20261121_000004_billing_support::Migration),
             Box::new(m20261122_000005_health::Migration),
+            Box::new(m20261123_000006_churn::Migration),
         ]
     }
 }

@@ -32,7 +32,7 @@ enum Command {
     Demo {
         #[arg(long, default_value_t = 300)]
         customers: usize,
-        #[arg(long, default_value_t = 180)]
+        #[arg(long, default_value_t = 365)]
         days: u32,
         #[arg(long, default_value_t = 42)]
         seed: u64,
@@ -48,6 +48,11 @@ enum Command {
     /// Import companies and contacts from HubSpot now (token from the Integrations page or
     /// HUBSPOT_TOKEN).
     HubspotSync,
+    /// The churn model.
+    Model {
+        #[command(subcommand)]
+        action: ModelAction,
+    },
     /// Manage REST API tokens.
     Token {
         #[command(subcommand)]
@@ -77,6 +82,13 @@ enum SourceAction {
         #[arg(long)]
         create_customers: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ModelAction {
+    /// Retrain the churn model on the portfolio's history now, re-predict every customer,
+    /// and print the model's metrics.
+    Train,
 }
 
 #[derive(Subcommand, Debug)]
@@ -185,6 +197,19 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Model {
+            action: ModelAction::Train,
+        } => {
+            let cache = app::backend::health::PortfolioCache::default();
+            let outcome = app::backend::churn::train(&conn, &cache, "cli", Utc::now())
+                .await
+                .map_err(|e| format!("training failed: {e}"))?;
+            print_training(&outcome);
+            if outcome.status == "failed" {
+                return Err("training failed; the previous model stays in use".into());
+            }
+            Ok(())
+        }
         Command::Token {
             action: TokenAction::Create { name, role },
         } => match app::backend::tokens::create(&conn, &name, &role, Utc::now()).await {
@@ -232,7 +257,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| e.to_string())?
                 {
-                    seed_demo(&conn, 300, 180, 42, None).await?;
+                    seed_demo(&conn, 300, 365, 42, None).await?;
                 }
                 demo::ensure_demo_users(&conn, Utc::now())
                     .await
@@ -258,6 +283,69 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             }
             crate::http::serve(state).await
         }
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{v:.3}"))
+}
+
+/// The figures of a training run, for people at a terminal.
+fn print_training(o: &app::backend::churn::TrainingOutcome) {
+    println!(
+        "churn model: {} in {:.1}s (run {}): {} observations of {} customers, {} churned within {} days",
+        o.status,
+        o.duration.as_secs_f64(),
+        o.id,
+        o.observations,
+        o.customers,
+        o.churned,
+        vcsm::churn::HORIZON_DAYS
+    );
+    if let Some(d) = &o.detail {
+        println!("  {d}");
+    }
+    let Some(m) = &o.metrics else {
+        return;
+    };
+    println!(
+        "  cross-validated AUC {} ({} folds, grouped by customer), top-decile lift {}, base rate {:.1} %",
+        pct(m.cv_auc),
+        m.cv_folds,
+        m.top_decile_lift
+            .map_or_else(|| "n/a".into(), |l| format!("{l:.2}×")),
+        m.base_rate * 100.0
+    );
+    println!("  health score alone: AUC {}", pct(m.health_auc));
+    match &m.backtest {
+        Some(b) => println!(
+            "  backtest: scored {} → {}: {} customers, {} churned, AUC {}, {} of {} flagged high risk churned",
+            b.scored_on,
+            b.until,
+            b.customers,
+            b.churned,
+            pct(b.auc),
+            b.caught,
+            b.flagged
+        ),
+        None => println!("  backtest: not enough history a horizon back"),
+    }
+    println!("  calibration (predicted → observed):");
+    for bin in &m.calibration {
+        println!(
+            "    {:>3.0}–{:>3.0} %: {:>6} observations, predicted {:>5.1} %, observed {:>5.1} %",
+            bin.from * 100.0,
+            bin.from * 100.0 + 10.0,
+            bin.samples,
+            bin.mean_predicted * 100.0,
+            bin.observed * 100.0
+        );
+    }
+    let mut coefficients = m.coefficients.clone();
+    coefficients.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+    println!("  strongest coefficients (log-odds per standard deviation):");
+    for c in coefficients.iter().take(6) {
+        println!("    {:+.2}  {}", c.weight, c.label);
     }
 }
 
@@ -303,5 +391,9 @@ async fn seed_demo(
         started.elapsed().as_secs_f64(),
         scored.customers
     );
+    let outcome = app::backend::churn::train(conn, &cache, "demo", Utc::now())
+        .await
+        .map_err(|e| format!("training the churn model failed: {e}"))?;
+    print_training(&outcome);
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use app::backend::{auth::session_token, health, users, AppState};
+use app::backend::{auth::session_token, churn, health, users, AppState};
 use app::{shell, App};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
@@ -105,7 +105,7 @@ async fn require_session(State(state): State<AppState>, req: Request, next: Next
 
 /// Serves until Ctrl-C / SIGTERM, with an hourly purge of expired sessions, the
 /// integration counters flushed every second (and once more on the way out), customers
-/// re-scored seconds after new data, and the nightly health recompute.
+/// re-scored seconds after new data, the nightly health recompute and churn retraining.
 ///
 /// # Errors
 /// Returns a message when the address can't be bound.
@@ -158,6 +158,17 @@ pub async fn serve(state: AppState) -> Result<(), String> {
                 Ok(Some(r)) => tracing::info!(customers = r.customers, "health scores recomputed"),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "nightly health recompute failed"),
+            }
+            // Then the churn model retrains on the day's history (once a day, too).
+            match churn::nightly(&nightly.db, &nightly.portfolio, chrono::Utc::now()).await {
+                Ok(Some(r)) => tracing::info!(
+                    status = %r.status,
+                    observations = r.observations,
+                    churned = r.churned,
+                    "churn model retrained"
+                ),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "nightly churn retraining failed"),
             }
         }
     });

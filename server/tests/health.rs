@@ -4,7 +4,7 @@
 
 mod common;
 
-use app::backend::entities::{customer, health_score, subscription, support_ticket};
+use app::backend::entities::{billing_event, customer, health_score, subscription, support_ticket};
 use app::backend::health;
 use chrono::{Duration, Utc};
 use common::{spawn_app, TestApp};
@@ -161,6 +161,21 @@ async fn acme(app: &TestApp) -> i64 {
     .insert(&app.db)
     .await
     .unwrap();
+    // The failure in the billing history too, so past days see it.
+    billing_event::ActiveModel {
+        customer_id: Set(id),
+        external_id: Set(Some("in_failed".into())),
+        kind: Set("payment_failed".into()),
+        amount_minor: Set(50_000),
+        currency: Set("USD".into()),
+        subscription_ref: Set(Some("sub_1".into())),
+        occurred_at: Set(now - Duration::days(10)),
+        received_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
     id
 }
 
@@ -172,7 +187,7 @@ async fn facts_come_from_each_kind_of_data_and_nothing_after_the_moment_scored()
     let quiet = app.create_customer("Quiet", "acct_2").await;
     let card = Scorecard::default();
     let as_of = Utc::now() + Duration::minutes(1);
-    let facts = health::gather_facts(&app.db, &card, None, as_of)
+    let facts = health::gather_facts(&app.db, &card, None, as_of, as_of)
         .await
         .unwrap();
     let f = &facts[&id];
@@ -200,16 +215,22 @@ async fn facts_come_from_each_kind_of_data_and_nothing_after_the_moment_scored()
     assert_eq!(q.payment, None);
 
     // Only some customers: the same facts.
-    let some = health::gather_facts(&app.db, &card, Some(&[id]), as_of)
+    let some = health::gather_facts(&app.db, &card, Some(&[id]), as_of, as_of)
         .await
         .unwrap();
     assert_eq!(some.len(), 1);
     assert_eq!(&some[&id], f);
 
     // A month earlier, the later data didn't exist yet.
-    let before = health::gather_facts(&app.db, &card, Some(&[id]), as_of - Duration::days(30))
-        .await
-        .unwrap();
+    let before = health::gather_facts(
+        &app.db,
+        &card,
+        Some(&[id]),
+        as_of - Duration::days(30),
+        as_of,
+    )
+    .await
+    .unwrap();
     assert_eq!(before[&id].current.events, 4, "days 40-43 ago");
     assert_eq!(before[&id].touches, 0);
     assert_eq!(before[&id].open_tickets, 1, "only ticket 3");
@@ -565,9 +586,15 @@ async fn the_csm_sets_a_sentiment_that_the_score_takes_in() {
         1,
         "queued for re-scoring"
     );
-    let facts = health::gather_facts(&app.db, &Scorecard::default(), Some(&[id]), Utc::now())
-        .await
-        .unwrap();
+    let facts = health::gather_facts(
+        &app.db,
+        &Scorecard::default(),
+        Some(&[id]),
+        Utc::now(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(facts[&id].csm_sentiment, Some(4));
     assert_eq!(set("").await, 200, "cleared");
     let c = customer::Entity::find_by_id(id)

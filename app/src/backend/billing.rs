@@ -343,6 +343,7 @@ async fn apply_subscription(
             mrr,
             &s.currency,
             Some(describe(s, mrr)),
+            Some(&s.id),
             event.created,
             now,
         )
@@ -399,11 +400,13 @@ async fn history(
     amount_minor: i64,
     currency: &str,
     description: Option<String>,
+    subscription_ref: Option<&str>,
     occurred_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     billing_event::ActiveModel {
         customer_id: Set(customer_id),
+        subscription_ref: Set(subscription_ref.map(|r| r.chars().take(200).collect())),
         external_id: Set(Some(event_id.to_string())),
         kind: Set(kind.into()),
         amount_minor: Set(amount_minor),
@@ -466,6 +469,7 @@ async fn apply_invoice(
         amount,
         &i.currency,
         Some(description),
+        i.subscription.as_deref(),
         event.created,
         now,
     )
@@ -518,6 +522,7 @@ async fn apply_refund(
         c.amount_refunded,
         &c.currency,
         Some(description),
+        None,
         event.created,
         now,
     )

@@ -142,6 +142,24 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
             .insert(&txn)
             .await?;
         }
+        if let Some(s) = &c.subscription {
+            billing_event::Entity::insert_many(s.mrr_history.iter().map(|h| {
+                billing_event::ActiveModel {
+                    customer_id: Set(m.id),
+                    external_id: Set(Some(format!("{}_{}", s.external_id, h.at.timestamp()))),
+                    kind: Set(h.kind.into()),
+                    amount_minor: Set(h.mrr_minor),
+                    currency: Set(d.currency.clone()),
+                    description: Set(None),
+                    subscription_ref: Set(Some(s.external_id.clone())),
+                    occurred_at: Set(h.at),
+                    received_at: Set(h.at),
+                    ..Default::default()
+                }
+            }))
+            .exec(&txn)
+            .await?;
+        }
         stats.invoices += c.invoices.len() as u64;
         billing_event::Entity::insert_many(c.invoices.iter().map(|i| billing_event::ActiveModel {
             customer_id: Set(m.id),
@@ -154,6 +172,7 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
             amount_minor: Set(i.amount_minor),
             currency: Set(d.currency.clone()),
             description: Set(Some(i.description.clone())),
+            subscription_ref: Set(c.subscription.as_ref().map(|s| s.external_id.clone())),
             occurred_at: Set(i.occurred_at),
             received_at: Set(i.occurred_at),
             ..Default::default()

@@ -5,21 +5,17 @@
 //! The rules (measures, normalisation, weights, levels, explanations) are the domain's
 //! `vcsm::health`; this module only reads data and writes results.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, Func, OnConflict, Query, SelectStatement};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement, TransactionSession, TransactionTrait,
+    QueryOrder, Set, Statement, TransactionSession, TransactionTrait,
 };
-use vcsm::health::{self, Facts, Health, Payment, Portfolio, Scorecard, UsageWindow, HISTORY_DAYS};
+use vcsm::health::{self, Health, Portfolio, Scorecard, HISTORY_DAYS};
 
 use super::audit;
-use super::entities::{
-    contact, customer, health_score, note, scheduled_run, score_request, scorecard, subscription,
-    support_ticket, usage_event,
-};
+use super::entities::{customer, health_score, score_request, scorecard};
+pub use super::facts::gather_facts;
 use crate::dto::CurrentUser;
 use crate::error::AppError;
 
@@ -122,431 +118,6 @@ pub async fn save_scorecard<C: ConnectionTrait + TransactionTrait>(
     Ok(version)
 }
 
-/// SQL for the UTC calendar day of `occurred_at`, per database.
-fn day_of_occurred_at(backend: DatabaseBackend) -> &'static str {
-    match backend {
-        DatabaseBackend::Postgres => "(occurred_at AT TIME ZONE 'UTC')::date",
-        // Stored as ISO-8601 text: the date is its first ten characters.
-        _ => "substr(occurred_at, 1, 10)",
-    }
-}
-
-/// Runs `query` once per chunk of `ids` (with `filter` adding the chunk), or once over
-/// everything when `ids` is `None`.
-async fn for_customers(
-    db: &impl ConnectionTrait,
-    ids: Option<&[i64]>,
-    query: impl Fn() -> SelectStatement,
-    filter: impl Fn(&mut SelectStatement, Vec<i64>),
-) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
-    match ids {
-        None => db.query_all(&query()).await,
-        Some(ids) => {
-            let mut rows = Vec::new();
-            for chunk in ids.chunks(CHUNK) {
-                let mut q = query();
-                filter(&mut q, chunk.to_vec());
-                rows.extend(db.query_all(&q).await?);
-            }
-            Ok(rows)
-        }
-    }
-}
-
-/// Usage per customer in `[from, to)`: events, active days, active users, features.
-async fn usage_windows(
-    db: &impl ConnectionTrait,
-    ids: Option<&[i64]>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<HashMap<i64, UsageWindow>, DbErr> {
-    use usage_event::Column as E;
-    let day = day_of_occurred_at(db.get_database_backend());
-    let rows = for_customers(
-        db,
-        ids,
-        || {
-            Query::select()
-                .column(E::CustomerId)
-                .expr(Func::count(Expr::col(E::Id)))
-                .expr(Func::count_distinct(Expr::cust(day)))
-                .expr(Func::count_distinct(Expr::col(E::ContactId)))
-                .expr(Func::count_distinct(Expr::col(E::Name)))
-                .from(usage_event::Entity)
-                .and_where(E::OccurredAt.gte(from))
-                .and_where(E::OccurredAt.lt(to))
-                .group_by_col(E::CustomerId)
-                .to_owned()
-        },
-        |q, chunk| {
-            q.and_where(E::CustomerId.is_in(chunk));
-        },
-    )
-    .await?;
-    let mut out = HashMap::new();
-    for row in rows {
-        let n = |i: usize| row.try_get_by_index::<i64>(i);
-        out.insert(
-            n(0)?,
-            UsageWindow {
-                events: n(1)?.max(0) as u64,
-                active_days: n(2)?.clamp(0, i64::from(u32::MAX)) as u32,
-                active_users: n(3)?.clamp(0, i64::from(u32::MAX)) as u32,
-                features: n(4)?.clamp(0, i64::from(u32::MAX)) as u32,
-                by_name: Default::default(),
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// Counts of the named events per customer in `[from, to)`, added to `windows`.
-async fn count_named_events(
-    db: &impl ConnectionTrait,
-    ids: Option<&[i64]>,
-    names: &[String],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    windows: &mut HashMap<i64, UsageWindow>,
-) -> Result<(), DbErr> {
-    use usage_event::Column as E;
-    if names.is_empty() {
-        return Ok(());
-    }
-    let rows = for_customers(
-        db,
-        ids,
-        || {
-            Query::select()
-                .column(E::CustomerId)
-                .column(E::Name)
-                .expr(Func::count(Expr::col(E::Id)))
-                .from(usage_event::Entity)
-                .and_where(E::OccurredAt.gte(from))
-                .and_where(E::OccurredAt.lt(to))
-                .and_where(E::Name.is_in(names.iter().cloned()))
-                .group_by_col(E::CustomerId)
-                .group_by_col(E::Name)
-                .to_owned()
-        },
-        |q, chunk| {
-            q.and_where(E::CustomerId.is_in(chunk));
-        },
-    )
-    .await?;
-    for row in rows {
-        let customer: i64 = row.try_get_by_index(0)?;
-        let name: String = row.try_get_by_index(1)?;
-        let count: i64 = row.try_get_by_index(2)?;
-        windows
-            .entry(customer)
-            .or_default()
-            .by_name
-            .insert(name, count.max(0) as u64);
-    }
-    Ok(())
-}
-
-/// Id, seats, renewal date, MRR and CSM sentiment.
-type CustomerRow = (i64, i32, Option<NaiveDate>, i64, Option<i16>);
-
-/// Customer, status, priority, opened, solved, sentiment and cancellation intent.
-type TicketRow = (
-    i64,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<f64>,
-    bool,
-);
-
-/// Whether a ticket in this state still needs work.
-fn is_open(status: &str) -> bool {
-    !matches!(status, "solved" | "closed")
-}
-
-/// The facts of `ids` (or of every customer) as of `as_of`, from data before it only.
-/// A handful of aggregate queries for the whole set, whatever its size.
-///
-/// # Errors
-/// Database errors.
-pub async fn gather_facts(
-    db: &impl ConnectionTrait,
-    card: &Scorecard,
-    ids: Option<&[i64]>,
-    as_of: DateTime<Utc>,
-) -> Result<HashMap<i64, Facts>, DbErr> {
-    let window = Duration::days(i64::from(card.window_days));
-    let start = as_of - window;
-    let counted = card.counted_events();
-    let mut current = usage_windows(db, ids, start, as_of).await?;
-    count_named_events(db, ids, &counted, start, as_of, &mut current).await?;
-    let mut previous = usage_windows(db, ids, start - window, start).await?;
-    count_named_events(db, ids, &counted, start - window, start, &mut previous).await?;
-
-    // Every customer is scored at any moment (an imported account's history predates its
-    // row); which moments count for training is the model's business.
-    let mut customers_q = customer::Entity::find();
-    if let Some(ids) = ids {
-        // The list is bounded by the caller (one customer, or a debounced batch).
-        customers_q = customers_q.filter(customer::Column::Id.is_in(ids.to_vec()));
-    }
-    let customers: Vec<CustomerRow> = customers_q
-        .select_only()
-        .column(customer::Column::Id)
-        .column(customer::Column::Seats)
-        .column(customer::Column::RenewalDate)
-        .column(customer::Column::MrrMinor)
-        .column(customer::Column::CsmSentiment)
-        .into_tuple()
-        .all(db)
-        .await?;
-
-    let mut facts: HashMap<i64, Facts> = HashMap::with_capacity(customers.len());
-    let today = as_of.date_naive();
-    for (id, seats, renewal, mrr, sentiment) in customers {
-        facts.insert(
-            id,
-            Facts {
-                current: current.remove(&id).unwrap_or_default(),
-                previous: previous.remove(&id).unwrap_or_default(),
-                seats: u32::try_from(seats).unwrap_or(0),
-                mrr_minor: mrr,
-                days_to_renewal: renewal.map(|d| (d - today).num_days()),
-                csm_sentiment: sentiment
-                    .and_then(|s| u8::try_from(s).ok())
-                    .filter(|s| (1..=5).contains(s)),
-                ..Facts::default()
-            },
-        );
-    }
-    if facts.is_empty() {
-        return Ok(facts);
-    }
-
-    // Tickets: open now, and those opened in the window with their sentiment and escalations.
-    let mut tickets_q = support_ticket::Entity::find()
-        .filter(support_ticket::Column::OpenedAt.lt(as_of))
-        .filter(
-            sea_orm::Condition::any()
-                .add(support_ticket::Column::OpenedAt.gte(start))
-                .add(support_ticket::Column::SolvedAt.is_null())
-                .add(support_ticket::Column::SolvedAt.gte(as_of)),
-        );
-    if let Some(ids) = ids {
-        tickets_q = tickets_q.filter(support_ticket::Column::CustomerId.is_in(ids.to_vec()));
-    }
-    let tickets: Vec<TicketRow> = tickets_q
-        .select_only()
-        .column(support_ticket::Column::CustomerId)
-        .column(support_ticket::Column::Status)
-        .column(support_ticket::Column::Priority)
-        .column(support_ticket::Column::OpenedAt)
-        .column(support_ticket::Column::SolvedAt)
-        .column(support_ticket::Column::Sentiment)
-        .column(support_ticket::Column::CancellationIntent)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut sentiments: HashMap<i64, (f64, u32)> = HashMap::new();
-    for (customer, status, priority, opened, solved, sentiment, intent) in tickets {
-        let Some(f) = facts.get_mut(&customer) else {
-            continue;
-        };
-        // Open as of then: not solved by then (a solved ticket's status is today's).
-        let open_then = match solved {
-            Some(s) => s >= as_of,
-            None => is_open(&status),
-        };
-        if open_then {
-            f.open_tickets += 1;
-        }
-        if opened >= start {
-            f.tickets += 1;
-            if matches!(priority.as_str(), "high" | "urgent") || intent {
-                f.escalations += 1;
-            }
-            if let Some(s) = sentiment {
-                let e = sentiments.entry(customer).or_default();
-                e.0 += s;
-                e.1 += 1;
-            }
-        }
-    }
-    for (customer, (sum, n)) in sentiments {
-        if let Some(f) = facts.get_mut(&customer) {
-            f.ticket_sentiment = Some(sum / f64::from(n));
-        }
-    }
-
-    // Team touches: notes in the window.
-    let mut notes_q = Query::select()
-        .column(note::Column::CustomerId)
-        .expr(Func::count(Expr::col(note::Column::Id)))
-        .from(note::Entity)
-        .and_where(note::Column::CreatedAt.gte(start))
-        .and_where(note::Column::CreatedAt.lt(as_of))
-        .group_by_col(note::Column::CustomerId)
-        .to_owned();
-    if let Some(ids) = ids {
-        notes_q.and_where(note::Column::CustomerId.is_in(ids.to_vec()));
-    }
-    for row in db.query_all(&notes_q).await? {
-        let customer: i64 = row.try_get_by_index(0)?;
-        let n: i64 = row.try_get_by_index(1)?;
-        if let Some(f) = facts.get_mut(&customer) {
-            f.touches = u32::try_from(n).unwrap_or(u32::MAX);
-        }
-    }
-
-    // Contacts engaged: people who used the product or wrote to support in the window.
-    for (customer, n) in contacts_engaged(db, ids, start, as_of).await? {
-        if let Some(f) = facts.get_mut(&customer) {
-            f.contacts_engaged = n;
-        }
-    }
-
-    // Payment: the worst state among the customer's live subscriptions, as stored now
-    // (payment history by day is not kept, so past days read today's state).
-    let mut subs_q = subscription::Entity::find();
-    if let Some(ids) = ids {
-        subs_q = subs_q.filter(subscription::Column::CustomerId.is_in(ids.to_vec()));
-    }
-    let subs: Vec<(i64, String, DateTime<Utc>)> = subs_q
-        .select_only()
-        .column(subscription::Column::CustomerId)
-        .column(subscription::Column::PaymentStatus)
-        .column(subscription::Column::StartedAt)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (customer, status, started) in subs {
-        if started >= as_of {
-            continue;
-        }
-        let Some(f) = facts.get_mut(&customer) else {
-            continue;
-        };
-        let p = match status.as_str() {
-            "delinquent" => Payment::Delinquent,
-            "failing" => Payment::Failing,
-            _ => Payment::Good,
-        };
-        f.payment = Some(match (f.payment, p) {
-            (Some(Payment::Delinquent), _) | (_, Payment::Delinquent) => Payment::Delinquent,
-            (Some(Payment::Failing), _) | (_, Payment::Failing) => Payment::Failing,
-            _ => Payment::Good,
-        });
-    }
-
-    // MRR one window ago: from that day's history row, when there is one.
-    let before_day = (as_of - window).date_naive();
-    let mut history_q = health_score::Entity::find()
-        .select_only()
-        .column(health_score::Column::CustomerId)
-        .column(health_score::Column::MrrMinor)
-        .filter(health_score::Column::Day.eq(before_day));
-    if let Some(ids) = ids {
-        history_q = history_q.filter(health_score::Column::CustomerId.is_in(ids.to_vec()));
-    }
-    let before: Vec<(i64, Option<i64>)> = history_q.into_tuple().all(db).await?;
-    for (customer, mrr) in before {
-        if let Some(f) = facts.get_mut(&customer) {
-            f.mrr_minor_before = mrr;
-        }
-    }
-    Ok(facts)
-}
-
-/// Distinct contacts per customer who used the product or opened a ticket (matched to a
-/// contact by e-mail) in `[from, to)`.
-async fn contacts_engaged(
-    db: &impl ConnectionTrait,
-    ids: Option<&[i64]>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<(i64, u32)>, DbErr> {
-    use sea_orm::sea_query::{Alias, ExprTrait, UnionType};
-    let who = Alias::new("who");
-    let customer_col = Alias::new("customer_id");
-    let users = |chunk: Option<Vec<i64>>| {
-        let mut q = Query::select()
-            .column(usage_event::Column::CustomerId)
-            .expr_as(Expr::col(usage_event::Column::ContactId), who.clone())
-            .from(usage_event::Entity)
-            .and_where(usage_event::Column::OccurredAt.gte(from))
-            .and_where(usage_event::Column::OccurredAt.lt(to))
-            .and_where(usage_event::Column::ContactId.is_not_null())
-            .to_owned();
-        if let Some(chunk) = chunk {
-            q.and_where(usage_event::Column::CustomerId.is_in(chunk));
-        }
-        q
-    };
-    let writers = |chunk: Option<Vec<i64>>| {
-        let mut q = Query::select()
-            .column((support_ticket::Entity, support_ticket::Column::CustomerId))
-            .expr_as(
-                Expr::col((contact::Entity, contact::Column::Id)),
-                who.clone(),
-            )
-            .from(support_ticket::Entity)
-            .inner_join(
-                contact::Entity,
-                Expr::col((contact::Entity, contact::Column::CustomerId))
-                    .equals((support_ticket::Entity, support_ticket::Column::CustomerId))
-                    .and(
-                        Expr::col((contact::Entity, contact::Column::Email)).equals((
-                            support_ticket::Entity,
-                            support_ticket::Column::RequesterEmail,
-                        )),
-                    ),
-            )
-            .and_where(
-                Expr::col((support_ticket::Entity, support_ticket::Column::OpenedAt)).gte(from),
-            )
-            .and_where(Expr::col((support_ticket::Entity, support_ticket::Column::OpenedAt)).lt(to))
-            .to_owned();
-        if let Some(chunk) = chunk {
-            q.and_where(
-                Expr::col((support_ticket::Entity, support_ticket::Column::CustomerId))
-                    .is_in(chunk),
-            );
-        }
-        q
-    };
-    let query = |chunk: Option<Vec<i64>>| {
-        let union = users(chunk.clone())
-            .union(UnionType::Distinct, writers(chunk))
-            .to_owned();
-        Query::select()
-            .column(customer_col.clone())
-            .expr(Func::count_distinct(Expr::col(who.clone())))
-            .from_subquery(union, Alias::new("engaged"))
-            .group_by_col(customer_col.clone())
-            .to_owned()
-    };
-    let mut rows = Vec::new();
-    match ids {
-        None => rows.extend(db.query_all(&query(None)).await?),
-        Some(ids) => {
-            for chunk in ids.chunks(CHUNK) {
-                rows.extend(db.query_all(&query(Some(chunk.to_vec()))).await?);
-            }
-        }
-    }
-    rows.into_iter()
-        .map(|row| {
-            let n: i64 = row.try_get_by_index(1)?;
-            Ok((
-                row.try_get_by_index(0)?,
-                u32::try_from(n).unwrap_or(u32::MAX),
-            ))
-        })
-        .collect()
-}
-
 /// What a scoring run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scored {
@@ -602,6 +173,18 @@ async fn write_scores(
         }
     }
     Ok(())
+}
+
+/// Churn predictions for the customers just scored.
+async fn predict(
+    db: &impl ConnectionTrait,
+    card: &Scorecard,
+    facts: &std::collections::HashMap<i64, vcsm::health::Facts>,
+    scores: &[CustomerScore],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let health = scores.iter().map(|(id, h, _)| (*id, h)).collect();
+    super::churn::predict_and_store(db, card, facts, &health, now).await
 }
 
 /// The customers' current score and level, in one `UPDATE … FROM (SELECT … UNION ALL …)`.
@@ -726,7 +309,7 @@ pub async fn rescore_portfolio(
     let ActiveScorecard { version, card } = active_scorecard(db).await?;
     progress.start(version);
     let outcome = async {
-        let facts = gather_facts(db, &card, None, now).await?;
+        let facts = gather_facts(db, &card, None, now, now).await?;
         let portfolio = Portfolio::from_facts(&card, facts.values());
         let mut scores: Vec<CustomerScore> = facts
             .iter()
@@ -738,6 +321,7 @@ pub async fn rescore_portfolio(
             write_scores(db, version, now.date_naive(), chunk, true, now).await?;
             progress.set(|s| s.done += chunk.len() as u64);
         }
+        predict(db, &card, &facts, &scores, now).await?;
         cache.put(version, now.date_naive(), portfolio);
         Ok::<_, AppError>(Scored {
             customers: scores.len() as u64,
@@ -810,7 +394,7 @@ pub async fn score_customers(
 ) -> Result<Scored, AppError> {
     let ActiveScorecard { version, card } = active_scorecard(db).await?;
     let day = as_of.date_naive();
-    let facts = gather_facts(db, &card, ids, as_of).await?;
+    let facts = gather_facts(db, &card, ids, as_of, now).await?;
     let portfolio = match (ids, cache.get(version, day)) {
         (None, _) => {
             let p = Portfolio::from_facts(&card, facts.values());
@@ -823,7 +407,7 @@ pub async fn score_customers(
                 .measures()
                 .any(|(_, m)| matches!(m.normalisation, health::Normalisation::Percentile { .. }));
             let p = if needs_portfolio {
-                let all = gather_facts(db, &card, None, as_of).await?;
+                let all = gather_facts(db, &card, None, as_of, now).await?;
                 Portfolio::from_facts(&card, all.values())
             } else {
                 Portfolio::default()
@@ -839,6 +423,9 @@ pub async fn score_customers(
     scores.sort_unstable_by_key(|(id, _, _)| *id);
     let current = day == now.date_naive();
     write_scores(db, version, day, &scores, current, now).await?;
+    if current {
+        predict(db, &card, &facts, &scores, now).await?;
+    }
     Ok(Scored {
         customers: scores.len() as u64,
         version,
@@ -963,38 +550,16 @@ pub async fn nightly(
     now: DateTime<Utc>,
 ) -> Result<Option<Scored>, AppError> {
     let day = now.date_naive();
-    let claimed = scheduled_run::Entity::insert(scheduled_run::ActiveModel {
-        name: Set(NIGHTLY.into()),
-        day: Set(day),
-        started_at: Set(now),
-        finished_at: Set(None),
-    })
-    .on_conflict(
-        OnConflict::columns([scheduled_run::Column::Name, scheduled_run::Column::Day])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    if claimed == 0 {
+    if !super::schedule::claim(db, NIGHTLY, day, now).await? {
         return Ok(None);
     }
     match score_customers(db, cache, None, now, now).await {
         Ok(scored) => {
-            scheduled_run::Entity::update_many()
-                .col_expr(scheduled_run::Column::FinishedAt, Expr::value(Utc::now()))
-                .filter(scheduled_run::Column::Name.eq(NIGHTLY))
-                .filter(scheduled_run::Column::Day.eq(day))
-                .exec(db)
-                .await?;
+            super::schedule::finish(db, NIGHTLY, day).await?;
             Ok(Some(scored))
         }
         Err(e) => {
-            scheduled_run::Entity::delete_many()
-                .filter(scheduled_run::Column::Name.eq(NIGHTLY))
-                .filter(scheduled_run::Column::Day.eq(day))
-                .exec(db)
-                .await?;
+            super::schedule::release(db, NIGHTLY, day).await?;
             Err(e)
         }
     }

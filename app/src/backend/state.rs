@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
+use super::churn::Training;
 use super::health::{PortfolioCache, Rescoring};
 use super::imports::ImportJobs;
 use super::ingest::SourceCache;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub portfolio: Arc<PortfolioCache>,
     /// Re-scoring the portfolio after a scorecard change, polled by the editor.
     pub rescoring: Arc<Rescoring>,
+    /// Retraining the churn model from the model page.
+    pub training: Arc<Training>,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
             sources: Arc::new(SourceCache::default()),
             portfolio: Arc::new(PortfolioCache::default()),
             rescoring: Arc::new(Rescoring::default()),
+            training: Arc::new(Training::default()),
         }
     }
 }

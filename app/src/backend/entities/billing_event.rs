@@ -15,6 +15,7 @@ pub struct Model {
     pub description: Option<String>,
     pub occurred_at: DateTimeUtc,
     pub received_at: DateTimeUtc,
+    pub subscription_ref: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

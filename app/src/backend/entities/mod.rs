@@ -3,6 +3,8 @@
 pub mod api_token;
 pub mod audit_entry;
 pub mod billing_event;
+pub mod churn_model;
+pub mod churn_prediction;
 pub mod contact;
 pub mod customer;
 pub mod customer_identity;

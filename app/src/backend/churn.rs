@@ -1,0 +1,520 @@
+//! Churn prediction: building the point-in-time training set from the portfolio's own
+//! history, training (nightly, on demand, from the CLI), storing each run with its
+//! metrics, and predicting every customer whenever its health is scored.
+//!
+//! The model and its metrics are the domain's `vcsm::churn`; this module reads the
+//! history and writes results.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, Func, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use vcsm::churn::training::{self, TrainError, TrainOptions};
+use vcsm::churn::{
+    self, features, ChurnModel, ModelMetrics, Observation, Prediction, Risk, HORIZON_DAYS,
+};
+use vcsm::health::{Facts, Health, Portfolio, Scorecard};
+
+use super::entities::{churn_model, churn_prediction, customer, usage_event};
+use super::health::{active_scorecard, gather_facts, ActiveScorecard};
+use crate::dto::{ChurnDto, ChurnModelDto, TrainingRunDto};
+use crate::error::AppError;
+
+/// Rows per multi-row statement.
+const CHUNK: usize = 500;
+
+/// A training set: observations, and the health score each customer had then (the
+/// baseline the model must beat).
+pub struct TrainingSet {
+    pub observations: Vec<Observation>,
+    pub health: Vec<f64>,
+    pub window_days: u32,
+}
+
+/// The first day with any product event, if there is one.
+async fn first_event_day(db: &impl ConnectionTrait) -> Result<Option<NaiveDate>, DbErr> {
+    let q = Query::select()
+        .expr(Func::min(Expr::col(usage_event::Column::OccurredAt)))
+        .from(usage_event::Entity)
+        .to_owned();
+    match db.query_one(&q).await? {
+        Some(row) => super::facts::aggregate_day(&row, 0, db.get_database_backend()),
+        None => Ok(None),
+    }
+}
+
+/// Whether the customer existed at the moment: it had started, or used the product in
+/// the two windows before it.
+fn existed(f: &Facts) -> bool {
+    f.tenure_days.is_some() || f.current.events > 0 || f.previous.events > 0
+}
+
+/// The point-in-time training set: every [`churn::OBSERVATION_STEP_DAYS`] back from
+/// `today − horizon`, each customer live then, with features from data before that day
+/// only, labelled by whether it churned within the horizon after it.
+///
+/// # Errors
+/// Database errors.
+pub async fn training_set(
+    db: &impl ConnectionTrait,
+    card: &Scorecard,
+    now: DateTime<Utc>,
+) -> Result<TrainingSet, DbErr> {
+    let window_days = card.window_days;
+    let Some(first) = first_event_day(db).await? else {
+        return Ok(TrainingSet {
+            observations: Vec::new(),
+            health: Vec::new(),
+            window_days,
+        });
+    };
+    let churned_on: HashMap<i64, Option<NaiveDate>> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .column(customer::Column::ChurnedOn)
+        .into_tuple::<(i64, Option<NaiveDate>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let warmup = 2 * i64::from(window_days);
+    let mut observations = Vec::new();
+    let mut health = Vec::new();
+    for at in churn::observation_dates(first, now.date_naive(), HORIZON_DAYS, warmup) {
+        let as_of = at.and_time(chrono::NaiveTime::MIN).and_utc();
+        let facts = gather_facts(db, card, None, as_of, now).await?;
+        let portfolio = Portfolio::from_facts(card, facts.values());
+        let mut ids: Vec<&i64> = facts.keys().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let f = &facts[id];
+            if !existed(f) {
+                continue;
+            }
+            observations.push(Observation {
+                customer_id: *id,
+                at,
+                x: features(f, window_days),
+                churned: churn::churned_within(
+                    churned_on.get(id).copied().flatten(),
+                    at,
+                    HORIZON_DAYS,
+                ),
+            });
+            health.push(f64::from(
+                vcsm::health::score(card, f, &portfolio).score.value(),
+            ));
+        }
+    }
+    Ok(TrainingSet {
+        observations,
+        health,
+        window_days,
+    })
+}
+
+/// What a training run ended with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingOutcome {
+    pub id: i64,
+    pub status: String,
+    pub detail: Option<String>,
+    pub observations: u64,
+    pub customers: u64,
+    pub churned: u64,
+    pub metrics: Option<ModelMetrics>,
+    pub duration: std::time::Duration,
+}
+
+/// Trains on the history as of `now`, stores the run (trained, fallback or failed), and
+/// re-predicts every customer with what is now in use.
+///
+/// # Errors
+/// Database errors (a solver failure is stored as a `failed` run, not an error).
+pub async fn train(
+    db: &impl ConnectionTrait,
+    cache: &super::health::PortfolioCache,
+    trigger: &str,
+    now: DateTime<Utc>,
+) -> Result<TrainingOutcome, AppError> {
+    let started = std::time::Instant::now();
+    let ActiveScorecard { card, .. } = active_scorecard(db).await?;
+    let set = training_set(db, &card, now).await?;
+    let labels: Vec<bool> = set.observations.iter().map(|o| o.churned).collect();
+    let customers = set
+        .observations
+        .iter()
+        .map(|o| o.customer_id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len() as u64;
+    let churned = training::churned_customers(&set.observations) as u64;
+    let gathered = started.elapsed();
+    let risk_of_health: Vec<f64> = set.health.iter().map(|h| -h).collect();
+    let health_auc = churn::auc(&risk_of_health, &labels);
+
+    // Fitting is CPU work: keep it off the async workers.
+    let window_days = set.window_days;
+    let fitted = tokio::task::spawn_blocking(move || {
+        let opts = TrainOptions {
+            window_days,
+            ..TrainOptions::default()
+        };
+        let mut trained = training::train(&set.observations, &opts)?;
+        // Backtest: what a model trained a horizon earlier (with the penalty chosen now)
+        // would have said on the last labelled day, against who churned by today.
+        let last = set.observations.iter().map(|o| o.at).max();
+        trained.metrics.backtest = last.and_then(|t| {
+            let cutoff = t - Duration::days(HORIZON_DAYS);
+            let history: Vec<Observation> = set
+                .observations
+                .iter()
+                .filter(|o| o.at <= cutoff)
+                .cloned()
+                .collect();
+            let then: Vec<Observation> = set
+                .observations
+                .iter()
+                .filter(|o| o.at == t)
+                .cloned()
+                .collect();
+            let opts = TrainOptions {
+                min_churned: BACKTEST_MIN_CHURNED,
+                lambdas: vec![trained.metrics.lambda],
+                ..opts
+            };
+            training::backtest(&history, &then, &opts, t + Duration::days(HORIZON_DAYS)).ok()
+        });
+        Ok::<_, TrainError>(trained)
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "churn training task failed");
+        AppError::Internal
+    })?;
+
+    let (status, detail, model, metrics) = match fitted {
+        Ok(mut t) => {
+            t.metrics.health_auc = health_auc;
+            ("trained", None, Some(t.model), Some(t.metrics))
+        }
+        Err(e @ TrainError::TooFewChurned { .. }) => (
+            "fallback",
+            Some(format!("{e}: risk follows the health score until then")),
+            None,
+            None,
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "churn training failed");
+            ("failed", Some(e.to_string()), None, None)
+        }
+    };
+    let duration = started.elapsed();
+    tracing::info!(
+        status,
+        observations = labels.len(),
+        gather_ms = gathered.as_millis() as u64,
+        fit_ms = (duration - gathered).as_millis() as u64,
+        "churn model trained"
+    );
+    let row = churn_model::ActiveModel {
+        trained_at: Set(now),
+        status: Set(status.into()),
+        detail: Set(detail.clone()),
+        trigger: Set(trigger.chars().take(20).collect()),
+        horizon_days: Set(HORIZON_DAYS as i32),
+        observations: Set(labels.len() as i64),
+        customers: Set(customers as i64),
+        churned: Set(churned as i64),
+        model: Set(model.map(|m| serde_json::to_value(m).unwrap_or_default())),
+        metrics: Set(metrics
+            .as_ref()
+            .map(|m| serde_json::to_value(m).unwrap_or_default())),
+        duration_ms: Set(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)),
+        ..Default::default()
+    };
+    let id = churn_model::Entity::insert(row)
+        .exec(db)
+        .await?
+        .last_insert_id;
+    // Everyone's risk follows the model now in use.
+    super::health::score_customers(db, cache, None, now, now).await?;
+    Ok(TrainingOutcome {
+        id,
+        status: status.into(),
+        detail,
+        observations: labels.len() as u64,
+        customers,
+        churned,
+        metrics,
+        duration,
+    })
+}
+
+/// Churned customers a backtest's (smaller, older) history needs.
+const BACKTEST_MIN_CHURNED: usize = 10;
+
+/// The model in use: the newest run that trained one, unless a newer run fell back
+/// (the history no longer supports a model). `None`: predict from health.
+///
+/// # Errors
+/// Database errors.
+pub async fn model_in_use(
+    db: &impl ConnectionTrait,
+) -> Result<Option<(churn_model::Model, ChurnModel)>, DbErr> {
+    let latest = churn_model::Entity::find()
+        .filter(churn_model::Column::Status.is_in(["trained", "fallback"]))
+        .order_by_desc(churn_model::Column::Id)
+        .one(db)
+        .await?;
+    Ok(latest.and_then(|row| {
+        let model: ChurnModel = serde_json::from_value(row.model.clone()?).ok()?;
+        model.is_compatible().then_some((row, model))
+    }))
+}
+
+/// Risk without a model: from the health level, with the weakest measures as factors.
+fn from_health(health: &Health) -> Prediction {
+    let mut weakest: Vec<&vcsm::health::MeasureScore> = health
+        .measures
+        .iter()
+        .filter(|m| m.normalised.is_some_and(|n| n < 50.0) && m.share > 0.0)
+        .collect();
+    weakest.sort_by(|a, b| {
+        let lost = |m: &vcsm::health::MeasureScore| m.share * 100.0 - m.points;
+        lost(b).total_cmp(&lost(a))
+    });
+    Prediction {
+        probability: f64::NAN,
+        risk: Risk::from_health(health.level),
+        factors: weakest
+            .into_iter()
+            .take(churn::TOP_FACTORS)
+            .map(|m| churn::Factor {
+                feature: m.id.clone(),
+                text: format!(
+                    "{}: {} (scores {:.0} of 100)",
+                    m.label,
+                    m.raw
+                        .map(|v| vcsm::health::format_value(v, &m.unit))
+                        .unwrap_or_default(),
+                    m.normalised.unwrap_or(0.0)
+                ),
+                impact: (m.share * 100.0 - m.points) / 100.0,
+            })
+            .collect(),
+    }
+}
+
+/// Predicts `facts`' customers (already scored: `health`) and stores the predictions.
+/// Facts gathered over another window than the model's are gathered again over its.
+///
+/// # Errors
+/// Database errors.
+pub async fn predict_and_store(
+    db: &impl ConnectionTrait,
+    card: &Scorecard,
+    facts: &HashMap<i64, Facts>,
+    health: &HashMap<i64, &Health>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let in_use = model_in_use(db).await?;
+    let regathered;
+    let facts = match &in_use {
+        Some((_, m)) if m.window_days != card.window_days => {
+            let card = Scorecard {
+                window_days: m.window_days,
+                ..card.clone()
+            };
+            let mut ids: Vec<i64> = facts.keys().copied().collect();
+            ids.sort_unstable();
+            regathered = gather_facts(db, &card, Some(&ids), now, now).await?;
+            &regathered
+        }
+        _ => facts,
+    };
+    let mut rows = Vec::with_capacity(facts.len());
+    for (id, f) in facts {
+        let (model_id, p) = match &in_use {
+            Some((row, model)) => (Some(row.id), model.predict(f)),
+            None => match health.get(id) {
+                Some(h) => (None, from_health(h)),
+                None => continue,
+            },
+        };
+        rows.push(churn_prediction::ActiveModel {
+            customer_id: Set(*id),
+            model_id: Set(model_id),
+            probability: Set(p.probability.is_finite().then_some(p.probability)),
+            risk: Set(p.risk.as_str().into()),
+            factors: Set(serde_json::to_value(&p.factors).unwrap_or_default()),
+            computed_at: Set(now),
+        });
+    }
+    rows.sort_unstable_by_key(|r| *r.customer_id.as_ref());
+    use churn_prediction::Column as P;
+    for chunk in rows.chunks(CHUNK) {
+        churn_prediction::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(P::CustomerId)
+                    .update_columns([
+                        P::ModelId,
+                        P::Probability,
+                        P::Risk,
+                        P::Factors,
+                        P::ComputedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A customer's churn risk now; `None` before its first prediction.
+///
+/// # Errors
+/// Database errors.
+pub async fn customer_churn(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> Result<Option<ChurnDto>, AppError> {
+    let Some(p) = churn_prediction::Entity::find_by_id(customer_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let model = match p.model_id {
+        Some(id) => churn_model::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    Ok(Some(ChurnDto {
+        probability: p.probability,
+        risk: Risk::parse(&p.risk).unwrap_or(Risk::Low),
+        factors: serde_json::from_value(p.factors).unwrap_or_default(),
+        computed_at: p.computed_at,
+        model_trained_at: model.map(|m| m.trained_at),
+        horizon_days: HORIZON_DAYS,
+    }))
+}
+
+fn run_dto(row: &churn_model::Model) -> TrainingRunDto {
+    let metrics: Option<ModelMetrics> = row
+        .metrics
+        .clone()
+        .and_then(|m| serde_json::from_value(m).ok());
+    TrainingRunDto {
+        id: row.id,
+        trained_at: row.trained_at,
+        status: row.status.clone(),
+        detail: row.detail.clone(),
+        trigger: row.trigger.clone(),
+        horizon_days: row.horizon_days,
+        observations: row.observations,
+        customers: row.customers,
+        churned: row.churned,
+        duration_ms: row.duration_ms,
+        cv_auc: metrics.and_then(|m| m.cv_auc),
+    }
+}
+
+/// Everything the model page shows.
+///
+/// # Errors
+/// Database errors.
+pub async fn model_overview(
+    db: &impl ConnectionTrait,
+    training: bool,
+) -> Result<ChurnModelDto, AppError> {
+    let runs = churn_model::Entity::find()
+        .order_by_desc(churn_model::Column::Id)
+        .limit(10)
+        .all(db)
+        .await?;
+    let in_use = model_in_use(db).await?;
+    let mut risk_counts = [0_u64; 3];
+    for (i, risk) in [Risk::High, Risk::Medium, Risk::Low].iter().enumerate() {
+        risk_counts[i] = churn_prediction::Entity::find()
+            .filter(churn_prediction::Column::Risk.eq(risk.as_str()))
+            .count(db)
+            .await?;
+    }
+    Ok(ChurnModelDto {
+        latest: runs.first().map(run_dto),
+        metrics: in_use
+            .as_ref()
+            .and_then(|(row, _)| row.metrics.clone())
+            .and_then(|m| serde_json::from_value(m).ok()),
+        in_use: in_use.as_ref().map(|(row, _)| run_dto(row)),
+        runs: runs.iter().map(run_dto).collect(),
+        risk_counts,
+        training,
+        min_churned: churn::MIN_CHURNED as u64,
+    })
+}
+
+/// Name of the nightly retraining in `scheduled_runs`.
+const NIGHTLY: &str = "churn.nightly";
+
+/// The nightly retraining, once per UTC day across all servers.
+///
+/// # Errors
+/// Database errors (the claim is released so another try can run it).
+pub async fn nightly(
+    db: &impl ConnectionTrait,
+    cache: &super::health::PortfolioCache,
+    now: DateTime<Utc>,
+) -> Result<Option<TrainingOutcome>, AppError> {
+    let day = now.date_naive();
+    if !super::schedule::claim(db, NIGHTLY, day, now).await? {
+        return Ok(None);
+    }
+    match train(db, cache, "nightly", now).await {
+        Ok(outcome) => {
+            super::schedule::finish(db, NIGHTLY, day).await?;
+            Ok(Some(outcome))
+        }
+        Err(e) => {
+            super::schedule::release(db, NIGHTLY, day).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Whether a training started from the model page is running on this server.
+#[derive(Default)]
+pub struct Training {
+    running: std::sync::atomic::AtomicBool,
+}
+
+impl Training {
+    pub fn is_running(&self) -> bool {
+        self.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Retrains in the background (from the model page); `false` when one is already running.
+pub fn train_in_background(state: &super::AppState) -> bool {
+    use std::sync::atomic::Ordering;
+    if state
+        .training
+        .running
+        .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        return false;
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = train(&state.db, &state.portfolio, "manual", Utc::now()).await {
+            tracing::warn!(error = %e, "churn training from the model page failed");
+        }
+        state.training.running.store(false, Ordering::SeqCst);
+    });
+    true
+}

@@ -1,0 +1,729 @@
+//! Churn prediction: the features of a customer at a moment (from the same point-in-time
+//! [`Facts`] as its health), the labels of a training set, a calibrated logistic model with
+//! the factors behind each prediction, and the metrics that say how well it works (AUC,
+//! top-decile lift, calibration, backtest).
+//!
+//! Inference is plain arithmetic here and compiles everywhere. Fitting (feature
+//! `training`, server only) uses linfa's L2-regularised logistic regression: pure Rust, no
+//! BLAS to install, explainable coefficients, and fast enough to cross-validate 100,000
+//! accounts in seconds. Gradient-boosted trees were weighed and left out: smartcore 0.4
+//! has no boosted classifier with probabilities, and the pure-Rust boosters on stable are
+//! pre-releases; on churn data shaped like ours the linear model's cross-validated AUC
+//! already clears the bar, and its factors can be read by a CSM.
+
+use chrono::{Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::health::{Facts, Level, Payment};
+
+/// How far ahead a prediction looks: churned within this many days of the observation.
+pub const HORIZON_DAYS: i64 = 90;
+
+/// Fewer churned customers than this in the history and no model is trained: risk falls
+/// back to the health score.
+pub const MIN_CHURNED: usize = 25;
+
+/// Days between two observation dates of a training set.
+pub const OBSERVATION_STEP_DAYS: i64 = 14;
+
+/// One input of the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Feature {
+    pub id: &'static str,
+    pub label: &'static str,
+}
+
+/// The model's inputs, in the order of [`features`]' vector.
+pub const FEATURES: [Feature; 20] = [
+    Feature {
+        id: "events",
+        label: "Events (log)",
+    },
+    Feature {
+        id: "events_change",
+        label: "Events vs prior window (log ratio)",
+    },
+    Feature {
+        id: "active_days",
+        label: "Share of days active",
+    },
+    Feature {
+        id: "active_days_change",
+        label: "Active days vs prior window (log ratio)",
+    },
+    Feature {
+        id: "active_users",
+        label: "Active users (log)",
+    },
+    Feature {
+        id: "seat_utilisation",
+        label: "Seat utilisation",
+    },
+    Feature {
+        id: "features",
+        label: "Features used",
+    },
+    Feature {
+        id: "days_since_last_event",
+        label: "Months since last activity",
+    },
+    Feature {
+        id: "tenure",
+        label: "Tenure (log days)",
+    },
+    Feature {
+        id: "mrr",
+        label: "MRR (log)",
+    },
+    Feature {
+        id: "mrr_change",
+        label: "MRR vs one window ago (log ratio)",
+    },
+    Feature {
+        id: "open_tickets",
+        label: "Open tickets",
+    },
+    Feature {
+        id: "tickets",
+        label: "Tickets in the window",
+    },
+    Feature {
+        id: "ticket_sentiment",
+        label: "Ticket sentiment",
+    },
+    Feature {
+        id: "escalations",
+        label: "Escalations",
+    },
+    Feature {
+        id: "payment",
+        label: "Payment trouble (0 good, 1 failing, 2 delinquent)",
+    },
+    Feature {
+        id: "failed_payments",
+        label: "Failed payments in 90 days",
+    },
+    Feature {
+        id: "renewal_soon",
+        label: "Renewal within 90 days",
+    },
+    Feature {
+        id: "touches",
+        label: "Team touches",
+    },
+    Feature {
+        id: "contacts_engaged",
+        label: "Contacts engaged (log)",
+    },
+];
+
+/// A quiet customer's "days since last event" is capped here (and "never" counts as it).
+const QUIET_CAP_DAYS: f64 = 120.0;
+
+fn log_ratio(after: f64, before: f64) -> f64 {
+    ((after + 1.0) / (before + 1.0)).ln()
+}
+
+/// The model's inputs for one customer at one moment, from facts gathered before it.
+/// Shapes are chosen for a linear model: logs of counts, log ratios for changes, caps on
+/// open-ended values. `window_days` is the length of the facts' usage windows.
+pub fn features(f: &Facts, window_days: u32) -> [f64; FEATURES.len()] {
+    let cur = &f.current;
+    let prev = &f.previous;
+    let window = f64::from(window_days.max(1));
+    let payment = match f.payment {
+        Some(Payment::Failing) => 1.0,
+        Some(Payment::Delinquent) => 2.0,
+        _ => 0.0,
+    };
+    [
+        (cur.events as f64).ln_1p(),
+        log_ratio(cur.events as f64, prev.events as f64),
+        f64::from(cur.active_days) / window,
+        log_ratio(f64::from(cur.active_days), f64::from(prev.active_days)),
+        f64::from(cur.active_users).ln_1p(),
+        if f.seats > 0 {
+            (f64::from(cur.active_users) / f64::from(f.seats)).min(2.0)
+        } else {
+            0.0
+        },
+        f64::from(cur.features),
+        f.days_since_last_event
+            .map_or(QUIET_CAP_DAYS, |d| f64::from(d).min(QUIET_CAP_DAYS))
+            / 30.0,
+        f64::from(f.tenure_days.unwrap_or(0)).ln_1p(),
+        (f.mrr_minor.max(0) as f64 / 100.0).ln_1p(),
+        f.mrr_minor_before.map_or(0.0, |b| {
+            log_ratio(f.mrr_minor.max(0) as f64, b.max(0) as f64)
+        }),
+        f64::from(f.open_tickets),
+        f64::from(f.tickets),
+        f.ticket_sentiment.unwrap_or(0.0),
+        f64::from(f.escalations),
+        payment,
+        f64::from(f.failed_payments),
+        if f.days_to_renewal.is_some_and(|d| (0..=90).contains(&d)) {
+            1.0
+        } else {
+            0.0
+        },
+        f64::from(f.touches),
+        f64::from(f.contacts_engaged).ln_1p(),
+    ]
+}
+
+fn percent(before: f64, after: f64) -> String {
+    if before <= 0.0 {
+        return format!("{after:.0} (from none)");
+    }
+    let change = (after - before) / before * 100.0;
+    if change < 0.0 {
+        format!("down {:.0} %", -change)
+    } else {
+        format!("up {change:.0} %")
+    }
+}
+
+/// Says in words what feature `index` is for this customer ("events down 52 % vs the
+/// prior 28 days"), for the factors shown beside a prediction.
+pub fn describe(index: usize, f: &Facts, window_days: u32) -> String {
+    let cur = &f.current;
+    let prev = &f.previous;
+    let w = window_days;
+    match FEATURES.get(index).map(|x| x.id) {
+        Some("events") => format!("{} events in the last {w} days", cur.events),
+        Some("events_change") => format!(
+            "Events {} vs the prior {w} days ({} → {})",
+            percent(prev.events as f64, cur.events as f64),
+            prev.events,
+            cur.events
+        ),
+        Some("active_days") => format!("Active on {} of the last {w} days", cur.active_days),
+        Some("active_days_change") => format!(
+            "Active days {} ({} → {})",
+            percent(f64::from(prev.active_days), f64::from(cur.active_days)),
+            prev.active_days,
+            cur.active_days
+        ),
+        Some("active_users") => format!("{} active users in {w} days", cur.active_users),
+        Some("seat_utilisation") if f.seats > 0 => format!(
+            "{} of {} seats in use ({:.0} %)",
+            cur.active_users,
+            f.seats,
+            f64::from(cur.active_users) / f64::from(f.seats) * 100.0
+        ),
+        Some("seat_utilisation") => "No seats on record".into(),
+        Some("features") => format!("{} features used in {w} days", cur.features),
+        Some("days_since_last_event") => match f.days_since_last_event {
+            Some(d) => format!("Last activity {d} days ago"),
+            None => "No product activity recorded".into(),
+        },
+        Some("tenure") => match f.tenure_days {
+            Some(d) => format!("Customer for {d} days"),
+            None => "Start date unknown".into(),
+        },
+        Some("mrr") => format!(
+            "MRR {}",
+            crate::money::group_thousands(f.mrr_minor.max(0) as u64 / 100)
+        ),
+        Some("mrr_change") => match f.mrr_minor_before {
+            Some(b) => format!(
+                "MRR {} over {w} days",
+                percent(b as f64, f.mrr_minor as f64)
+            ),
+            None => "No MRR history".into(),
+        },
+        Some("open_tickets") => format!("{} open tickets", f.open_tickets),
+        Some("tickets") => format!("{} tickets in {w} days", f.tickets),
+        Some("ticket_sentiment") => match f.ticket_sentiment {
+            Some(s) => format!("Ticket sentiment {s:+.2} (−1 to +1)"),
+            None => "No recent tickets to read".into(),
+        },
+        Some("escalations") => format!("{} escalated tickets in {w} days", f.escalations),
+        Some("payment") => match f.payment {
+            Some(Payment::Failing) => "Payments failing".into(),
+            Some(Payment::Delinquent) => "Payments delinquent".into(),
+            Some(Payment::Good) => "Payments in good standing".into(),
+            None => "Not billed through a connected system".into(),
+        },
+        Some("failed_payments") => format!("{} failed payments in 90 days", f.failed_payments),
+        Some("renewal_soon") => match f.days_to_renewal {
+            Some(d) if (0..=90).contains(&d) => format!("Renewal in {d} days"),
+            Some(d) => format!("Renewal in {d} days"),
+            None => "No renewal date".into(),
+        },
+        Some("touches") => format!("{} team touches in {w} days", f.touches),
+        Some("contacts_engaged") => format!("{} contacts engaged in {w} days", f.contacts_engaged),
+        _ => String::new(),
+    }
+}
+
+/// How worried to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    Low,
+    Medium,
+    High,
+}
+
+/// Probability from which a customer is at high risk.
+pub const HIGH_RISK: f64 = 0.30;
+/// Probability from which a customer is at medium risk.
+pub const MEDIUM_RISK: f64 = 0.10;
+
+impl Risk {
+    pub fn from_probability(p: f64) -> Self {
+        if p >= HIGH_RISK {
+            Risk::High
+        } else if p >= MEDIUM_RISK {
+            Risk::Medium
+        } else {
+            Risk::Low
+        }
+    }
+
+    /// Without a model: Poor health is high risk, Fair medium.
+    pub fn from_health(level: Level) -> Self {
+        match level {
+            Level::Poor => Risk::High,
+            Level::Fair => Risk::Medium,
+            _ => Risk::Low,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "low" => Some(Risk::Low),
+            "medium" => Some(Risk::Medium),
+            "high" => Some(Risk::High),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Risk::Low => "Low",
+            Risk::Medium => "Medium",
+            Risk::High => "High",
+        }
+    }
+}
+
+/// A fitted model: standardisation, coefficients, and Platt calibration of its logit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChurnModel {
+    /// Feature ids, in order (a stored model names what it was trained on).
+    pub features: Vec<String>,
+    pub means: Vec<f64>,
+    pub scales: Vec<f64>,
+    /// Coefficients on standardised features: the log-odds change per standard deviation.
+    pub weights: Vec<f64>,
+    pub intercept: f64,
+    /// Calibration: p = 1 / (1 + exp(a · logit + b)), fitted on out-of-fold logits.
+    pub platt_a: f64,
+    pub platt_b: f64,
+    /// Length of the usage windows the features were computed over.
+    pub window_days: u32,
+}
+
+/// One reason behind a prediction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Factor {
+    pub feature: String,
+    /// "Events down 52 % vs the prior 28 days".
+    pub text: String,
+    /// Its push on the log-odds of churn (positive raises the risk).
+    pub impact: f64,
+}
+
+/// A prediction for one customer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub probability: f64,
+    pub risk: Risk,
+    /// The largest pushes towards churn, biggest first (at most [`TOP_FACTORS`]).
+    pub factors: Vec<Factor>,
+}
+
+/// Factors kept per prediction.
+pub const TOP_FACTORS: usize = 3;
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl ChurnModel {
+    /// Whether this model reads the features this build computes.
+    pub fn is_compatible(&self) -> bool {
+        self.features.len() == FEATURES.len()
+            && self.features.iter().zip(FEATURES).all(|(a, b)| a == b.id)
+            && self.means.len() == FEATURES.len()
+            && self.scales.len() == FEATURES.len()
+            && self.weights.len() == FEATURES.len()
+    }
+
+    fn standardised<'a>(&'a self, x: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
+        x.iter()
+            .zip(self.means.iter().zip(&self.scales))
+            .map(|(v, (m, s))| (v - m) / s)
+    }
+
+    /// The uncalibrated log-odds of churn.
+    pub fn logit(&self, x: &[f64]) -> f64 {
+        self.intercept
+            + self
+                .standardised(x)
+                .zip(&self.weights)
+                .map(|(z, w)| z * w)
+                .sum::<f64>()
+    }
+
+    /// The calibrated probability of churn within the horizon.
+    pub fn probability(&self, x: &[f64]) -> f64 {
+        sigmoid(-(self.platt_a * self.logit(x) + self.platt_b))
+    }
+
+    /// The prediction for one customer, with the factors pushing most towards churn.
+    pub fn predict(&self, f: &Facts) -> Prediction {
+        let x = features(f, self.window_days);
+        let probability = self.probability(&x);
+        let mut pushes: Vec<(usize, f64)> = self
+            .standardised(&x)
+            .zip(&self.weights)
+            .map(|(z, w)| z * w)
+            .enumerate()
+            .filter(|(_, impact)| *impact > 0.05)
+            .collect();
+        pushes.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Prediction {
+            probability,
+            risk: Risk::from_probability(probability),
+            factors: pushes
+                .into_iter()
+                .take(TOP_FACTORS)
+                .map(|(i, impact)| Factor {
+                    feature: FEATURES[i].id.into(),
+                    text: describe(i, f, self.window_days),
+                    impact,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Whether a customer that churned on `churned_on` (if it did) is a positive at `at`:
+/// churned after `at` and within `horizon_days` of it.
+pub fn churned_within(churned_on: Option<NaiveDate>, at: NaiveDate, horizon_days: i64) -> bool {
+    churned_on.is_some_and(|c| c > at && c <= at + Duration::days(horizon_days))
+}
+
+/// The observation dates of a training set: every [`OBSERVATION_STEP_DAYS`] back from the
+/// last date whose horizon has fully passed (`today − horizon`), while at least
+/// `warmup_days` of data lie before the date (its features need a window and a previous
+/// one).
+pub fn observation_dates(
+    first_data: NaiveDate,
+    today: NaiveDate,
+    horizon_days: i64,
+    warmup_days: i64,
+) -> Vec<NaiveDate> {
+    let mut dates = Vec::new();
+    let mut at = today - Duration::days(horizon_days);
+    while at - Duration::days(warmup_days) >= first_data {
+        dates.push(at);
+        at -= Duration::days(OBSERVATION_STEP_DAYS);
+    }
+    dates.reverse();
+    dates
+}
+
+/// The area under the ROC curve: the chance a random positive scores above a random
+/// negative (ties count half). `None` without both classes.
+pub fn auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
+    let mut order: Vec<usize> = (0..scores.len().min(labels.len())).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Mann–Whitney: sum of the positives' ranks, averaging ranks over ties.
+    let (mut rank_sum, mut positives) = (0.0, 0.0_f64);
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let mid_rank = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            if labels[k] {
+                rank_sum += mid_rank;
+                positives += 1.0;
+            }
+        }
+        i = j + 1;
+    }
+    let negatives = order.len() as f64 - positives;
+    if positives == 0.0 || negatives == 0.0 {
+        return None;
+    }
+    Some((rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives))
+}
+
+/// How many times the base churn rate the top tenth by score churns at. `None` without
+/// positives or with fewer than ten samples.
+pub fn top_decile_lift(scores: &[f64], labels: &[bool]) -> Option<f64> {
+    let n = scores.len().min(labels.len());
+    let positives = labels[..n].iter().filter(|l| **l).count();
+    if positives == 0 || n < 10 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let top = n.div_ceil(10);
+    let top_positives = order[..top].iter().filter(|&&i| labels[i]).count();
+    let base = positives as f64 / n as f64;
+    Some(top_positives as f64 / top as f64 / base)
+}
+
+/// Predicted against observed churn in one band of predicted probability.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationBin {
+    /// Lower edge of the band (bands are tenths: 0.0, 0.1, …).
+    pub from: f64,
+    pub samples: u64,
+    pub mean_predicted: f64,
+    pub observed: f64,
+}
+
+/// Predicted against observed churn by tenths of predicted probability (empty bands left
+/// out).
+pub fn calibration(probabilities: &[f64], labels: &[bool]) -> Vec<CalibrationBin> {
+    let mut bins = [(0_u64, 0.0_f64, 0_u64); 10];
+    for (p, l) in probabilities.iter().zip(labels) {
+        let b = ((p * 10.0).floor().max(0.0) as usize).min(9);
+        bins[b].0 += 1;
+        bins[b].1 += p;
+        bins[b].2 += u64::from(*l);
+    }
+    bins.iter()
+        .enumerate()
+        .filter(|(_, b)| b.0 > 0)
+        .map(|(i, (n, sum, pos))| CalibrationBin {
+            from: i as f64 / 10.0,
+            samples: *n,
+            mean_predicted: sum / *n as f64,
+            observed: *pos as f64 / *n as f64,
+        })
+        .collect()
+}
+
+/// One labelled row of a training set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observation {
+    pub customer_id: i64,
+    pub at: NaiveDate,
+    pub x: [f64; FEATURES.len()],
+    pub churned: bool,
+}
+
+/// A coefficient for the model page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Coefficient {
+    pub feature: String,
+    pub label: String,
+    pub weight: f64,
+}
+
+/// How a backtest went: trained on what was known `horizon` before the last labelled
+/// date, scored then, compared with who churned by it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Backtest {
+    /// The moment scored (T − horizon).
+    pub scored_on: NaiveDate,
+    /// The end of the horizon (T).
+    pub until: NaiveDate,
+    pub customers: u64,
+    pub churned: u64,
+    pub auc: Option<f64>,
+    pub lift: Option<f64>,
+    /// Churned customers found among those flagged high risk.
+    pub caught: u64,
+    pub flagged: u64,
+}
+
+/// What the model page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetrics {
+    pub cv_folds: u32,
+    pub cv_auc: Option<f64>,
+    pub top_decile_lift: Option<f64>,
+    /// The health score alone (lower is riskier), on the same observations: the baseline
+    /// the model has to beat.
+    pub health_auc: Option<f64>,
+    pub calibration: Vec<CalibrationBin>,
+    pub coefficients: Vec<Coefficient>,
+    pub backtest: Option<Backtest>,
+    /// Regularisation chosen by cross-validation (penalty per observation).
+    pub lambda: f64,
+    pub base_rate: f64,
+}
+
+#[cfg(feature = "training")]
+pub mod training;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::UsageWindow;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn auc_counts_pairs_and_ties() {
+        assert_eq!(
+            auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]),
+            Some(0.75)
+        );
+        assert_eq!(auc(&[0.5, 0.5], &[false, true]), Some(0.5));
+        assert_eq!(auc(&[1.0, 2.0], &[true, false]), Some(0.0));
+        assert_eq!(auc(&[1.0, 2.0], &[true, true]), None);
+    }
+
+    #[test]
+    fn lift_compares_the_top_tenth_with_the_base_rate() {
+        // 20 samples, 2 positives (base 10 %), both in the top two: top tenth is 100 %.
+        let scores: Vec<f64> = (0..20).map(f64::from).collect();
+        let labels: Vec<bool> = (0..20).map(|i| i >= 18).collect();
+        assert_eq!(top_decile_lift(&scores, &labels), Some(10.0));
+        let reversed: Vec<bool> = (0..20).map(|i| i < 2).collect();
+        assert_eq!(top_decile_lift(&scores, &reversed), Some(0.0));
+        assert_eq!(top_decile_lift(&scores, &[false; 20]), None);
+    }
+
+    #[test]
+    fn calibration_bins_by_tenths() {
+        let bins = calibration(&[0.05, 0.07, 0.95, 0.91], &[false, true, true, true]);
+        assert_eq!(bins.len(), 2);
+        assert_eq!(bins[0].samples, 2);
+        assert!((bins[0].mean_predicted - 0.06).abs() < 1e-9);
+        assert_eq!(bins[0].observed, 0.5);
+        assert_eq!(bins[1].from, 0.9);
+    }
+
+    #[test]
+    fn labels_look_only_inside_the_horizon() {
+        let at = d("2026-01-01");
+        assert!(churned_within(Some(d("2026-03-01")), at, 90));
+        assert!(
+            !churned_within(Some(d("2026-01-01")), at, 90),
+            "already gone"
+        );
+        assert!(!churned_within(Some(d("2026-05-01")), at, 90), "too late");
+        assert!(!churned_within(None, at, 90));
+    }
+
+    #[test]
+    fn observation_dates_leave_room_for_the_horizon_and_the_warmup() {
+        let dates = observation_dates(d("2026-01-01"), d("2026-07-01"), 90, 56);
+        assert_eq!(dates.last(), Some(&d("2026-04-02")));
+        assert!(dates
+            .iter()
+            .all(|t| *t - Duration::days(56) >= d("2026-01-01")));
+        assert!(dates.windows(2).all(|w| w[1] - w[0] == Duration::days(14)));
+        assert!(observation_dates(d("2026-06-01"), d("2026-07-01"), 90, 56).is_empty());
+    }
+
+    fn declining() -> Facts {
+        Facts {
+            current: UsageWindow {
+                events: 40,
+                active_days: 4,
+                active_users: 1,
+                features: 2,
+                ..Default::default()
+            },
+            previous: UsageWindow {
+                events: 400,
+                active_days: 20,
+                active_users: 6,
+                features: 5,
+                ..Default::default()
+            },
+            seats: 10,
+            days_since_last_event: Some(9),
+            tenure_days: Some(400),
+            mrr_minor: 50_000,
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn features_have_their_shapes() {
+        let x = features(&declining(), 28);
+        assert_eq!(x.len(), FEATURES.len());
+        assert!((x[0] - 41_f64.ln()).abs() < 1e-9);
+        assert!(x[1] < -2.0, "events fell tenfold");
+        assert!((x[5] - 0.1).abs() < 1e-9, "1 of 10 seats");
+        assert!((x[7] - 0.3).abs() < 1e-9, "9 days in months");
+        let quiet = features(&Facts::default(), 28);
+        assert_eq!(quiet[7], 4.0, "never active counts as the cap");
+        assert_eq!(quiet[10], 0.0, "no MRR history is no change");
+    }
+
+    #[test]
+    fn predictions_name_what_pushes_towards_churn() {
+        let mut model = ChurnModel {
+            features: FEATURES.iter().map(|f| f.id.to_string()).collect(),
+            means: vec![0.0; FEATURES.len()],
+            scales: vec![1.0; FEATURES.len()],
+            weights: vec![0.0; FEATURES.len()],
+            intercept: -2.0,
+            platt_a: -1.0,
+            platt_b: 0.0,
+            window_days: 28,
+        };
+        assert!(model.is_compatible());
+        // Falling events raise the risk; nothing else matters.
+        model.weights[1] = -1.0;
+        let p = model.predict(&declining());
+        assert!(p.probability > 0.5, "{p:?}");
+        assert_eq!(p.risk, Risk::High);
+        assert_eq!(p.factors.len(), 1);
+        assert_eq!(p.factors[0].feature, "events_change");
+        assert_eq!(
+            p.factors[0].text,
+            "Events down 90 % vs the prior 28 days (400 → 40)"
+        );
+        let steady = Facts {
+            previous: declining().current,
+            ..declining()
+        };
+        let q = model.predict(&steady);
+        assert!(q.probability < 0.2 && q.factors.is_empty(), "{q:?}");
+        model.features.pop();
+        assert!(!model.is_compatible());
+    }
+
+    #[test]
+    fn risk_bands() {
+        assert_eq!(Risk::from_probability(0.05), Risk::Low);
+        assert_eq!(Risk::from_probability(0.1), Risk::Medium);
+        assert_eq!(Risk::from_probability(0.5), Risk::High);
+        assert_eq!(Risk::from_health(Level::Poor), Risk::High);
+        assert_eq!(Risk::from_health(Level::Excellent), Risk::Low);
+        assert_eq!(Risk::parse(Risk::Medium.as_str()), Some(Risk::Medium));
+    }
+}
