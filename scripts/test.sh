@@ -56,6 +56,6 @@ LEPTOS_SITE_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$e2e_dir/e2e.db?mode=r
   "$CARGO_TARGET_DIR/debug/vcsm" serve --demo > "$e2e_dir/server.log" 2>&1 &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null || true; rm -rf "$e2e_dir"' EXIT
-for _ in $(seq 120); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 1; done
+for _ in $(seq 300); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 1; done
 curl -fs "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$e2e_dir/server.log"; exit 1; }
 VCSM_BASE_URL="http://127.0.0.1:$port" npx playwright test --config end2end/playwright.config.ts

@@ -283,6 +283,26 @@ async fn a_model_trained_on_a_declining_portfolio_ranks_churn_well() {
         .unwrap();
     assert!(!dto.factors.is_empty(), "{dto:?}");
     assert!(dto.model_trained_at.is_some());
+
+    // A customer that churns is no longer at risk: its next scoring drops the prediction.
+    update_customer(&app, high.customer_id, |c| {
+        c.churned_on = Set(Some(now.date_naive()));
+        c.stage = Set("churned".into());
+    })
+    .await;
+    health::score_customers(
+        &app.db,
+        &app.state.portfolio,
+        Some(&[high.customer_id]),
+        now,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(churn::customer_churn(&app.db, high.customer_id)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]

@@ -48,3 +48,27 @@ pub async fn set_csm_sentiment(customer_id: i64, sentiment: Option<u8>) -> Resul
         .await,
     )
 }
+
+/// A customer's churn risk now, with the factors behind it (`None`: not predicted yet).
+#[server(endpoint = "customer_churn")]
+pub async fn customer_churn(id: i64) -> Result<Option<crate::dto::ChurnDto>, AppError> {
+    let (state, _) = ctx::signed_in().await?;
+    ctx::respond(crate::backend::churn::customer_churn(&state.db, id).await)
+}
+
+/// The churn model: its latest training, metrics, earlier runs and the portfolio's risk.
+#[server(endpoint = "churn_model")]
+pub async fn churn_model() -> Result<crate::dto::ChurnModelDto, AppError> {
+    let (state, _) = ctx::signed_in().await?;
+    ctx::respond(
+        crate::backend::churn::model_overview(&state.db, state.training.is_running()).await,
+    )
+}
+
+/// Retrains the churn model now, in the background (admins); `false` when a training is
+/// already running.
+#[server(endpoint = "retrain_churn_model")]
+pub async fn retrain_churn_model() -> Result<bool, AppError> {
+    let (state, _) = ctx::require(vcsm::auth::Role::can_admin).await?;
+    Ok(crate::backend::churn::train_in_background(&state))
+}

@@ -309,13 +309,15 @@ fn from_health(health: &Health) -> Prediction {
     }
 }
 
-/// Predicts `facts`' customers (already scored: `health`) and stores the predictions.
+/// Predicts `facts`' customers (already scored: `health`) and stores the predictions;
+/// `scope` is the customers asked for (`None`: everyone), whose departed ones lose theirs.
 /// Facts gathered over another window than the model's are gathered again over its.
 ///
 /// # Errors
 /// Database errors.
 pub async fn predict_and_store(
     db: &impl ConnectionTrait,
+    scope: Option<&[i64]>,
     card: &Scorecard,
     facts: &HashMap<i64, Facts>,
     health: &HashMap<i64, &Health>,
@@ -372,6 +374,33 @@ pub async fn predict_and_store(
             .exec_without_returning(db)
             .await?;
     }
+    forget_departed(db, scope, now).await
+}
+
+/// Drops the predictions of customers that churned or were archived (among `scope`, or
+/// all): they are no longer at risk, and a stale figure would mislead.
+async fn forget_departed(
+    db: &impl ConnectionTrait,
+    scope: Option<&[i64]>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::ExprTrait;
+    let mut departed = Query::select()
+        .column(customer::Column::Id)
+        .from(customer::Entity)
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(Expr::col(customer::Column::ChurnedOn).lte(now.date_naive()))
+                .add(Expr::col(customer::Column::ArchivedAt).lte(now)),
+        )
+        .to_owned();
+    if let Some(ids) = scope {
+        departed.and_where(Expr::col(customer::Column::Id).is_in(ids.iter().copied()));
+    }
+    churn_prediction::Entity::delete_many()
+        .filter(churn_prediction::Column::CustomerId.in_subquery(departed))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -458,6 +487,9 @@ pub async fn model_overview(
     })
 }
 
+/// A model younger than this makes the nightly retraining unnecessary.
+const FRESH_ENOUGH: Duration = Duration::hours(12);
+
 /// Name of the nightly retraining in `scheduled_runs`.
 const NIGHTLY: &str = "churn.nightly";
 
@@ -472,6 +504,16 @@ pub async fn nightly(
 ) -> Result<Option<TrainingOutcome>, AppError> {
     let day = now.date_naive();
     if !super::schedule::claim(db, NIGHTLY, day, now).await? {
+        return Ok(None);
+    }
+    // A model trained in the last hours (the demo's, one started by hand) is fresh enough.
+    let recent = churn_model::Entity::find()
+        .filter(churn_model::Column::TrainedAt.gt(now - FRESH_ENOUGH))
+        .filter(churn_model::Column::Status.ne("failed"))
+        .count(db)
+        .await?;
+    if recent > 0 {
+        super::schedule::finish(db, NIGHTLY, day).await?;
         return Ok(None);
     }
     match train(db, cache, "nightly", now).await {

@@ -178,13 +178,14 @@ async fn write_scores(
 /// Churn predictions for the customers just scored.
 async fn predict(
     db: &impl ConnectionTrait,
+    scope: Option<&[i64]>,
     card: &Scorecard,
     facts: &std::collections::HashMap<i64, vcsm::health::Facts>,
     scores: &[CustomerScore],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let health = scores.iter().map(|(id, h, _)| (*id, h)).collect();
-    super::churn::predict_and_store(db, card, facts, &health, now).await
+    super::churn::predict_and_store(db, scope, card, facts, &health, now).await
 }
 
 /// The customers' current score and level, in one `UPDATE … FROM (SELECT … UNION ALL …)`.
@@ -321,7 +322,7 @@ pub async fn rescore_portfolio(
             write_scores(db, version, now.date_naive(), chunk, true, now).await?;
             progress.set(|s| s.done += chunk.len() as u64);
         }
-        predict(db, &card, &facts, &scores, now).await?;
+        predict(db, None, &card, &facts, &scores, now).await?;
         cache.put(version, now.date_naive(), portfolio);
         Ok::<_, AppError>(Scored {
             customers: scores.len() as u64,
@@ -424,7 +425,7 @@ pub async fn score_customers(
     let current = day == now.date_naive();
     write_scores(db, version, day, &scores, current, now).await?;
     if current {
-        predict(db, &card, &facts, &scores, now).await?;
+        predict(db, ids, &card, &facts, &scores, now).await?;
     }
     Ok(Scored {
         customers: scores.len() as u64,

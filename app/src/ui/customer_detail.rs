@@ -6,6 +6,7 @@ use vcsm::auth::Role;
 use vcsm::money::format_money;
 use vcsm::timefmt::{ago, date, date_time};
 
+use super::churn::ChurnPanel;
 use super::components::{
     user_can, ErrorNotice, FieldError, Loading, PageHeader, StageBadge, TierBadge,
 };
@@ -163,6 +164,7 @@ fn render(d: CustomerDetail, can_edit: bool, actions: DetailActions) -> impl Int
             <div class="card p-4"><p class="text-xs text-slate-500">"Last seen"</p><p class="text-lg font-semibold">{r.last_seen_at.map(|t| ago(t, now)).unwrap_or_else(|| "never".into())}</p></div>
         </div>
         <HealthPanel customer_id=id can_edit=can_edit/>
+        <ChurnPanel customer_id=id/>
         <div class="mt-6 grid gap-6 lg:grid-cols-3">
             <div class="space-y-6 lg:col-span-1">
                 <section class="card p-5">

@@ -66,6 +66,7 @@ pub fn AppShell() -> impl IntoView {
                     <NavItem href="/" label="Dashboard" icon="▦" collapsed exact=true/>
                     <NavItem href="/customers" label="Customers" icon="◎" collapsed/>
                     <NavItem href="/health/scorecard" label="Scorecard" icon="♥" collapsed/>
+                    <NavItem href="/health/model" label="Churn model" icon="◔" collapsed/>
                     <Transition fallback=|| ()>
                         {move || {
                             user.get()

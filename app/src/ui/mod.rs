@@ -1,5 +1,6 @@
 //! Pages, layout and components.
 
+mod churn;
 mod components;
 mod customer_detail;
 mod customer_form;
@@ -58,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users") view=users::UsersPage/>
                     <Route path=path!("/integrations") view=integrations::IntegrationsPage/>
                     <Route path=path!("/health/scorecard") view=scorecard::ScorecardPage/>
+                    <Route path=path!("/health/model") view=churn::ChurnModelPage/>
                 </ParentRoute>
             </Routes>
         </Router>
