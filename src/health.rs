@@ -206,6 +206,10 @@ pub struct Facts {
     pub tenure_days: Option<u32>,
     /// Failed payment attempts in the last 90 days.
     pub failed_payments: u32,
+    /// The most negative sentiment among the current window's tickets.
+    pub worst_ticket_sentiment: Option<f64>,
+    /// A ticket in the current window said the customer means to cancel or leave.
+    pub cancellation_intent: bool,
 }
 
 /// What a measure reads from the facts.

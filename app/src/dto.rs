@@ -469,3 +469,45 @@ pub struct ChurnModelDto {
     pub training: bool,
     pub min_churned: u64,
 }
+
+/// What to do with an alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum AlertAction {
+    Acknowledge,
+    /// For this many days (1–90), counted by the server's clock.
+    Snooze {
+        days: u32,
+    },
+    Resolve,
+}
+
+/// One alert in the inbox or on a customer's page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub rule: String,
+    pub severity: vcsm::alerts::Severity,
+    pub title: String,
+    /// `open`, `acknowledged`, `snoozed` or `resolved` (a snooze past its time reads open).
+    pub status: String,
+    pub owner: Option<String>,
+    pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// While asleep.
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub handled_by: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A page of alerts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertsPage {
+    pub alerts: Vec<AlertRow>,
+    pub total: u64,
+    pub page: u64,
+    pub page_size: u64,
+    pub now: DateTime<Utc>,
+}

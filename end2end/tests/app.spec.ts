@@ -45,6 +45,8 @@ test('every page renders and hydrates without errors', async ({ page }) => {
     ['/users', 'Users'],
     ['/integrations', 'Integrations'],
     ['/health/scorecard', 'Health scorecard'],
+    ['/health/model', 'Churn model'],
+    ['/alerts', 'Alerts'],
   ] as const) {
     await page.goto(path);
     await hydrated(page);

@@ -9,6 +9,7 @@ mod m20261121_000003_integrations;
 mod m20261121_000004_billing_support;
 mod m20261122_000005_health;
 mod m20261123_000006_churn;
+mod m20261123_000007_alerts;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_billing_support::Migration),
             Box::new(m20261122_000005_health::Migration),
             Box::new(m20261123_000006_churn::Migration),
+            Box::new(m20261123_000007_alerts::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! Server functions: thin adapters — authorize, call a service, return a DTO.
 
+pub mod alerts;
 pub mod auth;
 pub mod customers;
 pub mod dashboard;

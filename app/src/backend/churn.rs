@@ -322,7 +322,7 @@ pub async fn predict_and_store(
     facts: &HashMap<i64, Facts>,
     health: &HashMap<i64, &Health>,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<HashMap<i64, f64>, DbErr> {
     let in_use = model_in_use(db).await?;
     let regathered;
     let facts = match &in_use {
@@ -339,6 +339,7 @@ pub async fn predict_and_store(
         _ => facts,
     };
     let mut rows = Vec::with_capacity(facts.len());
+    let mut probabilities = HashMap::with_capacity(facts.len());
     for (id, f) in facts {
         let (model_id, p) = match &in_use {
             Some((row, model)) => (Some(row.id), model.predict(f)),
@@ -347,6 +348,9 @@ pub async fn predict_and_store(
                 None => continue,
             },
         };
+        if p.probability.is_finite() {
+            probabilities.insert(*id, p.probability);
+        }
         rows.push(churn_prediction::ActiveModel {
             customer_id: Set(*id),
             model_id: Set(model_id),
@@ -374,7 +378,8 @@ pub async fn predict_and_store(
             .exec_without_returning(db)
             .await?;
     }
-    forget_departed(db, scope, now).await
+    forget_departed(db, scope, now).await?;
+    Ok(probabilities)
 }
 
 /// Drops the predictions of customers that churned or were archived (among `scope`, or

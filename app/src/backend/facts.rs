@@ -333,6 +333,10 @@ pub async fn gather_facts(
             if matches!(priority.as_str(), "high" | "urgent") || intent {
                 f.escalations += 1;
             }
+            f.cancellation_intent |= intent;
+            if let Some(s) = sentiment {
+                f.worst_ticket_sentiment = Some(f.worst_ticket_sentiment.map_or(s, |w| w.min(s)));
+            }
             if let Some(s) = sentiment {
                 let e = sentiments.entry(customer).or_default();
                 e.0 += s;

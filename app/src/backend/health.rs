@@ -175,7 +175,7 @@ async fn write_scores(
     Ok(())
 }
 
-/// Churn predictions for the customers just scored.
+/// Churn predictions, then alerts, for the customers just scored.
 async fn predict(
     db: &impl ConnectionTrait,
     scope: Option<&[i64]>,
@@ -185,7 +185,9 @@ async fn predict(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let health = scores.iter().map(|(id, h, _)| (*id, h)).collect();
-    super::churn::predict_and_store(db, scope, card, facts, &health, now).await
+    let churn = super::churn::predict_and_store(db, scope, card, facts, &health, now).await?;
+    super::alerts::evaluate(db, scope, facts, &health, &churn, now).await?;
+    Ok(())
 }
 
 /// The customers' current score and level, in one `UPDATE … FROM (SELECT … UNION ALL …)`.

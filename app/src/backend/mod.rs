@@ -1,6 +1,7 @@
 //! Server-only code: database entities, repositories, services, sessions and state.
 //! Compiled only with the `ssr` feature, so none of it reaches the wasm bundle.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod billing;

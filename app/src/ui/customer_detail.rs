@@ -6,6 +6,7 @@ use vcsm::auth::Role;
 use vcsm::money::format_money;
 use vcsm::timefmt::{ago, date, date_time};
 
+use super::alerts::CustomerAlerts;
 use super::churn::ChurnPanel;
 use super::components::{
     user_can, ErrorNotice, FieldError, Loading, PageHeader, StageBadge, TierBadge,
@@ -165,6 +166,7 @@ fn render(d: CustomerDetail, can_edit: bool, actions: DetailActions) -> impl Int
         </div>
         <HealthPanel customer_id=id can_edit=can_edit/>
         <ChurnPanel customer_id=id/>
+        <CustomerAlerts customer_id=id/>
         <div class="mt-6 grid gap-6 lg:grid-cols-3">
             <div class="space-y-6 lg:col-span-1">
                 <section class="card p-5">

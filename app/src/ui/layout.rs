@@ -5,6 +5,7 @@ use leptos_router::components::{Outlet, A};
 use vcsm::auth::Role;
 
 use super::components::UserResource;
+use crate::api::alerts::alert_counts;
 use crate::api::auth::{whoami, Logout};
 
 #[component]
@@ -24,6 +25,30 @@ fn NavItem(
         >
             <span class="w-5 text-center" aria-hidden="true">{icon}</span>
             <span class:hidden=move || collapsed.get()>{label}</span>
+        </A>
+    }
+}
+
+/// The inbox's entry, with the count of alerts needing someone (refreshed on every
+/// navigation).
+#[component]
+fn AlertsNav(collapsed: RwSignal<bool>) -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let counts = Resource::new(move || location.pathname.get(), |_| alert_counts());
+    view! {
+        <A
+            href="/alerts"
+            attr:class="flex items-center gap-3 rounded-lg px-3 py-2 text-sm font-medium text-slate-300 hover:bg-slate-800 hover:text-white aria-[current=page]:bg-slate-800 aria-[current=page]:text-white"
+            attr:title="Alerts"
+        >
+            <span class="w-5 text-center" aria-hidden="true">"⚑"</span>
+            <span class:hidden=move || collapsed.get()>"Alerts"</span>
+            <Transition fallback=|| ()>
+                {move || counts.get().and_then(|r| r.ok()).filter(|(all, _)| *all > 0).map(|(all, mine)| view! {
+                    <span class="ml-auto rounded-full bg-red-500 px-2 text-xs font-semibold text-white" data-testid="alert-count"
+                        title=format!("{all} need attention, {mine} of them yours")>{all}</span>
+                })}
+            </Transition>
         </A>
     }
 }
@@ -65,6 +90,7 @@ pub fn AppShell() -> impl IntoView {
                 <nav class="flex-1 space-y-1 px-2" aria-label="Main">
                     <NavItem href="/" label="Dashboard" icon="▦" collapsed exact=true/>
                     <NavItem href="/customers" label="Customers" icon="◎" collapsed/>
+                    <AlertsNav collapsed/>
                     <NavItem href="/health/scorecard" label="Scorecard" icon="♥" collapsed/>
                     <NavItem href="/health/model" label="Churn model" icon="◔" collapsed/>
                     <Transition fallback=|| ()>

@@ -1,5 +1,6 @@
 //! Pages, layout and components.
 
+mod alerts;
 mod churn;
 mod components;
 mod customer_detail;
@@ -60,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/integrations") view=integrations::IntegrationsPage/>
                     <Route path=path!("/health/scorecard") view=scorecard::ScorecardPage/>
                     <Route path=path!("/health/model") view=churn::ChurnModelPage/>
+                    <Route path=path!("/alerts") view=alerts::AlertsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

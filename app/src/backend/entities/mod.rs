@@ -1,5 +1,7 @@
 //! SeaORM entities: one module per table, mechanical; behaviour lives in repositories.
 
+pub mod alert;
+pub mod alert_condition;
 pub mod api_token;
 pub mod audit_entry;
 pub mod billing_event;

@@ -1,0 +1,62 @@
+import { expect, test } from '@playwright/test';
+import { hydrated, signIn, watchErrors } from './helpers';
+
+test('the alert inbox: count in the navigation, acknowledge, refuse a bare resolve, resolve with a note, snooze', async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'manager@example.com');
+  await page.goto('/alerts');
+  await hydrated(page);
+  // The demo portfolio raises alerts at start; the navigation counts those needing someone.
+  const count = Number(await page.getByTestId('alert-count').textContent());
+  expect(count).toBeGreaterThan(0);
+  const rows = page.getByTestId('alert-row');
+  await expect(rows.first()).toBeVisible();
+
+  // Acknowledge the first: it stays in the list, marked.
+  const first = rows.first();
+  const title = await first.locator('p').first().textContent();
+  await first.getByTestId('ack').click();
+  await expect(rows.filter({ hasText: title! }).first().getByTestId('alert-status')).toContainText('Acknowledged by');
+
+  // Resolving needs a note: refused, then done.
+  const target = rows.filter({ hasText: title! }).first();
+  await target.getByTestId('resolve').click();
+  await expect(target.getByTestId('alert-error')).toContainText('needs a note');
+  await target.getByTestId('alert-note-input').fill('Called the champion; a new sponsor is named');
+  await target.getByTestId('resolve').click();
+  await expect(target.getByTestId('alert-error')).toHaveCount(0);
+  await page.getByTestId('tab-resolved').click();
+  await expect(page.getByTestId('alert-note').first()).toContainText('a new sponsor is named');
+
+  // Snooze another: it leaves the active list for the snoozed one.
+  await page.getByTestId('tab-active').click();
+  await expect(page.getByTestId('tab-active')).toHaveAttribute('aria-selected', 'true');
+  await expect(rows.first().getByTestId('snooze')).toBeVisible();
+  const next = rows.first();
+  const nextTitle = (await next.locator('p').first().textContent())!;
+  const nextCustomer = (await next.locator('a').first().textContent())!;
+  await next.getByTestId('snooze').click();
+  await page.getByTestId('tab-snoozed').click();
+  await expect(rows.filter({ hasText: nextTitle }).filter({ hasText: nextCustomer })).toHaveCount(1);
+  await expect(rows.first().getByTestId('alert-status')).toContainText('Snoozed until');
+
+  // The navigation's count follows on the next page.
+  await page.goto('/');
+  await hydrated(page);
+  await expect(page.getByTestId('alert-count')).toHaveText(String(count - 2));
+  expect(errors).toEqual([]);
+});
+
+test('a customer page lists its open alerts; executives read without handling', async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'exec@example.com');
+  await page.goto('/alerts');
+  await hydrated(page);
+  const row = page.getByTestId('alert-row').first();
+  await expect(row).toBeVisible();
+  await expect(row.getByTestId('ack')).toHaveCount(0);
+  await row.locator('a').first().click();
+  await hydrated(page);
+  await expect(page.getByTestId('customer-alerts').getByTestId('alert-row').first()).toBeVisible();
+  expect(errors).toEqual([]);
+});
