@@ -248,6 +248,41 @@ pub fn train(obs: &[Observation], opts: &TrainOptions) -> Result<Trained, TrainE
     Ok(Trained { model, metrics })
 }
 
+/// Churned customers a backtest's (smaller, older) history needs.
+pub const BACKTEST_MIN_CHURNED: usize = 10;
+
+/// [`train`], plus a backtest: what a model trained a horizon before the last observation
+/// date (with the penalty chosen now) would have said that day, against who churned
+/// within the horizon after it. No backtest when that older history is too thin.
+///
+/// # Errors
+/// As [`train`].
+pub fn train_with_backtest(
+    obs: &[Observation],
+    opts: &TrainOptions,
+) -> Result<Trained, TrainError> {
+    let mut trained = train(obs, opts)?;
+    let last = obs.iter().map(|o| o.at).max();
+    trained.metrics.backtest = last.and_then(|t| {
+        let cutoff = t - chrono::Duration::days(super::HORIZON_DAYS);
+        let history: Vec<Observation> = obs.iter().filter(|o| o.at <= cutoff).cloned().collect();
+        let then: Vec<Observation> = obs.iter().filter(|o| o.at == t).cloned().collect();
+        let opts = TrainOptions {
+            min_churned: BACKTEST_MIN_CHURNED,
+            lambdas: vec![trained.metrics.lambda],
+            ..opts.clone()
+        };
+        backtest(
+            &history,
+            &then,
+            &opts,
+            t + chrono::Duration::days(super::HORIZON_DAYS),
+        )
+        .ok()
+    });
+    Ok(trained)
+}
+
 /// A backtest: a model trained on `history` (observations whose horizon ended by the
 /// moment scored) predicts `then` (every customer at that moment, labelled with what
 /// happened afterwards).
@@ -380,6 +415,26 @@ mod tests {
         for f in 0..5 {
             assert!(obs.iter().zip(&folds).any(|(o, g)| *g == f && o.churned));
         }
+    }
+
+    #[test]
+    fn training_backtests_when_a_horizon_of_history_allows() {
+        let recent = synthetic(600, 6);
+        let alone = train_with_backtest(&recent, &TrainOptions::default()).unwrap();
+        assert_eq!(alone.metrics.backtest, None, "all within one horizon");
+        // The same customers observed again 100 days later: the earlier rows are history.
+        let later = NaiveDate::from_ymd_opt(2026, 4, 11).unwrap();
+        let mut obs = recent.clone();
+        obs.extend(
+            synthetic(600, 7)
+                .into_iter()
+                .map(|o| Observation { at: later, ..o }),
+        );
+        let both = train_with_backtest(&obs, &TrainOptions::default()).unwrap();
+        let bt = both.metrics.backtest.expect("a backtest");
+        assert_eq!(bt.scored_on, later);
+        assert_eq!(bt.customers, 1800);
+        assert!(bt.auc.unwrap() > 0.75, "{bt:?}");
     }
 
     #[test]

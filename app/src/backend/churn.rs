@@ -163,32 +163,7 @@ pub async fn train(
             window_days,
             ..TrainOptions::default()
         };
-        let mut trained = training::train(&set.observations, &opts)?;
-        // Backtest: what a model trained a horizon earlier (with the penalty chosen now)
-        // would have said on the last labelled day, against who churned by today.
-        let last = set.observations.iter().map(|o| o.at).max();
-        trained.metrics.backtest = last.and_then(|t| {
-            let cutoff = t - Duration::days(HORIZON_DAYS);
-            let history: Vec<Observation> = set
-                .observations
-                .iter()
-                .filter(|o| o.at <= cutoff)
-                .cloned()
-                .collect();
-            let then: Vec<Observation> = set
-                .observations
-                .iter()
-                .filter(|o| o.at == t)
-                .cloned()
-                .collect();
-            let opts = TrainOptions {
-                min_churned: BACKTEST_MIN_CHURNED,
-                lambdas: vec![trained.metrics.lambda],
-                ..opts
-            };
-            training::backtest(&history, &then, &opts, t + Duration::days(HORIZON_DAYS)).ok()
-        });
-        Ok::<_, TrainError>(trained)
+        training::train_with_backtest(&set.observations, &opts)
     })
     .await
     .map_err(|e| {
@@ -253,9 +228,6 @@ pub async fn train(
         duration,
     })
 }
-
-/// Churned customers a backtest's (smaller, older) history needs.
-const BACKTEST_MIN_CHURNED: usize = 10;
 
 /// The model in use: the newest run that trained one, unless a newer run fell back
 /// (the history no longer supports a model). `None`: predict from health.
@@ -471,12 +443,24 @@ pub async fn model_overview(
         .all(db)
         .await?;
     let in_use = model_in_use(db).await?;
+    // High, medium, low: one grouped count.
     let mut risk_counts = [0_u64; 3];
-    for (i, risk) in [Risk::High, Risk::Medium, Risk::Low].iter().enumerate() {
-        risk_counts[i] = churn_prediction::Entity::find()
-            .filter(churn_prediction::Column::Risk.eq(risk.as_str()))
-            .count(db)
-            .await?;
+    let counts: Vec<(String, i64)> = churn_prediction::Entity::find()
+        .select_only()
+        .column(churn_prediction::Column::Risk)
+        .column_as(churn_prediction::Column::CustomerId.count(), "n")
+        .group_by(churn_prediction::Column::Risk)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (risk, n) in counts {
+        let slot = match Risk::parse(&risk) {
+            Some(Risk::High) => 0,
+            Some(Risk::Medium) => 1,
+            Some(Risk::Low) => 2,
+            None => continue,
+        };
+        risk_counts[slot] = u64::try_from(n).unwrap_or(0);
     }
     Ok(ChurnModelDto {
         latest: runs.first().map(run_dto),
