@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::health::{Level, Payment};
+use crate::validation::ValidationErrors;
 
 /// How urgent an alert is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -107,6 +108,49 @@ impl Rule {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
+
+    /// The rule's name on screen.
+    pub fn label(self) -> &'static str {
+        match self {
+            Rule::ScoreDrop => "Score drop",
+            Rule::BelowGood => "Below Good",
+            Rule::RedZone => "Red zone",
+            Rule::UsageDrop => "Usage drop",
+            Rule::PaymentFailed => "Payment failed",
+            Rule::NegativeTicket => "Negative ticket",
+            Rule::CancellationIntent => "Cancellation intent",
+            Rule::ChurnRisk => "Churn risk",
+            Rule::RenewalAtRisk => "Renewal at risk",
+        }
+    }
+
+    /// What the threshold means and the values it may take, or `None` for rules without
+    /// one (a failed payment, cancellation intent).
+    pub fn threshold(self) -> Option<Threshold> {
+        let t = |meaning, min, max| Some(Threshold { meaning, min, max });
+        match self {
+            Rule::ScoreDrop => t("points lost in 7 days (more than)", 1.0, 100.0),
+            Rule::BelowGood => t("score below", 1.0, 100.0),
+            Rule::RedZone => t("score below", 1.0, 100.0),
+            Rule::UsageDrop => t(
+                "% fewer events than the prior window (at least)",
+                1.0,
+                100.0,
+            ),
+            Rule::PaymentFailed | Rule::CancellationIntent => None,
+            Rule::NegativeTicket => t("ticket sentiment at or below (−1 to 1)", -1.0, 1.0),
+            Rule::ChurnRisk => t("churn probability at or above (0–1)", 0.01, 0.99),
+            Rule::RenewalAtRisk => t("days to renewal, with Poor or Fair health", 1.0, 365.0),
+        }
+    }
+}
+
+/// What a rule's threshold means, and its bounds (inclusive).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Threshold {
+    pub meaning: &'static str,
+    pub min: f64,
+    pub max: f64,
 }
 
 /// One rule's settings.
@@ -117,15 +161,116 @@ pub struct RuleConfig {
     pub severity: Severity,
     /// The rule's number (points, score, percent, sentiment, probability or days).
     pub threshold: f64,
+    /// Tell the owner (e-mail) and the team's Slack channel when an alert opens.
+    pub notify: bool,
+}
+
+/// Checks an edited rule set: every rule exactly once, thresholds within their bounds.
+/// Rules without a threshold keep 0.
+///
+/// # Errors
+/// Every problem, on fields named `rules[i].threshold` (or `rules` for a missing or
+/// repeated rule).
+pub fn validate_rules(rules: &[RuleConfig]) -> Result<Vec<RuleConfig>, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let mut out = Vec::with_capacity(rules.len());
+    for (i, c) in rules.iter().enumerate() {
+        if rules[..i].iter().any(|o| o.rule == c.rule) {
+            errors.push("rules", format!("{} appears twice", c.rule.label()));
+            continue;
+        }
+        let mut c = *c;
+        match c.rule.threshold() {
+            Some(t) if !(c.threshold.is_finite() && (t.min..=t.max).contains(&c.threshold)) => {
+                errors.push(
+                    format!("rules[{i}].threshold"),
+                    format!("{}: must be from {} to {}", c.rule.label(), t.min, t.max),
+                );
+            }
+            Some(_) => {}
+            None => c.threshold = 0.0,
+        }
+        out.push(c);
+    }
+    for r in Rule::ALL {
+        if !rules.iter().any(|c| c.rule == r) {
+            errors.push("rules", format!("{} is missing", r.label()));
+        }
+    }
+    errors.into_result(out)
+}
+
+/// The rule set in effect: the stored settings over the defaults, in the defaults' order
+/// (a rule added in a later version appears with its default until someone edits it).
+pub fn merge_rules(stored: &[RuleConfig]) -> Vec<RuleConfig> {
+    default_rules()
+        .into_iter()
+        .map(|d| {
+            stored
+                .iter()
+                .find(|s| s.rule == d.rule)
+                .copied()
+                .unwrap_or(d)
+        })
+        .collect()
+}
+
+/// A notification of a newly opened alert, in words for e-mail and Slack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub subject: String,
+    /// Plain text (e-mail).
+    pub text: String,
+    /// Slack mrkdwn, with the link.
+    pub slack: String,
+}
+
+/// Escapes the three characters Slack's mrkdwn treats as control characters.
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The words of a notification: customer, severity, what happened, owner, and a link to
+/// the customer's page (`link`, absolute when the server knows its public address).
+pub fn message(
+    severity: Severity,
+    customer: &str,
+    title: &str,
+    owner: Option<&str>,
+    link: &str,
+) -> Message {
+    let owner_line = owner.map_or_else(
+        || "No owner: assign one on the customer's page.".to_string(),
+        |o| format!("Owner: {o}"),
+    );
+    Message {
+        subject: format!("[{}] {customer}: {title}", severity.label()),
+        text: format!(
+            "{title}\n\nCustomer: {customer}\nSeverity: {}\n{owner_line}\n\nOpen the customer: {link}\n\n\
+             Acknowledge, snooze or resolve it in the alert inbox.\n",
+            severity.label()
+        ),
+        slack: format!(
+            "*{}* alert for <{link}|{}>: {}\n{}",
+            severity.label(),
+            slack_escape(customer),
+            slack_escape(title),
+            slack_escape(&owner_line)
+        ),
+    }
 }
 
 /// The rules that ship, with the issue's thresholds.
 pub fn default_rules() -> Vec<RuleConfig> {
+    // The urgent ones notify by default; the rest wait in the inbox.
     let r = |rule, severity, threshold| RuleConfig {
         rule,
         enabled: true,
         severity,
         threshold,
+        notify: severity >= Severity::High,
     };
     vec![
         r(Rule::ScoreDrop, Severity::High, 10.0),
@@ -438,6 +583,70 @@ mod tests {
         // Still open from before, the condition comes back: no second open alert.
         evaluate(&healthy(), &mut held, &mut open);
         assert_eq!(evaluate(&failing, &mut held, &mut open), vec![]);
+    }
+
+    #[test]
+    fn rule_sets_are_checked_whole() {
+        assert_eq!(validate_rules(&rules()).unwrap(), rules());
+        let mut bad = rules();
+        bad[0].threshold = 0.0; // score drop: 1–100
+        bad[7].threshold = f64::NAN; // churn risk
+        bad[4].threshold = 12.0; // payment failed has none: reset, not refused
+        let errors = validate_rules(&bad).unwrap_err();
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["rules[0].threshold", "rules[7].threshold"]);
+        let mut fixed = bad.clone();
+        fixed[0].threshold = 5.0;
+        fixed[7].threshold = 0.4;
+        assert_eq!(validate_rules(&fixed).unwrap()[4].threshold, 0.0);
+
+        let mut twice = rules();
+        twice[1] = twice[0];
+        let errors = validate_rules(&twice).unwrap_err();
+        assert_eq!(
+            errors
+                .0
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>(),
+            vec!["Score drop appears twice", "Below Good is missing"]
+        );
+    }
+
+    #[test]
+    fn stored_rules_override_defaults_and_new_rules_keep_theirs() {
+        let mut quiet = default_rules()[2];
+        quiet.enabled = false;
+        let merged = merge_rules(&[quiet]);
+        assert_eq!(merged.len(), Rule::ALL.len());
+        assert!(!merged[2].enabled);
+        assert_eq!(merged[3], default_rules()[3]);
+        assert!(merged
+            .iter()
+            .filter(|c| c.notify)
+            .all(|c| c.severity >= Severity::High));
+    }
+
+    #[test]
+    fn messages_name_the_customer_and_escape_slack_markup() {
+        let m = message(
+            Severity::Critical,
+            "Acme <Labs> & Co",
+            "Health 38 is in the red zone (below 40)",
+            Some("Priya"),
+            "https://csm.example.com/customers/7",
+        );
+        assert_eq!(
+            m.subject,
+            "[Critical] Acme <Labs> & Co: Health 38 is in the red zone (below 40)"
+        );
+        assert!(m.text.contains("Owner: Priya"));
+        assert!(m.text.contains("https://csm.example.com/customers/7"));
+        assert!(m.slack.starts_with(
+            "*Critical* alert for <https://csm.example.com/customers/7|Acme &lt;Labs&gt; &amp; Co>:"
+        ));
+        let unowned = message(Severity::Low, "A", "t", None, "/customers/1");
+        assert!(unowned.text.contains("No owner"));
     }
 
     #[test]

@@ -322,6 +322,33 @@ const PLANS: [(&str, i64); 4] = [
     ("Enterprise", 150_00),
 ];
 
+/// The demo's plans for expansion estimates: [`PLANS`]' prices, with limits per 28 days
+/// sized to the demo's event volumes, and the features each bigger plan adds.
+pub fn plans() -> Vec<crate::expansion::Plan> {
+    let limits: [(Option<u32>, Option<u64>, &[&str]); 4] = [
+        (Some(15), Some(150), &[]),
+        (Some(30), Some(250), &["API access", "integrations"]),
+        (Some(80), Some(400), &["SSO", "audit log"]),
+        (None, None, &["dedicated support", "sandbox"]),
+    ];
+    PLANS
+        .iter()
+        .zip(limits)
+        .enumerate()
+        .map(
+            |(i, ((name, price), (seats, events, features)))| crate::expansion::Plan {
+                code: name.to_lowercase(),
+                name: (*name).to_string(),
+                rank: i as i32 + 1,
+                seat_price_minor: *price,
+                seat_limit: seats,
+                event_limit: events,
+                features: features.iter().map(|f| (*f).to_string()).collect(),
+            },
+        )
+        .collect()
+}
+
 const HAPPY_TICKETS: [(&str, &str); 6] = [
     ("How do I export a report to CSV?", "Hi team, we'd like to export the weekly report to CSV for our finance folks. Is there a way? Thanks!"),
     ("Feature request: SSO with Okta", "We love the product and are rolling it out to more teams. Could you support SSO with Okta?"),
@@ -835,7 +862,37 @@ impl DemoCustomer {
             }
             day += Duration::days(1);
         }
+        if let Some(nps) = self.nps() {
+            let at = out.partition_point(|e| e.occurred_at <= nps.occurred_at);
+            out.insert(at, nps);
+        }
         out
+    }
+
+    /// One NPS answer some 2–10 weeks back, from a customer live then: promoters among
+    /// the growing, detractors among those leaving (its own random stream, so the other
+    /// events don't change).
+    fn nps(&self) -> Option<DemoEvent> {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x0e95_0e95);
+        let day = self.as_of - Duration::days(rng.gen_range(14..70));
+        let live = self.active_from <= day && self.active_until.is_none_or(|u| day < u);
+        if !live || rng.gen_bool(0.35) {
+            return None; // not everyone answers
+        }
+        let score: u8 = match self.behaviour {
+            Behaviour::Growing => rng.gen_range(8..=10),
+            Behaviour::Steady => rng.gen_range(6..=10),
+            Behaviour::Declining => rng.gen_range(2..=7),
+            Behaviour::Churning => rng.gen_range(0..=5),
+            Behaviour::NewTrial | Behaviour::Onboarding => rng.gen_range(6..=9),
+        };
+        Some(DemoEvent {
+            contact: (!self.contacts.is_empty()).then_some(0),
+            name: "NPS Submitted",
+            properties: serde_json::json!({ "score": score }),
+            occurred_at: utc(day, 10 * 3600),
+            message_id: format!("demo-{:05}-nps", self.index + 1),
+        })
     }
 }
 

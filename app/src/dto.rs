@@ -502,6 +502,99 @@ pub struct AlertRow {
     pub note: Option<String>,
 }
 
+/// One alert rule on the rules page: its settings and what its threshold means.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRuleDto {
+    pub config: vcsm::alerts::RuleConfig,
+    pub label: String,
+    /// What the threshold means, with its bounds; `None` for rules without one.
+    pub meaning: Option<String>,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// One delivery of an alert notification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub alert_title: String,
+    /// `slack` or `email`.
+    pub channel: String,
+    /// The e-mail address; empty for Slack.
+    pub recipient: String,
+    /// `pending`, `sent`, `skipped` (the channel isn't configured) or `failed` (gave up).
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The alert rules page: the rules, where notifications go, and the latest deliveries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRulesPage {
+    pub rules: Vec<AlertRuleDto>,
+    pub can_edit: bool,
+    pub slack_configured: bool,
+    pub email_configured: bool,
+    pub recent: Vec<NotificationRow>,
+}
+
+/// Marking an expansion signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalAction {
+    /// The customer bought: the opportunity is won.
+    Won,
+    /// Not an opportunity (wrong timing, already handled elsewhere).
+    Dismiss,
+}
+
+/// One open expansion signal in the pipeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExpansionRow {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub owner: Option<String>,
+    pub health: Option<u8>,
+    pub arr_minor: i64,
+    pub kind: vcsm::expansion::Kind,
+    pub title: String,
+    /// Estimated extra ARR (minor units of `currency`).
+    pub uplift_minor: i64,
+    pub currency: String,
+    pub confidence: f64,
+    pub opened_at: DateTime<Utc>,
+}
+
+/// Pipeline totals for one currency (and one kind, in `by_kind`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineTotal {
+    pub kind: Option<vcsm::expansion::Kind>,
+    pub currency: String,
+    pub signals: u64,
+    pub uplift_minor: i64,
+    /// Uplift × confidence, summed.
+    pub weighted_minor: i64,
+}
+
+/// The expansion pipeline page (or one customer's signals).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExpansionPage {
+    pub signals: Vec<ExpansionRow>,
+    pub total: u64,
+    pub page: u64,
+    pub page_size: u64,
+    /// Per currency, over every open signal.
+    pub totals: Vec<PipelineTotal>,
+    pub by_kind: Vec<PipelineTotal>,
+    pub plans: Vec<vcsm::expansion::Plan>,
+    pub can_edit_plans: bool,
+}
+
 /// A page of alerts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlertsPage {

@@ -10,6 +10,8 @@ mod m20261121_000004_billing_support;
 mod m20261122_000005_health;
 mod m20261123_000006_churn;
 mod m20261123_000007_alerts;
+mod m20261124_000008_notifications;
+mod m20261124_000009_expansion;
 
 pub struct Migrator;
 
@@ -24,6 +26,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_health::Migration),
             Box::new(m20261123_000006_churn::Migration),
             Box::new(m20261123_000007_alerts::Migration),
+            Box::new(m20261124_000008_notifications::Migration),
+            Box::new(m20261124_000009_expansion::Migration),
         ]
     }
 }

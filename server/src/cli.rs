@@ -270,7 +270,17 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 trust_proxy: env_flag("VCSM_TRUST_PROXY"),
                 demo_mode,
                 hubspot_api_base: std::env::var("HUBSPOT_API_BASE").ok(),
+                smtp_url: std::env::var("VCSM_SMTP_URL")
+                    .ok()
+                    .filter(|v| !v.is_empty()),
+                mail_from: std::env::var("VCSM_MAIL_FROM")
+                    .ok()
+                    .filter(|v| !v.is_empty()),
+                public_url: std::env::var("VCSM_PUBLIC_URL")
+                    .ok()
+                    .filter(|v| !v.is_empty()),
             };
+            config.mailer()?;
             let leptos_options = leptos::config::get_configuration(None)
                 .map_err(|e| format!("bad Leptos settings: {e}"))?
                 .leptos_options;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use app::backend::{auth::session_token, churn, health, users, AppState};
+use app::backend::{auth::session_token, churn, health, notify, users, AppState};
 use app::{shell, App};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
@@ -144,6 +144,25 @@ pub async fn serve(state: AppState) -> Result<(), String> {
                 health::score_due(&scoring.db, &scoring.portfolio, chrono::Utc::now()).await
             {
                 tracing::warn!(error = %e, "re-scoring customers failed");
+            }
+        }
+    });
+    let notifying = state.clone();
+    tokio::spawn(async move {
+        // Alert notifications from the outbox (Slack, e-mail), retried with back-off.
+        let public_url = notifying.public_url();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let channels = notify::Channels {
+                http: &notifying.http,
+                meter: &notifying.meter,
+                mailer: notifying.mailer.as_deref(),
+                public_url: &public_url,
+            };
+            if let Err(e) = notify::deliver_due(&notifying.db, &channels, chrono::Utc::now()).await
+            {
+                tracing::warn!(error = %e, "delivering alert notifications failed");
             }
         }
     });

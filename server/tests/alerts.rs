@@ -1,14 +1,16 @@
 //! Alerts against a real database: each rule fires once per episode of its condition
 //! (not again while it holds, even after resolving; again when it clears and returns),
 //! never two unresolved alerts of one rule for a customer, assigned to the owner; and the
-//! inbox's handling (acknowledge, snooze, resolve with a note; refusals; roles).
+//! inbox's handling (acknowledge, snooze, resolve with a note; refusals; roles); the
+//! notification outbox delivering to Slack and e-mail (local stand-ins of both) with
+//! retries; and the rule settings.
 
 mod common;
 
-use app::backend::entities::{alert, customer, subscription, support_ticket, user};
-use app::backend::health;
-use chrono::{Duration, Utc};
-use common::{spawn_app, TestApp};
+use app::backend::entities::{alert, customer, notification, subscription, support_ticket, user};
+use app::backend::{health, notify, Config};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use common::{slack_stand_in, smtp_stand_in, spawn_app, spawn_app_with, TestApp};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
@@ -307,6 +309,235 @@ async fn the_inbox_handles_alerts_with_notes_and_refuses_what_is_wrong() {
             "act_on_alert",
             json!({ "alert_id": other, "action": { "action": "acknowledge" }, "note": null }),
         )
+        .await;
+    assert_eq!(res.status(), 403);
+}
+
+async fn notifications(app: &TestApp) -> Vec<notification::Model> {
+    notification::Entity::find().all(&app.db).await.unwrap()
+}
+
+async fn deliver(app: &TestApp, at: DateTime<Utc>) -> u64 {
+    let channels = notify::Channels {
+        http: &app.state.http,
+        meter: &app.state.meter,
+        mailer: app.state.mailer.as_deref(),
+        public_url: "https://csm.example.com",
+    };
+    notify::deliver_due(&app.db, &channels, at).await.unwrap()
+}
+
+#[tokio::test]
+async fn opened_alerts_notify_slack_and_the_owner_once_with_retries() {
+    let (smtp, mails) = smtp_stand_in(false).await;
+    let app = spawn_app_with(Config {
+        smtp_url: Some(smtp),
+        mail_from: Some("Virtual CSM <alerts@csm.example.com>".into()),
+        ..Config::default()
+    })
+    .await;
+    app.sign_in_as("admin@example.com", "admin").await;
+    let (hook, posts) = slack_stand_in((200, "ok")).await;
+    let res = app
+        .post_form(
+            "set_integration_secret",
+            &[("name", "slack"), ("secret", &hook)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id = troubled(&app).await;
+    rescore(&app, id).await;
+
+    // Only the rules that notify (High and Critical by default) wrote deliveries, one per
+    // channel, in the alert's transaction.
+    let opened = alerts_of(&app, id).await;
+    let notifying: Vec<&alert::Model> = opened
+        .iter()
+        .filter(|a| a.severity == "high" || a.severity == "critical")
+        .collect();
+    assert!(notifying.len() >= 3, "{opened:?}");
+    assert!(opened.iter().any(|a| a.severity == "medium"), "{opened:?}");
+    let queued = notifications(&app).await;
+    assert_eq!(queued.len(), notifying.len() * 2, "{queued:?}");
+    assert!(queued.iter().all(|n| n.status == "pending"));
+    assert!(queued
+        .iter()
+        .filter(|n| n.channel == "email")
+        .all(|n| n.recipient == "csm@example.com"));
+
+    let now = Utc::now();
+    assert_eq!(deliver(&app, now).await, queued.len() as u64);
+    let delivered = notifications(&app).await;
+    assert!(
+        delivered
+            .iter()
+            .all(|n| n.status == "sent" && n.attempts == 1),
+        "{delivered:?}"
+    );
+    let got = mails.lock().unwrap().clone();
+    assert_eq!(got.len(), notifying.len());
+    assert!(got
+        .iter()
+        .all(|m| m.to == vec!["<csm@example.com>".to_string()]
+            && m.from == "<alerts@csm.example.com>"));
+    let payment = opened.iter().find(|a| a.rule == "payment_failed").unwrap();
+    let mail = got
+        .iter()
+        .find(|m| m.data.contains(&payment.title))
+        .expect("the payment alert's mail");
+    assert!(mail.data.contains("Subject: [High] Acme:"), "{}", mail.data);
+    assert!(
+        mail.data
+            .contains(&format!("https://csm.example.com/customers/{id}")),
+        "{}",
+        mail.data
+    );
+    let slack = posts.lock().unwrap().clone();
+    assert_eq!(slack.len(), notifying.len());
+    assert!(slack.iter().all(|p| p["text"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("<https://csm.example.com/customers/{id}|Acme>"))));
+
+    // Nothing is sent twice: a second pass finds nothing due, and re-scoring while the
+    // conditions hold opens nothing new.
+    assert_eq!(deliver(&app, now + Duration::minutes(10)).await, 0);
+    rescore(&app, id).await;
+    assert_eq!(notifications(&app).await.len(), queued.len());
+    assert_eq!(mails.lock().unwrap().len(), notifying.len());
+}
+
+#[tokio::test]
+async fn refused_deliveries_retry_with_back_off_then_give_up_and_unconfigured_ones_say_why() {
+    let (smtp, mails) = smtp_stand_in(true).await;
+    let app = spawn_app_with(Config {
+        smtp_url: Some(smtp),
+        ..Config::default()
+    })
+    .await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id = troubled(&app).await;
+    rescore(&app, id).await;
+    let queued = notifications(&app).await;
+    // No Slack webhook: e-mail only.
+    assert!(!queued.is_empty() && queued.iter().all(|n| n.channel == "email"));
+
+    // Postgres keeps microseconds.
+    let mut at = Utc::now().trunc_subsecs(6);
+    deliver(&app, at).await;
+    let after_one = notifications(&app).await;
+    for n in &after_one {
+        assert_eq!((n.status.as_str(), n.attempts), ("pending", 1), "{n:?}");
+        assert!(
+            n.last_error
+                .as_deref()
+                .unwrap()
+                .contains("mailbox unavailable"),
+            "{n:?}"
+        );
+        assert_eq!(n.next_attempt_at, at + notify::backoff(1));
+    }
+    // Not due again before its back-off.
+    assert_eq!(deliver(&app, at + Duration::seconds(30)).await, 0);
+    for attempt in 2..=notify::MAX_ATTEMPTS {
+        at += notify::backoff(attempt - 1);
+        assert_eq!(
+            deliver(&app, at).await,
+            queued.len() as u64,
+            "attempt {attempt}"
+        );
+    }
+    let given_up = notifications(&app).await;
+    assert!(
+        given_up
+            .iter()
+            .all(|n| n.status == "failed" && n.attempts == notify::MAX_ATTEMPTS),
+        "{given_up:?}"
+    );
+    assert_eq!(deliver(&app, at + Duration::days(1)).await, 0);
+    assert!(mails.lock().unwrap().is_empty());
+
+    // A server without SMTP keeps the deliveries and says why they were not sent.
+    let quiet = spawn_app().await;
+    quiet.sign_in_as("csm@example.com", "csm").await;
+    let other = troubled(&quiet).await;
+    rescore(&quiet, other).await;
+    deliver(&quiet, Utc::now()).await;
+    let skipped = notifications(&quiet).await;
+    assert!(!skipped.is_empty());
+    assert!(skipped.iter().all(
+        |n| n.status == "skipped" && n.last_error.as_deref().unwrap().contains("VCSM_SMTP_URL")
+    ));
+}
+
+#[tokio::test]
+async fn admins_change_rules_whole_or_not_at_all_and_the_next_scoring_follows_them() {
+    let app = spawn_app().await;
+    app.sign_in_as("admin@example.com", "admin").await;
+    let res = app.post_form("alert_rules", &[]).await;
+    assert_eq!(res.status(), 200);
+    let page: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(page["can_edit"], true);
+    let mut rules: Vec<serde_json::Value> = page["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["config"].clone())
+        .collect();
+    assert_eq!(rules.len(), 9);
+
+    // A bad threshold anywhere: refused with the field named, nothing saved.
+    let payment = rules
+        .iter()
+        .position(|r| r["rule"] == "payment_failed")
+        .unwrap();
+    rules[payment]["enabled"] = json!(false);
+    let drop = rules
+        .iter()
+        .position(|r| r["rule"] == "score_drop")
+        .unwrap();
+    rules[drop]["threshold"] = json!(500.0);
+    let res = app
+        .post_json("save_alert_rules", json!({ "rules": rules }))
+        .await;
+    assert_eq!(
+        common::validation_fields(res).await,
+        [format!("rules[{drop}].threshold")]
+    );
+    let page: serde_json::Value = app
+        .post_form("alert_rules", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["rules"][payment]["config"]["enabled"], true);
+
+    rules[drop]["threshold"] = json!(15.0);
+    let res = app
+        .post_json("save_alert_rules", json!({ "rules": rules }))
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let page: serde_json::Value = app
+        .post_form("alert_rules", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["rules"][payment]["config"]["enabled"], false);
+    assert_eq!(page["rules"][drop]["config"]["threshold"], 15.0);
+
+    // A disabled rule raises nothing.
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id = troubled(&app).await;
+    rescore(&app, id).await;
+    let opened = alerts_of(&app, id).await;
+    assert_eq!(count(&opened, "payment_failed"), 0, "{opened:?}");
+    assert_eq!(count(&opened, "cancellation_intent"), 1);
+
+    // Only admins edit.
+    let res = app
+        .post_json("save_alert_rules", json!({ "rules": rules }))
         .await;
     assert_eq!(res.status(), 403);
 }

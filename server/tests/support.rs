@@ -5,10 +5,8 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use app::backend::entities::support_ticket;
-use common::{spawn_app, TestApp};
+use common::{slack_stand_in, spawn_app, TestApp};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
@@ -347,31 +345,6 @@ async fn the_tickets_api_validates_holds_and_replays() {
     let page: Value = res.json().await.unwrap();
     assert_eq!(page["items"][0]["external_id"], "T-77");
     assert_eq!(page["items"][0]["cancellation_intent"], true);
-}
-
-/// A stand-in for Slack's incoming-webhook endpoint: answers `ok`, or Slack's documented
-/// error text, and keeps what it received.
-async fn slack_stand_in(answer: (u16, &'static str)) -> (String, Arc<Mutex<Vec<Value>>>) {
-    use axum::routing::post;
-    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let kept = received.clone();
-    let router = axum::Router::new().route(
-        "/services/T000/B000/XXXX",
-        post(move |axum::Json(body): axum::Json<Value>| {
-            let kept = kept.clone();
-            async move {
-                kept.lock().unwrap().push(body);
-                (
-                    axum::http::StatusCode::from_u16(answer.0).unwrap(),
-                    answer.1,
-                )
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (format!("http://{addr}/services/T000/B000/XXXX"), received)
 }
 
 #[tokio::test]

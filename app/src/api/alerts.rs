@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::ctx;
-use crate::dto::{AlertAction, AlertsPage};
+use crate::dto::{AlertAction, AlertRulesPage, AlertsPage};
 use crate::error::AppError;
 
 /// A page of alerts: `filter` active (default), open, acknowledged, snoozed or resolved;
@@ -55,4 +55,32 @@ pub async fn act_on_alert(
         crate::backend::alerts::act(&state.db, &user, alert_id, action, note, chrono::Utc::now())
             .await,
     )
+}
+
+/// The alert rules, where notifications go, and the latest deliveries (everyone signed in
+/// reads; admins edit).
+#[server(endpoint = "alert_rules")]
+pub async fn alert_rules() -> Result<AlertRulesPage, AppError> {
+    let (state, user) = ctx::signed_in().await?;
+    ctx::respond(
+        crate::backend::alerts::rules_page(
+            &state.db,
+            user.role.can_admin(),
+            state.mailer.is_some(),
+            chrono::Utc::now(),
+        )
+        .await,
+    )
+}
+
+/// Saves the whole rule set (admins), then re-evaluates the portfolio in the background so
+/// the new thresholds apply at once.
+#[server(input = leptos::server_fn::codec::Json, endpoint = "save_alert_rules")]
+pub async fn save_alert_rules(rules: Vec<vcsm::alerts::RuleConfig>) -> Result<(), AppError> {
+    let (state, admin) = ctx::require(vcsm::auth::Role::can_admin).await?;
+    ctx::respond(
+        crate::backend::alerts::save_rules(&state.db, &admin, &rules, chrono::Utc::now()).await,
+    )?;
+    crate::backend::health::rescore_in_background(&state);
+    Ok(())
 }

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod auth;
 pub mod customers;
 pub mod dashboard;
+pub mod expansion;
 pub mod health;
 pub mod integrations;
 pub mod users;

@@ -8,17 +8,17 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
-use vcsm::alerts::{self, Rule, Severity, Signals};
+use vcsm::alerts::{self, Rule, RuleConfig, Severity, Signals};
 use vcsm::health::{Facts, Health};
 
-use super::audit;
-use super::entities::{alert, alert_condition, customer, health_score, user};
-use crate::dto::{AlertAction, AlertRow, AlertsPage, CurrentUser};
+use super::entities::{alert, alert_condition, alert_rule, customer, health_score};
+use super::{audit, customers, notify, users};
+use crate::dto::{AlertAction, AlertRow, AlertRuleDto, AlertRulesPage, AlertsPage, CurrentUser};
 use crate::error::AppError;
 
 /// Rows per multi-row statement, and ids per `IN` list.
@@ -95,15 +95,19 @@ fn signals(f: &Facts, h: &Health, week_ago: Option<u8>, churn_probability: Optio
 ///
 /// # Errors
 /// Database errors.
-pub async fn evaluate(
-    db: &impl ConnectionTrait,
+pub async fn evaluate<C: ConnectionTrait + TransactionTrait>(
+    outer: &C,
     scope: Option<&[i64]>,
     facts: &HashMap<i64, Facts>,
     health: &HashMap<i64, &Health>,
     churn: &HashMap<i64, f64>,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let rules = alerts::default_rules();
+    // The alerts, their notifications and the conditions are written together (a
+    // savepoint inside a caller's transaction).
+    let txn = outer.begin().await?;
+    let db = &txn;
+    let rules = rules(db).await?;
     let week_ago = scores_a_week_ago(db, scope, now.date_naive()).await?;
     let mut held_q = alert_condition::Entity::find()
         .select_only()
@@ -173,12 +177,38 @@ pub async fn evaluate(
         }
     }
     let opened = new_alerts.len() as u64;
+    let notifying: Vec<Rule> = rules.iter().filter(|c| c.notify).map(|c| c.rule).collect();
+    let to_notify: BTreeSet<(i64, String)> = new_alerts
+        .iter()
+        .filter(|a| Rule::parse(a.rule.as_ref()).is_some_and(|r| notifying.contains(&r)))
+        .map(|a| (*a.customer_id.as_ref(), a.rule.as_ref().clone()))
+        .collect();
     for chunk in new_alerts.chunks(CHUNK) {
         // Another server evaluating the same customer at once: its alert stands.
         alert::Entity::insert_many(chunk.to_vec())
             .on_conflict(OnConflict::new().do_nothing().to_owned())
             .exec_without_returning(db)
             .await?;
+    }
+
+    if !to_notify.is_empty() {
+        // The rows just opened (a racing server's rows for the same episode are the same
+        // alerts, and the outbox is unique per alert and channel).
+        let customer_ids: Vec<i64> = to_notify.iter().map(|(id, _)| *id).collect();
+        let mut opened_now = Vec::new();
+        for chunk in customer_ids.chunks(CHUNK) {
+            opened_now.extend(
+                alert::Entity::find()
+                    .filter(alert::Column::CustomerId.is_in(chunk.to_vec()))
+                    .filter(alert::Column::OpenedAt.eq(now))
+                    .filter(alert::Column::Status.eq(OPEN))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .filter(|a| to_notify.contains(&(a.customer_id, a.rule.clone()))),
+            );
+        }
+        notify::enqueue(db, &opened_now, now).await?;
     }
 
     // The conditions holding now replace those of the last evaluation.
@@ -202,7 +232,83 @@ pub async fn evaluate(
         .exec_without_returning(db)
         .await?;
     }
+    txn.commit().await?;
     Ok(opened)
+}
+
+/// The alert rules in effect: the stored settings over the shipped defaults.
+///
+/// # Errors
+/// Database errors.
+pub async fn rules(db: &impl ConnectionTrait) -> Result<Vec<RuleConfig>, DbErr> {
+    let stored: Vec<RuleConfig> = alert_rule::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            Some(RuleConfig {
+                rule: Rule::parse(&r.rule)?,
+                enabled: r.enabled,
+                severity: Severity::parse(&r.severity)?,
+                threshold: r.threshold,
+                notify: r.notify,
+            })
+        })
+        .collect();
+    Ok(alerts::merge_rules(&stored))
+}
+
+/// Saves an edited rule set (admins), whole or not at all, audited with what changed.
+/// The rules apply from the next scoring (the caller starts one).
+///
+/// # Errors
+/// `Validation` naming each bad threshold, or a missing or repeated rule; database errors.
+pub async fn save_rules<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    edited: &[RuleConfig],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let rules = alerts::validate_rules(edited).map_err(AppError::Validation)?;
+    let txn = db.begin().await?;
+    let before = self::rules(&txn).await?;
+    let changed: Vec<&RuleConfig> = rules.iter().filter(|r| !before.contains(r)).collect();
+    let rows = rules.iter().map(|r| alert_rule::ActiveModel {
+        rule: Set(r.rule.as_str().into()),
+        enabled: Set(r.enabled),
+        severity: Set(r.severity.as_str().into()),
+        threshold: Set(r.threshold),
+        notify: Set(r.notify),
+        updated_at: Set(now),
+        updated_by: Set(Some(actor.id)),
+    });
+    alert_rule::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(alert_rule::Column::Rule)
+                .update_columns([
+                    alert_rule::Column::Enabled,
+                    alert_rule::Column::Severity,
+                    alert_rule::Column::Threshold,
+                    alert_rule::Column::Notify,
+                    alert_rule::Column::UpdatedAt,
+                    alert_rule::Column::UpdatedBy,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        "alert_rules.update",
+        "alert_rules",
+        None,
+        serde_json::json!({ "changed": changed }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Which alerts a list shows.
@@ -271,40 +377,31 @@ pub async fn list(
         q = q.filter(alert::Column::CustomerId.eq(cid));
     }
     let total = q.clone().count(db).await?;
+    // Most severe first, then newest, across pages.
+    let severity_rank: Expr =
+        Expr::case(alert::Column::Severity.eq(Severity::Critical.as_str()), 4)
+            .case(alert::Column::Severity.eq(Severity::High.as_str()), 3)
+            .case(alert::Column::Severity.eq(Severity::Medium.as_str()), 2)
+            .finally(1)
+            .into();
     let rows = q
+        .order_by(severity_rank, Order::Desc)
         .order_by_desc(alert::Column::OpenedAt)
         .order_by_desc(alert::Column::Id)
         .offset(page * PAGE)
         .limit(PAGE)
         .all(db)
         .await?;
-    let customer_ids: Vec<i64> = rows.iter().map(|r| r.customer_id).collect();
-    let names: HashMap<i64, String> = customer::Entity::find()
-        .select_only()
-        .column(customer::Column::Id)
-        .column(customer::Column::Name)
-        .filter(customer::Column::Id.is_in(customer_ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let user_ids: Vec<i64> = rows
-        .iter()
-        .flat_map(|r| [r.owner_id, r.handled_by])
-        .flatten()
-        .collect();
-    let people: HashMap<i64, String> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::Name)
-        .filter(user::Column::Id.is_in(user_ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let mut alerts: Vec<AlertRow> = rows
+    let names = customers::names_of(db, rows.iter().map(|r| r.customer_id).collect()).await?;
+    let people = users::names_of(
+        db,
+        rows.iter()
+            .flat_map(|r| [r.owner_id, r.handled_by])
+            .flatten()
+            .collect(),
+    )
+    .await?;
+    let alerts: Vec<AlertRow> = rows
         .into_iter()
         .map(|r| AlertRow {
             id: r.id,
@@ -326,12 +423,6 @@ pub async fn list(
             note: r.note,
         })
         .collect();
-    // Most severe first within the page's time order.
-    alerts.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(b.opened_at.cmp(&a.opened_at))
-    });
     Ok(AlertsPage {
         alerts,
         total,
@@ -439,4 +530,41 @@ pub async fn act<C: ConnectionTrait + TransactionTrait>(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Deliveries listed on the rules page.
+const RECENT_NOTIFICATIONS: u64 = 25;
+
+/// The rules page: the rules in effect with what their thresholds mean, whether Slack and
+/// e-mail are set up, and the latest deliveries.
+///
+/// # Errors
+/// Database errors.
+pub async fn rules_page(
+    db: &impl ConnectionTrait,
+    can_edit: bool,
+    email_configured: bool,
+    now: DateTime<Utc>,
+) -> Result<AlertRulesPage, AppError> {
+    let rules = rules(db)
+        .await?
+        .into_iter()
+        .map(|config| {
+            let t = config.rule.threshold();
+            AlertRuleDto {
+                label: config.rule.label().into(),
+                meaning: t.map(|t| t.meaning.into()),
+                min: t.map_or(0.0, |t| t.min),
+                max: t.map_or(0.0, |t| t.max),
+                config,
+            }
+        })
+        .collect();
+    Ok(AlertRulesPage {
+        rules,
+        can_edit,
+        slack_configured: super::slack::webhook_url(db, now).await?.is_some(),
+        email_configured,
+        recent: notify::recent(db, RECENT_NOTIFICATIONS).await?,
+    })
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Func, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, TransactionTrait,
 };
 use vcsm::churn::training::{self, TrainError, TrainOptions};
 use vcsm::churn::{
@@ -136,7 +136,7 @@ pub struct TrainingOutcome {
 /// # Errors
 /// Database errors (a solver failure is stored as a `failed` run, not an error).
 pub async fn train(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     cache: &super::health::PortfolioCache,
     trigger: &str,
     now: DateTime<Utc>,
@@ -487,7 +487,7 @@ const NIGHTLY: &str = "churn.nightly";
 /// # Errors
 /// Database errors (the claim is released so another try can run it).
 pub async fn nightly(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     cache: &super::health::PortfolioCache,
     now: DateTime<Utc>,
 ) -> Result<Option<TrainingOutcome>, AppError> {

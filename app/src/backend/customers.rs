@@ -715,3 +715,23 @@ pub async fn add_contact<C: ConnectionTrait + TransactionTrait>(
     txn.commit().await?;
     Ok(m.id)
 }
+
+/// The names of the customers in `ids` (missing ones are left out).
+///
+/// # Errors
+/// Database errors.
+pub async fn names_of(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> Result<HashMap<i64, String>, DbErr> {
+    Ok(customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .column(customer::Column::Name)
+        .filter(customer::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}

@@ -82,6 +82,10 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
         .into_iter()
         .map(|u| (u.email, u.id))
         .collect();
+    // The demo's plans, unless an admin already set some.
+    if super::entities::plan::Entity::find().count(&txn).await? == 0 {
+        super::expansion::replace_plans(&txn, &vcsm::demo::plans(), now).await?;
+    }
     let portfolio = generate(config);
     let demo_users = &portfolio.users;
     let mut events_batch: Vec<usage_event::ActiveModel> = Vec::with_capacity(BATCH);

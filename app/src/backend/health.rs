@@ -175,9 +175,9 @@ async fn write_scores(
     Ok(())
 }
 
-/// Churn predictions, then alerts, for the customers just scored.
+/// Churn predictions, then alerts and expansion signals, for the customers just scored.
 async fn predict(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     scope: Option<&[i64]>,
     card: &Scorecard,
     facts: &std::collections::HashMap<i64, vcsm::health::Facts>,
@@ -187,6 +187,7 @@ async fn predict(
     let health = scores.iter().map(|(id, h, _)| (*id, h)).collect();
     let churn = super::churn::predict_and_store(db, scope, card, facts, &health, now).await?;
     super::alerts::evaluate(db, scope, facts, &health, &churn, now).await?;
+    super::expansion::evaluate(db, scope, facts, &health, card.window_days, now).await?;
     Ok(())
 }
 
@@ -304,7 +305,7 @@ impl Rescoring {
 /// # Errors
 /// Database errors.
 pub async fn rescore_portfolio(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     cache: &PortfolioCache,
     progress: &Rescoring,
     now: DateTime<Utc>,
@@ -389,7 +390,7 @@ pub async fn scorecard_for_editor(
 /// # Errors
 /// Database errors (each chunk of rows is one statement: never half a row).
 pub async fn score_customers(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     cache: &PortfolioCache,
     ids: Option<&[i64]>,
     as_of: DateTime<Utc>,
@@ -527,7 +528,7 @@ pub async fn score_due<C: ConnectionTrait + TransactionTrait>(
 /// # Errors
 /// Database errors.
 pub async fn score_history(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     cache: &PortfolioCache,
     weeks: u32,
     now: DateTime<Utc>,
@@ -548,7 +549,7 @@ const NIGHTLY: &str = "health.nightly";
 /// # Errors
 /// Database errors (the claim is released so another try can run it).
 pub async fn nightly(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     cache: &PortfolioCache,
     now: DateTime<Utc>,
 ) -> Result<Option<Scored>, AppError> {

@@ -10,6 +10,7 @@ use super::churn::Training;
 use super::health::{PortfolioCache, Rescoring};
 use super::imports::ImportJobs;
 use super::ingest::SourceCache;
+use super::mail::{Mailer, DEFAULT_FROM};
 use super::meter::Meter;
 
 /// Process settings read once from the environment (see the README's settings table).
@@ -23,6 +24,25 @@ pub struct Config {
     pub demo_mode: bool,
     /// HubSpot's API base (`HUBSPOT_API_BASE`; a stand-in server in tests).
     pub hubspot_api_base: Option<String>,
+    /// The SMTP relay for alert e-mails (`VCSM_SMTP_URL`); none: e-mails are skipped.
+    pub smtp_url: Option<String>,
+    /// The sender of alert e-mails (`VCSM_MAIL_FROM`).
+    pub mail_from: Option<String>,
+    /// Where users reach the product, for links in notifications (`VCSM_PUBLIC_URL`).
+    pub public_url: Option<String>,
+}
+
+impl Config {
+    /// The mailer these settings describe, if any.
+    ///
+    /// # Errors
+    /// A message naming the bad setting.
+    pub fn mailer(&self) -> Result<Option<Mailer>, String> {
+        self.smtp_url
+            .as_deref()
+            .map(|url| Mailer::new(url, self.mail_from.as_deref().unwrap_or(DEFAULT_FROM)))
+            .transpose()
+    }
 }
 
 #[derive(Clone, FromRef)]
@@ -44,10 +64,25 @@ pub struct AppState {
     pub rescoring: Arc<Rescoring>,
     /// Retraining the churn model from the model page.
     pub training: Arc<Training>,
+    /// Alert e-mails' SMTP relay, when configured.
+    pub mailer: Option<Arc<Mailer>>,
 }
 
 impl AppState {
+    /// The base of links in notifications: `VCSM_PUBLIC_URL`, else the listening address.
+    pub fn public_url(&self) -> String {
+        self.config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.leptos_options.site_addr))
+    }
+
     pub fn new(leptos_options: LeptosOptions, db: DatabaseConnection, config: Config) -> Self {
+        let mailer = config.mailer().unwrap_or_else(|e| {
+            // `serve` checks the settings before it gets here; this is a library caller's.
+            tracing::error!(error = %e, "alert e-mails are off");
+            None
+        });
         Self {
             leptos_options,
             db,
@@ -62,6 +97,7 @@ impl AppState {
             portfolio: Arc::new(PortfolioCache::default()),
             rescoring: Arc::new(Rescoring::default()),
             training: Arc::new(Training::default()),
+            mailer: mailer.map(Arc::new),
         }
     }
 }

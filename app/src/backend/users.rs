@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use vcsm::auth::{check_new_password, session_lifetime, Email, LoginThrottle, Role};
 use vcsm::ValidationErrors;
@@ -394,4 +394,24 @@ pub async fn set_active<C: ConnectionTrait + TransactionTrait>(
 /// Returns the database error.
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     user::Entity::find().count(db).await
+}
+
+/// The names of the users in `ids` (missing ones are left out).
+///
+/// # Errors
+/// Database errors.
+pub async fn names_of(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> Result<std::collections::HashMap<i64, String>, DbErr> {
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Name)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }

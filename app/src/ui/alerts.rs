@@ -65,7 +65,9 @@ pub fn AlertsPage() -> impl IntoView {
         |(f, m, p, _)| list_alerts(f, m, None, p),
     );
     view! {
-        <PageHeader title="Alerts".into() subtitle="Raised seconds after the data that causes them, once per episode of a condition, and assigned to the customer's owner.".into()/>
+        <PageHeader title="Alerts".into() subtitle="Raised seconds after the data that causes them, once per episode of a condition, and assigned to the customer's owner.".into()>
+            <a href="/alerts/rules" class="btn-secondary" data-testid="alert-rules-link">"Rules and notifications"</a>
+        </PageHeader>
         <div class="mb-4 flex flex-wrap items-center justify-between gap-3">
             <div class="flex flex-wrap gap-1" role="tablist">
                 {TABS.into_iter().map(|(key, label)| view! {
@@ -211,11 +213,11 @@ fn alert_row(
             </td>
             <td class="px-4 py-3 text-slate-600">{a.owner.clone().unwrap_or_else(|| "Unassigned".into())}</td>
             <td class="px-4 py-3 whitespace-nowrap text-slate-600" title=vcsm::timefmt::date_time(a.opened_at)>{ago(a.opened_at, now)}</td>
-            <td class="px-4 py-3">
+            <td class="px-4 py-3 min-w-80">
                 <p class="text-xs text-slate-600" data-testid="alert-status">{status}</p>
                 {move || (can_act.get() && !resolved).then(|| view! {
                     <div class="mt-2 flex flex-wrap items-center gap-1">
-                        <input type="text" class="input h-8 w-44 text-xs" placeholder="Note (needed to resolve)" aria-label="Note"
+                        <input type="text" class="input h-8 w-full text-xs" placeholder="Note (needed to resolve)" aria-label="Note"
                             data-testid="alert-note-input" prop:value=move || note.get()
                             on:input=move |ev| note.set(event_target_value(&ev))/>
                         <button type="button" class="btn-secondary h-8 text-xs" data-testid="ack" on:click=move |_| send(AlertAction::Acknowledge)>"Acknowledge"</button>

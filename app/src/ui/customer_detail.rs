@@ -11,6 +11,7 @@ use super::churn::ChurnPanel;
 use super::components::{
     user_can, ErrorNotice, FieldError, Loading, PageHeader, StageBadge, TierBadge,
 };
+use super::expansion::CustomerExpansion;
 use super::health::HealthPanel;
 use crate::api::customers::{get_customer, AddContact, AddNote, ArchiveCustomer};
 use crate::dto::{CustomerDetail, TimelineKind};
@@ -167,6 +168,7 @@ fn render(d: CustomerDetail, can_edit: bool, actions: DetailActions) -> impl Int
         <HealthPanel customer_id=id can_edit=can_edit/>
         <ChurnPanel customer_id=id/>
         <CustomerAlerts customer_id=id/>
+        <CustomerExpansion customer_id=id/>
         <div class="mt-6 grid gap-6 lg:grid-cols-3">
             <div class="space-y-6 lg:col-span-1">
                 <section class="card p-5">

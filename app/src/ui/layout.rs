@@ -93,6 +93,7 @@ pub fn AppShell() -> impl IntoView {
                     <AlertsNav collapsed/>
                     <NavItem href="/health/scorecard" label="Scorecard" icon="♥" collapsed/>
                     <NavItem href="/health/model" label="Churn model" icon="◔" collapsed/>
+                    <NavItem href="/expansion" label="Expansion" icon="↗" collapsed/>
                     <Transition fallback=|| ()>
                         {move || {
                             user.get()

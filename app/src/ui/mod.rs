@@ -1,5 +1,6 @@
 //! Pages, layout and components.
 
+mod alert_rules;
 mod alerts;
 mod churn;
 mod components;
@@ -7,6 +8,7 @@ mod customer_detail;
 mod customer_form;
 mod customers;
 mod dashboard;
+mod expansion;
 pub(crate) mod health;
 mod import;
 mod integrations;
@@ -62,6 +64,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/health/scorecard") view=scorecard::ScorecardPage/>
                     <Route path=path!("/health/model") view=churn::ChurnModelPage/>
                     <Route path=path!("/alerts") view=alerts::AlertsPage/>
+                    <Route path=path!("/alerts/rules") view=alert_rules::AlertRulesPage/>
+                    <Route path=path!("/expansion") view=expansion::ExpansionPipelinePage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -306,3 +306,108 @@ pub fn error_paths(body: &serde_json::Value) -> Vec<String> {
         .map(|e| e["path"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// A stand-in for Slack's incoming-webhook endpoint: answers `ok`, or Slack's documented
+/// error text, and keeps what it received.
+pub async fn slack_stand_in(
+    answer: (u16, &'static str),
+) -> (String, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use axum::routing::post;
+    let received: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let kept = received.clone();
+    let router = axum::Router::new().route(
+        "/services/T000/B000/XXXX",
+        post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push(body);
+                (
+                    axum::http::StatusCode::from_u16(answer.0).unwrap(),
+                    answer.1,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (format!("http://{addr}/services/T000/B000/XXXX"), received)
+}
+
+/// One message an SMTP stand-in accepted: the envelope and the raw DATA.
+#[derive(Clone, Debug)]
+pub struct Mail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+/// A local SMTP server speaking the protocol's plain-text core (RFC 5321: EHLO, MAIL,
+/// RCPT, DATA, RSET, NOOP, QUIT), as a relay would. With `refuse_recipients` it answers
+/// every RCPT with 550, as a relay refusing a mailbox does. Returns its `smtp://` URL and
+/// the messages accepted.
+pub async fn smtp_stand_in(refuse_recipients: bool) -> (String, Arc<std::sync::Mutex<Vec<Mail>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let accepted: Arc<std::sync::Mutex<Vec<Mail>>> = Arc::default();
+    let kept = accepted.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 stand-in ESMTP ready\r\n").await;
+                let (mut from, mut to) = (String::new(), Vec::new());
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        b"250-stand-in\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("MAIL FROM:") {
+                        from = line[10..].trim().to_string();
+                        to.clear();
+                        b"250 2.1.0 OK\r\n"
+                    } else if upper.starts_with("RCPT TO:") {
+                        if refuse_recipients {
+                            b"550 5.1.1 mailbox unavailable\r\n"
+                        } else {
+                            to.push(line[8..].trim().to_string());
+                            b"250 2.1.5 OK\r\n"
+                        }
+                    } else if upper == "DATA" {
+                        let _ = write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await;
+                        let mut data = String::new();
+                        while let Ok(Some(l)) = lines.next_line().await {
+                            if l == "." {
+                                break;
+                            }
+                            data.push_str(&l);
+                            data.push('\n');
+                        }
+                        kept.lock().unwrap().push(Mail {
+                            from: from.clone(),
+                            to: to.clone(),
+                            data,
+                        });
+                        b"250 2.0.0 queued\r\n"
+                    } else if upper == "QUIT" {
+                        let _ = write.write_all(b"221 2.0.0 bye\r\n").await;
+                        return;
+                    } else if upper == "RSET" || upper == "NOOP" {
+                        b"250 2.0.0 OK\r\n"
+                    } else {
+                        b"502 5.5.2 not implemented\r\n"
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("smtp://{addr}"), accepted)
+}

@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod alert_condition;
+pub mod alert_rule;
 pub mod api_token;
 pub mod audit_entry;
 pub mod billing_event;
@@ -10,12 +11,15 @@ pub mod churn_prediction;
 pub mod contact;
 pub mod customer;
 pub mod customer_identity;
+pub mod expansion_signal;
 pub mod health_score;
 pub mod integration_error;
 pub mod integration_setting;
 pub mod integration_stat;
 pub mod login_attempt;
 pub mod note;
+pub mod notification;
+pub mod plan;
 pub mod quarantined_event;
 pub mod scheduled_run;
 pub mod score_request;

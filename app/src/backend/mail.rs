@@ -1,0 +1,62 @@
+//! Outgoing e-mail (alert notifications) over SMTP with lettre. Configured by
+//! `VCSM_SMTP_URL` (`smtp://host:25`, `smtp://user:pass@host:587?tls=required`,
+//! `smtps://host:465`) and `VCSM_MAIL_FROM`.
+
+use std::time::Duration;
+
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// An SMTP relay and the sender address.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password: never printed.
+        f.debug_struct("Mailer").field("from", &self.from).finish()
+    }
+}
+
+/// The sender when `VCSM_MAIL_FROM` is not set.
+pub const DEFAULT_FROM: &str = "Virtual CSM <alerts@localhost>";
+
+impl Mailer {
+    /// # Errors
+    /// A message naming the setting that is wrong.
+    pub fn new(smtp_url: &str, from: &str) -> Result<Self, String> {
+        let from: Mailbox = from.parse().map_err(|e| {
+            format!("VCSM_MAIL_FROM is not an address such as \"Name <a@b.com>\": {e}")
+        })?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
+            .map_err(|e| format!("VCSM_SMTP_URL is not an SMTP URL such as smtp://host:25: {e}"))?
+            .timeout(Some(Duration::from_secs(15)))
+            .build();
+        Ok(Self { transport, from })
+    }
+
+    /// Sends a plain-text message to one recipient.
+    ///
+    /// # Errors
+    /// A message for the delivery record: a bad address, or the relay's refusal.
+    pub async fn send(&self, to: &str, subject: &str, text: &str) -> Result<(), String> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| format!("{to} is not an e-mail address: {e}"))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(text.to_string())
+            .map_err(|e| format!("the message could not be built: {e}"))?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("the mail server refused or could not be reached: {e}"))
+    }
+}
