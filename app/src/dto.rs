@@ -127,19 +127,29 @@ pub struct DashboardDto {
     /// Live, not churned customers per health level (worst first), and those not scored.
     pub health_levels: Vec<(vcsm::health::Level, u64)>,
     pub unscored: u64,
-    /// Poor and Fair customers, biggest ARR first.
+    /// High and medium churn-risk customers, largest ARR at risk first.
     pub at_risk: Vec<AtRiskRow>,
+    /// ARR × churn probability over every live customer, per currency.
+    pub arr_at_risk: Vec<(String, i64)>,
+    /// Alerts needing someone, per severity, most severe first.
+    pub open_alerts: Vec<(vcsm::alerts::Severity, u64)>,
+    /// The open expansion pipeline per currency.
+    pub pipeline: Vec<PipelineTotal>,
     pub as_of: DateTime<Utc>,
 }
 
-/// A customer whose health is Poor or Fair, with what is at stake.
+/// A customer at high or medium churn risk, with what is at stake.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AtRiskRow {
     pub id: i64,
     pub name: String,
-    pub score: u8,
-    pub level: vcsm::health::Level,
+    pub score: Option<u8>,
+    pub level: Option<vcsm::health::Level>,
+    pub risk: vcsm::churn::Risk,
+    pub probability: f64,
     pub arr_minor: i64,
+    /// ARR × probability.
+    pub arr_at_risk_minor: i64,
     pub currency: String,
 }
 

@@ -3,8 +3,9 @@
 //! call, served at `/api/openapi.json`.
 
 use app::backend::rest::{
-    self, RestBillingEvent, RestContact, RestCustomer, RestEvent, RestPage, RestSubscription,
-    RestTicket, MAX_LIMIT,
+    self, RestBillingEvent, RestCalibrationBin, RestChurn, RestChurnModel, RestContact,
+    RestCustomer, RestEvent, RestFactor, RestHealth, RestHealthGroup, RestMeasure, RestPage,
+    RestSubscription, RestTicket, MAX_LIMIT,
 };
 use app::backend::{tokens, AppState};
 use axum::extract::{Path, Query, State};
@@ -27,6 +28,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/customers/{id}/events", get(customer_events))
         .route("/api/v1/customers/{id}/tickets", get(customer_tickets))
         .route("/api/v1/customers/{id}/billing", get(customer_billing))
+        .route("/api/v1/customers/{id}/health", get(customer_health))
+        .route("/api/v1/customers/{id}/churn", get(customer_churn))
+        .route("/api/v1/churn/model", get(churn_model))
 }
 
 /// An error answer.
@@ -239,6 +243,84 @@ async fn customer_billing(
     }
 }
 
+fn app_error(e: &app::error::AppError) -> Response {
+    match e {
+        app::error::AppError::NotFound(m) => error(StatusCode::NOT_FOUND, m.clone()),
+        other => db_error(other),
+    }
+}
+
+/// A customer's current health score, with each measure's value, 0–100 score, share and
+/// points (the points add up to the score).
+#[utoipa::path(get, path = "/api/v1/customers/{id}/health", tag = "REST API",
+    params(("id" = i64, Path, description = "Virtual CSM's customer id")),
+    responses(
+        (status = 200, description = "The current score and its breakdown", body = RestHealth),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such customer, or not scored yet", body = ApiError)),
+    security(("bearer" = [])))]
+async fn customer_health(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers).await {
+        return *r;
+    }
+    match rest::health(&state.db, id, chrono::Utc::now()).await {
+        Ok(Some(h)) => Json(h).into_response(),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            format!("customer {id} has not been scored yet: scores follow new data within seconds"),
+        ),
+        Err(e) => app_error(&e),
+    }
+}
+
+/// A customer's churn probability, risk and the factors behind it.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/churn", tag = "REST API",
+    params(("id" = i64, Path, description = "Virtual CSM's customer id")),
+    responses(
+        (status = 200, description = "The prediction", body = RestChurn),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such customer, or no prediction yet", body = ApiError)),
+    security(("bearer" = [])))]
+async fn customer_churn(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers).await {
+        return *r;
+    }
+    match rest::churn(&state.db, id).await {
+        Ok(Some(Some(c))) => Json(c).into_response(),
+        Ok(Some(None)) => error(
+            StatusCode::NOT_FOUND,
+            format!("customer {id} has no churn prediction yet: it comes with its first score"),
+        ),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no customer with id {id}")),
+        Err(e) => app_error(&e),
+    }
+}
+
+/// The churn model: status, training data, cross-validated AUC, top-decile lift, the
+/// health score's own AUC, calibration and the backtest.
+#[utoipa::path(get, path = "/api/v1/churn/model", tag = "REST API",
+    responses(
+        (status = 200, description = "The model and its metrics", body = RestChurnModel),
+        (status = 401, description = "No valid token", body = ApiError)),
+    security(("bearer" = [])))]
+async fn churn_model(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&state, &headers).await {
+        return *r;
+    }
+    match rest::churn_model(&state.db).await {
+        Ok(m) => Json(m).into_response(),
+        Err(e) => app_error(&e),
+    }
+}
+
 struct Security;
 
 impl Modify for Security {
@@ -260,11 +342,12 @@ impl Modify for Security {
     info(title = "Virtual CSM", description = "Data in (Segment-compatible tracking, webhooks, tickets) and the read-only REST API."),
     paths(
         customer_by_id, customer_by_external_id, customer_events, customer_tickets, customer_billing,
+        customer_health, customer_churn, churn_model,
         crate::openapi_docs::track, crate::openapi_docs::identify, crate::openapi_docs::group,
         crate::openapi_docs::page, crate::openapi_docs::batch, crate::openapi_docs::tickets,
         crate::openapi_docs::stripe, crate::openapi_docs::zendesk, crate::openapi_docs::intercom,
     ),
-    components(schemas(RestContact, RestSubscription)),
+    components(schemas(RestContact, RestSubscription, RestMeasure, RestHealthGroup, RestFactor, RestCalibrationBin)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;

@@ -1,8 +1,9 @@
-//! The demo portfolio lands in the database whole, and the dashboard agrees with it.
+//! The demo portfolio lands in the database whole, and the dashboard agrees with it
+//! (portfolio, ARR at risk, alerts, the expansion pipeline).
 
 mod common;
 
-use app::backend::entities::{customer, usage_event};
+use app::backend::entities::{alert, customer, expansion_signal, usage_event};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use vcsm::demo::DemoConfig;
 
@@ -65,6 +66,55 @@ async fn demo_seed_and_dashboard_figures_agree() {
     let mrr: i64 = live.iter().map(|c| c.mrr_minor).sum();
     assert_eq!(d["summary"]["revenue"][0]["mrr_minor"], mrr);
     assert_eq!(d["summary"]["revenue"][0]["arr_minor"], mrr * 12);
+
+    // Once scored: the at-risk list runs by ARR at risk, the alert and pipeline tiles
+    // agree with the tables, and the demo's plans produced expansion signals.
+    app::backend::health::score_customers(&app.db, &app.state.portfolio, None, now, now)
+        .await
+        .unwrap();
+    let d: serde_json::Value = app
+        .client
+        .post(app.url("/api/dashboard"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = d["at_risk"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{d}");
+    let stakes: Vec<i64> = rows
+        .iter()
+        .map(|r| r["arr_at_risk_minor"].as_i64().unwrap())
+        .collect();
+    assert!(stakes.windows(2).all(|w| w[0] >= w[1]), "{stakes:?}");
+    assert!(rows.iter().all(|r| r["risk"] != "low"));
+    let at_risk_total = d["arr_at_risk"][0][1].as_i64().unwrap();
+    assert!(at_risk_total >= stakes.iter().sum::<i64>(), "{d}");
+    let alerts: u64 = d["open_alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        alerts,
+        alert::Entity::find()
+            .filter(alert::Column::Status.eq("open"))
+            .count(&app.db)
+            .await
+            .unwrap()
+    );
+    let open_signals: Vec<expansion_signal::Model> = expansion_signal::Entity::find()
+        .filter(expansion_signal::Column::Status.eq("open"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(!open_signals.is_empty(), "the demo has expansion signals");
+    assert_eq!(
+        d["pipeline"][0]["uplift_minor"],
+        open_signals.iter().map(|s| s.uplift_minor).sum::<i64>()
+    );
 
     // A second seed into a non-empty database clashes on external ids and writes nothing.
     assert!(app::backend::demo::seed(&app.db, &config, now)

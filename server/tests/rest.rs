@@ -129,10 +129,75 @@ async fn the_openapi_document_describes_every_endpoint() {
         "/api/v1/customers/{id}/events",
         "/api/v1/customers/{id}/tickets",
         "/api/v1/customers/{id}/billing",
+        "/api/v1/customers/{id}/health",
+        "/api/v1/customers/{id}/churn",
+        "/api/v1/churn/model",
     ] {
         assert!(paths.contains_key(p), "{p} is documented");
     }
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
     assert!(schemes.contains_key("bearer") && schemes.contains_key("write_key"));
-    assert!(doc["components"]["schemas"]["RestCustomer"].is_object());
+    for schema in [
+        "RestCustomer",
+        "RestHealth",
+        "RestMeasure",
+        "RestChurn",
+        "RestChurnModel",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} is described"
+        );
+    }
+}
+
+#[tokio::test]
+async fn health_churn_and_the_model_are_read_with_a_token() {
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let id = app.create_customer("Acme", "acct_1").await;
+    let token = app::backend::tokens::create(&app.db, "bi", "executive", chrono::Utc::now())
+        .await
+        .unwrap()
+        .token;
+    let token = Some(token.as_str());
+    let health_path = format!("/api/v1/customers/{id}/health");
+    assert_eq!(get(&app, &health_path, None).await.0, 401);
+    let (status, body) = get(&app, &health_path, token).await;
+    assert_eq!(status, 404, "not scored yet: {body}");
+    assert!(body["error"].as_str().unwrap().contains("not been scored"));
+    assert_eq!(
+        get(&app, "/api/v1/customers/999999/health", token).await.0,
+        404
+    );
+    assert_eq!(
+        get(&app, "/api/v1/customers/999999/churn", token).await.0,
+        404
+    );
+
+    let now = chrono::Utc::now();
+    app::backend::health::score_customers(&app.db, &app.state.portfolio, Some(&[id]), now, now)
+        .await
+        .unwrap();
+    let (status, h) = get(&app, &health_path, token).await;
+    assert_eq!(status, 200, "{h}");
+    assert_eq!(h["customer_id"], id);
+    let measures = h["measures"].as_array().unwrap();
+    assert!(!measures.is_empty());
+    // The points of the measures add up to the score.
+    let points: f64 = measures.iter().map(|m| m["points"].as_f64().unwrap()).sum();
+    assert!((points - h["score"].as_f64().unwrap()).abs() <= 1.0, "{h}");
+    assert!(["poor", "fair", "good", "excellent"].contains(&h["level"].as_str().unwrap()));
+
+    let (status, c) = get(&app, &format!("/api/v1/customers/{id}/churn"), token).await;
+    assert_eq!(status, 200, "{c}");
+    assert!(["high", "medium", "low"].contains(&c["risk"].as_str().unwrap()));
+    assert_eq!(c["horizon_days"], 90);
+    // No model trained: the risk follows health, without a probability.
+    assert!(c["probability"].is_null());
+
+    let (status, m) = get(&app, "/api/v1/churn/model", token).await;
+    assert_eq!(status, 200);
+    assert_eq!(m["status"], "untrained");
+    assert_eq!(get(&app, "/api/v1/churn/model", None).await.0, 401);
 }

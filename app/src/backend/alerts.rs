@@ -335,7 +335,7 @@ impl Filter {
         }
     }
 
-    fn condition(self, now: DateTime<Utc>) -> Condition {
+    pub(crate) fn condition(self, now: DateTime<Utc>) -> Condition {
         use alert::Column as A;
         let awake = Condition::all()
             .add(A::Status.eq(SNOOZED))

@@ -3,14 +3,16 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::NullOrdering;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
+use vcsm::alerts::Severity;
+use vcsm::churn::Risk;
 use vcsm::customer::{Stage, Tier};
 use vcsm::health::Level;
 use vcsm::portfolio::{silent_before, summarize, CustomerFacts};
 
-use super::entities::customer;
+use super::entities::{alert, customer};
 use crate::dto::{ActivityRow, AtRiskRow, DashboardDto};
 use crate::error::AppError;
 
@@ -117,26 +119,9 @@ pub async fn dashboard(
             None => unscored += n,
         }
     }
-    let at_risk = customer::Entity::find()
-        .filter(scored)
-        .filter(customer::Column::HealthLevel.is_in([Level::Poor.as_str(), Level::Fair.as_str()]))
-        .order_by(customer::Column::MrrMinor, Order::Desc)
-        .order_by(customer::Column::HealthScore, Order::Asc)
-        .limit(LIST_LEN)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|m| {
-            Some(AtRiskRow {
-                id: m.id,
-                score: u8::try_from(m.health_score?).ok()?,
-                level: Level::parse(m.health_level.as_deref()?)?,
-                arr_minor: m.mrr_minor * 12,
-                currency: m.currency,
-                name: m.name,
-            })
-        })
-        .collect();
+    let (at_risk, arr_at_risk) = at_risk(db).await?;
+    let open_alerts = alert_counts(db, now).await?;
+    let pipeline = super::expansion::totals(db).await?;
     Ok(DashboardDto {
         summary,
         recently_active: recently_active.into_iter().map(activity).collect(),
@@ -145,6 +130,93 @@ pub async fn dashboard(
         health_levels,
         unscored,
         at_risk,
+        arr_at_risk,
+        open_alerts,
+        pipeline,
         as_of: now,
     })
+}
+
+/// The probability standing in for a customer's risk when no model is trained (the risk
+/// then follows health): the middle of each band.
+const FALLBACK_PROBABILITY: &str =
+    "COALESCE(p.probability, CASE p.risk WHEN 'high' THEN 0.5 WHEN 'medium' THEN 0.2 ELSE 0.05 END)";
+
+/// High and medium churn-risk customers, largest ARR at risk (ARR × churn probability)
+/// first, and the ARR at risk summed per currency over every live customer.
+async fn at_risk(db: &impl ConnectionTrait) -> Result<(Vec<AtRiskRow>, Vec<(String, i64)>), DbErr> {
+    let backend = db.get_database_backend();
+    let live = "c.archived_at IS NULL AND c.stage <> 'churned'";
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            format!(
+                "SELECT c.id, c.name, c.health_score, c.health_level, c.mrr_minor, c.currency, \
+                 p.risk, {FALLBACK_PROBABILITY} AS probability \
+                 FROM customers c JOIN churn_predictions p ON p.customer_id = c.id \
+                 WHERE {live} AND p.risk IN ('high', 'medium') \
+                 ORDER BY c.mrr_minor * {FALLBACK_PROBABILITY} DESC, c.id LIMIT {LIST_LEN}"
+            ),
+        ))
+        .await?;
+    let mut list = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mrr: i64 = r.try_get_by_index(4)?;
+        let probability: f64 = r.try_get_by_index(7)?;
+        let level: Option<String> = r.try_get_by_index(3)?;
+        let score: Option<i16> = r.try_get_by_index(2)?;
+        let risk: String = r.try_get_by_index(6)?;
+        list.push(AtRiskRow {
+            id: r.try_get_by_index(0)?,
+            name: r.try_get_by_index(1)?,
+            score: score.and_then(|s| u8::try_from(s).ok()),
+            level: level.as_deref().and_then(Level::parse),
+            risk: Risk::parse(&risk).unwrap_or(Risk::Medium),
+            probability,
+            arr_minor: mrr * 12,
+            arr_at_risk_minor: (mrr as f64 * 12.0 * probability).round() as i64,
+            currency: r.try_get_by_index(5)?,
+        });
+    }
+    let sums = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            format!(
+                "SELECT c.currency, SUM(c.mrr_minor * 12 * {FALLBACK_PROBABILITY}) \
+                 FROM customers c JOIN churn_predictions p ON p.customer_id = c.id \
+                 WHERE {live} GROUP BY c.currency ORDER BY 2 DESC"
+            ),
+        ))
+        .await?;
+    let mut totals = Vec::with_capacity(sums.len());
+    for r in sums {
+        let sum: Option<f64> = r.try_get_by_index(1)?;
+        totals.push((
+            r.try_get_by_index::<String>(0)?,
+            sum.unwrap_or(0.0).round() as i64,
+        ));
+    }
+    Ok((list, totals))
+}
+
+/// Alerts needing someone, per severity (most severe first).
+async fn alert_counts(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Severity, u64)>, DbErr> {
+    let rows: Vec<(String, i64)> = alert::Entity::find()
+        .select_only()
+        .column(alert::Column::Severity)
+        .column_as(alert::Column::Id.count(), "n")
+        .filter(super::alerts::Filter::Active.condition(now))
+        .group_by(alert::Column::Severity)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out: Vec<(Severity, u64)> = rows
+        .into_iter()
+        .filter_map(|(s, n)| Some((Severity::parse(&s)?, u64::try_from(n).ok()?)))
+        .collect();
+    out.sort_by_key(|(s, _)| std::cmp::Reverse(*s));
+    Ok(out)
 }

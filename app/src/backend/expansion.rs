@@ -345,6 +345,50 @@ pub async fn evaluate<C: ConnectionTrait + TransactionTrait>(
     Ok(opened)
 }
 
+/// Adds one signal to a total.
+fn accumulate(
+    t: &mut PipelineTotal,
+    kind: Option<Kind>,
+    currency: &str,
+    uplift: i64,
+    confidence: f64,
+) {
+    t.kind = kind;
+    currency.clone_into(&mut t.currency);
+    t.signals += 1;
+    t.uplift_minor += uplift;
+    t.weighted_minor += (uplift as f64 * confidence).round() as i64;
+}
+
+/// The open pipeline per currency (for the dashboard).
+///
+/// # Errors
+/// Database errors.
+pub async fn totals(db: &impl ConnectionTrait) -> Result<Vec<PipelineTotal>, DbErr> {
+    let rows: Vec<(String, i64, f64)> = expansion_signal::Entity::find()
+        .select_only()
+        .column(expansion_signal::Column::Currency)
+        .column(expansion_signal::Column::UpliftMinor)
+        .column(expansion_signal::Column::Confidence)
+        .filter(expansion_signal::Column::Status.eq(OPEN))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_currency: BTreeMap<String, PipelineTotal> = BTreeMap::new();
+    for (currency, uplift, confidence) in rows {
+        accumulate(
+            by_currency.entry(currency.clone()).or_default(),
+            None,
+            &currency,
+            uplift,
+            confidence,
+        );
+    }
+    let mut out: Vec<PipelineTotal> = by_currency.into_values().collect();
+    out.sort_by_key(|t| std::cmp::Reverse(t.uplift_minor));
+    Ok(out)
+}
+
 /// A customer's id, name, owner, health score and MRR.
 type InfoRow = (i64, String, Option<i64>, Option<i16>, i64);
 
@@ -388,22 +432,23 @@ pub async fn pipeline(
         .all(db)
         .await?;
     let mut by_currency: BTreeMap<String, PipelineTotal> = BTreeMap::new();
-    let mut by_kind: BTreeMap<(String, String), PipelineTotal> = BTreeMap::new();
+    let mut by_kind: BTreeMap<(Option<Kind>, String), PipelineTotal> = BTreeMap::new();
     for (kind, currency, uplift, confidence) in all {
-        let w = (uplift as f64 * confidence).round() as i64;
-        for (label, t) in [
-            (None, by_currency.entry(currency.clone()).or_default()),
-            (
-                Some(kind.clone()),
-                by_kind.entry((kind.clone(), currency.clone())).or_default(),
-            ),
-        ] {
-            t.kind = label.and_then(|k| Kind::parse(&k));
-            t.currency.clone_from(&currency);
-            t.signals += 1;
-            t.uplift_minor += uplift;
-            t.weighted_minor += w;
-        }
+        let kind = Kind::parse(&kind);
+        accumulate(
+            by_currency.entry(currency.clone()).or_default(),
+            None,
+            &currency,
+            uplift,
+            confidence,
+        );
+        accumulate(
+            by_kind.entry((kind, currency.clone())).or_default(),
+            kind,
+            &currency,
+            uplift,
+            confidence,
+        );
     }
     let customer_ids: Vec<i64> = rows.iter().map(|r| r.customer_id).collect();
     let mut info: HashMap<i64, (String, Option<i64>, Option<i16>, i64)> = HashMap::new();

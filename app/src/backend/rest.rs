@@ -340,3 +340,244 @@ pub async fn exists(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
         .await?
         .is_some())
 }
+
+/// One measure in a customer's health score.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestMeasure {
+    pub id: String,
+    pub label: String,
+    pub group: String,
+    /// The value read from the data (events, days, %…); absent: no data, left out.
+    pub raw: Option<f64>,
+    pub unit: String,
+    /// The value on 0–100.
+    pub normalised: Option<f64>,
+    /// Its share of the whole score (0–1).
+    pub share: f64,
+    /// Points it contributed to the score (`normalised × share`).
+    pub points: f64,
+}
+
+/// One group of measures in a customer's health score.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestHealthGroup {
+    pub id: String,
+    pub label: String,
+    pub score: Option<f64>,
+    pub share: f64,
+    pub points: f64,
+}
+
+/// A customer's current health score with what made it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestHealth {
+    pub customer_id: i64,
+    /// 0–100.
+    pub score: u8,
+    /// poor, fair, good or excellent.
+    pub level: String,
+    pub computed_at: DateTime<Utc>,
+    pub scorecard_version: i32,
+    /// The score about 7 and 30 days before, when there is one.
+    pub score_7d_ago: Option<u8>,
+    pub score_30d_ago: Option<u8>,
+    pub groups: Vec<RestHealthGroup>,
+    pub measures: Vec<RestMeasure>,
+}
+
+/// One reason a customer's churn risk is what it is.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestFactor {
+    pub feature: String,
+    /// In words: "Events down 52 % vs the prior 28 days".
+    pub text: String,
+    /// Its push on the log-odds of churning (positive raises the risk).
+    pub impact: f64,
+}
+
+/// A customer's churn prediction.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestChurn {
+    pub customer_id: i64,
+    /// Calibrated probability of churning within `horizon_days`; absent while the model
+    /// falls back to health (too little history).
+    pub probability: Option<f64>,
+    /// high, medium or low.
+    pub risk: String,
+    pub factors: Vec<RestFactor>,
+    pub horizon_days: i64,
+    pub computed_at: DateTime<Utc>,
+    /// When the model in use was trained; absent in fallback.
+    pub model_trained_at: Option<DateTime<Utc>>,
+}
+
+/// Predicted against observed churn for one tenth of predicted probability.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestCalibrationBin {
+    pub from: f64,
+    pub samples: u64,
+    pub mean_predicted: f64,
+    pub observed: f64,
+}
+
+/// The churn model in use and how well it did.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestChurnModel {
+    /// trained, fallback (too few churned customers: risk follows health), failed, or
+    /// untrained.
+    pub status: String,
+    pub trained_at: Option<DateTime<Utc>>,
+    pub horizon_days: i64,
+    pub observations: i64,
+    pub customers: i64,
+    pub churned: i64,
+    /// Cross-validated area under the ROC curve.
+    pub cv_auc: Option<f64>,
+    /// Churn rate among the riskiest tenth over the base rate.
+    pub top_decile_lift: Option<f64>,
+    /// The health score's own AUC on the same observations (the baseline).
+    pub health_auc: Option<f64>,
+    pub base_rate: Option<f64>,
+    pub calibration: Vec<RestCalibrationBin>,
+    /// Trained up to T − horizon, scored then, compared with who churned by T.
+    pub backtest_auc: Option<f64>,
+    pub backtest_customers: Option<u64>,
+    pub backtest_churned: Option<u64>,
+}
+
+/// A customer's current health, or `None` when it has not been scored yet.
+///
+/// # Errors
+/// `NotFound` for no such customer; database errors.
+pub async fn health(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<RestHealth>, crate::error::AppError> {
+    let Some(h) = super::health::customer_health(db, customer_id, now).await? else {
+        return Ok(None);
+    };
+    let then = |days: u32| h.moves.iter().find(|m| m.days == days).and_then(|m| m.from);
+    Ok(Some(RestHealth {
+        customer_id,
+        score: h.health.score.value(),
+        level: h.health.level.as_str().into(),
+        computed_at: h.computed_at,
+        scorecard_version: h.scorecard_version,
+        score_7d_ago: then(7),
+        score_30d_ago: then(30),
+        groups: h
+            .health
+            .groups
+            .into_iter()
+            .map(|g| RestHealthGroup {
+                id: g.id,
+                label: g.label,
+                score: g.score,
+                share: g.share,
+                points: g.points,
+            })
+            .collect(),
+        measures: h
+            .health
+            .measures
+            .into_iter()
+            .map(|m| RestMeasure {
+                id: m.id,
+                label: m.label,
+                group: m.group,
+                raw: m.raw,
+                unit: m.unit,
+                normalised: m.normalised,
+                share: m.share,
+                points: m.points,
+            })
+            .collect(),
+    }))
+}
+
+/// A customer's churn prediction; `Ok(None)` for no such customer, `Ok(Some(None))` when
+/// it has none yet.
+///
+/// # Errors
+/// Database errors.
+pub async fn churn(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> Result<Option<Option<RestChurn>>, crate::error::AppError> {
+    if customer::Entity::find_by_id(customer_id)
+        .one(db)
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let Some(c) = super::churn::customer_churn(db, customer_id).await? else {
+        return Ok(Some(None));
+    };
+    Ok(Some(Some(RestChurn {
+        customer_id,
+        probability: c.probability,
+        risk: c.risk.as_str().into(),
+        factors: c
+            .factors
+            .into_iter()
+            .map(|f| RestFactor {
+                feature: f.feature,
+                text: f.text,
+                impact: f.impact,
+            })
+            .collect(),
+        horizon_days: c.horizon_days,
+        computed_at: c.computed_at,
+        model_trained_at: c.model_trained_at,
+    })))
+}
+
+/// The churn model: the latest run's status, and the metrics of the model in use.
+///
+/// # Errors
+/// Database errors.
+pub async fn churn_model(
+    db: &impl ConnectionTrait,
+) -> Result<RestChurnModel, crate::error::AppError> {
+    let o = super::churn::model_overview(db, false).await?;
+    let m = o.metrics;
+    // The status is the latest run's; the figures are those of the model in use (an
+    // older trained model stays in use when a later run fell back or failed).
+    let status = o
+        .latest
+        .as_ref()
+        .map_or("untrained".into(), |r| r.status.clone());
+    let run = o.in_use.or(o.latest);
+    let backtest = m.as_ref().and_then(|m| m.backtest.clone());
+    Ok(RestChurnModel {
+        status,
+        trained_at: run.as_ref().map(|r| r.trained_at),
+        horizon_days: vcsm::churn::HORIZON_DAYS,
+        observations: run.as_ref().map_or(0, |r| r.observations),
+        customers: run.as_ref().map_or(0, |r| r.customers),
+        churned: run.as_ref().map_or(0, |r| r.churned),
+        cv_auc: m.as_ref().and_then(|m| m.cv_auc),
+        top_decile_lift: m.as_ref().and_then(|m| m.top_decile_lift),
+        health_auc: m.as_ref().and_then(|m| m.health_auc),
+        base_rate: m.as_ref().map(|m| m.base_rate),
+        calibration: m
+            .as_ref()
+            .map(|m| {
+                m.calibration
+                    .iter()
+                    .map(|b| RestCalibrationBin {
+                        from: b.from,
+                        samples: b.samples,
+                        mean_predicted: b.mean_predicted,
+                        observed: b.observed,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        backtest_auc: backtest.as_ref().and_then(|b| b.auc),
+        backtest_customers: backtest.as_ref().map(|b| b.customers),
+        backtest_churned: backtest.as_ref().map(|b| b.churned),
+    })
+}

@@ -1,6 +1,7 @@
 //! The dashboard: portfolio size, revenue, stages, tiers, activity.
 
 use leptos::prelude::*;
+use vcsm::alerts::Severity;
 use vcsm::money::format_compact;
 use vcsm::timefmt::ago;
 
@@ -145,6 +146,7 @@ fn render(d: DashboardDto) -> AnyView {
             <Stat label="ARR" value=arr/>
             <Stat label="Silent 14+ days" value=d.silent_count.to_string() hint="live customers with no usage".to_string()/>
         </div>
+        {insight_stats(&d)}
         <div class="mt-6 grid items-start gap-4 lg:grid-cols-2">
             <HealthDistribution levels=d.health_levels.clone() unscored=d.unscored/>
             <AtRisk rows=d.at_risk.clone()/>
@@ -202,28 +204,62 @@ fn HealthDistribution(levels: Vec<(Level, u64)>, unscored: u64) -> impl IntoView
     }
 }
 
-/// Poor and Fair customers, biggest ARR first.
+/// High and medium churn-risk customers, largest ARR at risk first.
 #[component]
 fn AtRisk(rows: Vec<AtRiskRow>) -> impl IntoView {
     view! {
         <section class="card" data-testid="at-risk">
-            <h2 class="border-b border-slate-100 px-5 py-3 text-sm font-semibold text-slate-700">"At risk, by ARR"</h2>
+            <h2 class="border-b border-slate-100 px-5 py-3 text-sm font-semibold text-slate-700">"At risk, by ARR at risk"</h2>
             {if rows.is_empty() {
-                view! { <p class="px-5 py-4 text-sm text-slate-500">"No customer is Poor or Fair."</p> }.into_any()
+                view! { <p class="px-5 py-4 text-sm text-slate-500">"No customer is at high or medium churn risk."</p> }.into_any()
             } else {
                 view! {
                     <ul class="divide-y divide-slate-100">
                         {rows.into_iter().map(|r| view! {
-                            <li class="flex items-center gap-3 px-5 py-2.5">
-                                <span class=format!("w-8 shrink-0 text-right font-semibold tabular-nums {}", crate::ui::health::level_text(r.level))>{r.score}</span>
+                            <li class="flex items-center gap-3 px-5 py-2.5" data-testid="at-risk-row">
+                                <span class=format!("w-8 shrink-0 text-right font-semibold tabular-nums {}", r.level.map_or("text-slate-400", crate::ui::health::level_text))>
+                                    {r.score.map_or("–".to_string(), |s| s.to_string())}
+                                </span>
                                 <a class="min-w-0 flex-1 truncate text-sm font-medium hover:text-indigo-700" href=format!("/customers/{}", r.id)>{r.name}</a>
-                                <span class="shrink-0 text-sm tabular-nums text-slate-600">{format!("{} ARR", format_compact(r.arr_minor, &r.currency))}</span>
+                                <span class="shrink-0 text-right text-sm tabular-nums text-slate-600">
+                                    <span class="font-semibold text-red-700">{format_compact(r.arr_at_risk_minor, &r.currency)}</span>
+                                    {format!(" at risk · {:.0} % of {} ARR", r.probability * 100.0, format_compact(r.arr_minor, &r.currency))}
+                                </span>
                             </li>
                         }).collect_view()}
                     </ul>
                 }.into_any()
             }}
         </section>
+    }
+}
+
+/// ARR at risk, alerts needing someone, and the expansion pipeline.
+fn insight_stats(d: &DashboardDto) -> impl IntoView {
+    let money =
+        |v: Option<(i64, &str)>| v.map_or_else(|| "—".to_string(), |(m, c)| format_compact(m, c));
+    let at_risk = money(d.arr_at_risk.first().map(|(c, m)| (*m, c.as_str())));
+    let alerts: u64 = d.open_alerts.iter().map(|(_, n)| n).sum();
+    let urgent: u64 = d
+        .open_alerts
+        .iter()
+        .filter(|(s, _)| *s >= Severity::High)
+        .map(|(_, n)| n)
+        .sum();
+    let pipeline = d.pipeline.first();
+    view! {
+        <div class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-3" data-testid="insight-stats">
+            <a href="/health/model" class="block">
+                <Stat label="ARR at risk" value=at_risk hint="ARR × churn probability, over every live customer".to_string()/>
+            </a>
+            <a href="/alerts" class="block" data-testid="dashboard-alerts">
+                <Stat label="Open alerts" value=alerts.to_string() hint=format!("{urgent} high or critical")/>
+            </a>
+            <a href="/expansion" class="block" data-testid="dashboard-pipeline">
+                <Stat label="Expansion pipeline" value=money(pipeline.map(|p| (p.uplift_minor, p.currency.as_str())))
+                    hint=pipeline.map_or_else(|| "no open signals".to_string(), |p| format!("{} signals · {} weighted", p.signals, format_compact(p.weighted_minor, &p.currency)))/>
+            </a>
+        </div>
     }
 }
 
