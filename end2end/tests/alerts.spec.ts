@@ -60,3 +60,52 @@ test('a customer page lists its open alerts; executives read without handling', 
   await expect(page.getByTestId('customer-alerts').getByTestId('alert-row').first()).toBeVisible();
   expect(errors).toEqual([]);
 });
+
+test('alert rules: admins change severity and notification, bad thresholds are refused; deliveries are listed', async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'admin@example.com');
+  await page.goto('/alerts');
+  await hydrated(page);
+  await page.getByTestId('alert-rules-link').click();
+  await expect(page).toHaveURL(/\/alerts\/rules$/);
+  await hydrated(page);
+  const rows = page.getByTestId('rule-row');
+  await expect(rows).toHaveCount(9);
+  // The demo server has no SMTP relay or Slack webhook: the page says so.
+  await expect(page.getByTestId('email-status')).toContainText('VCSM_SMTP_URL');
+  await expect(page.getByTestId('slack-status')).toContainText('Not connected');
+
+  const drop = page.locator('[data-testid="rule-row"][data-rule="score_drop"]');
+  await drop.getByTestId('rule-threshold').fill('500');
+  await drop.getByTestId('rule-threshold').blur();
+  await page.getByTestId('save-rules').click();
+  await expect(drop.getByTestId('rule-error')).toContainText('from 1 to 100');
+
+  await drop.getByTestId('rule-threshold').fill('12');
+  await drop.getByTestId('rule-threshold').blur();
+  const below = page.locator('[data-testid="rule-row"][data-rule="below_good"]');
+  await below.getByTestId('rule-severity').selectOption('high');
+  await below.getByTestId('rule-notify').check();
+  await page.getByTestId('save-rules').click();
+  await expect(page.getByTestId('rules-saved')).toBeVisible();
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator('[data-rule="score_drop"]').getByTestId('rule-threshold')).toHaveValue('12');
+  await expect(page.locator('[data-rule="below_good"]').getByTestId('rule-severity')).toHaveValue('high');
+  await expect(page.locator('[data-rule="below_good"]').getByTestId('rule-notify')).toBeChecked();
+  // Alerts opened at the demo's start were queued for their owners' e-mail and skipped
+  // with the reason, since no relay is set.
+  await expect(page.getByTestId('notification-status').first()).toContainText('skipped');
+  expect(errors).toEqual([]);
+});
+
+test('other roles read the alert rules without editing', async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'manager@example.com');
+  await page.goto('/alerts/rules');
+  await hydrated(page);
+  await expect(page.getByTestId('rule-row')).toHaveCount(9);
+  await expect(page.getByTestId('save-rules')).toHaveCount(0);
+  await expect(page.getByTestId('rule-enabled').first()).toBeDisabled();
+  expect(errors).toEqual([]);
+});

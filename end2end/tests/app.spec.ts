@@ -47,6 +47,8 @@ test('every page renders and hydrates without errors', async ({ page }) => {
     ['/health/scorecard', 'Health scorecard'],
     ['/health/model', 'Churn model'],
     ['/alerts', 'Alerts'],
+    ['/alerts/rules', 'Alert rules'],
+    ['/expansion', 'Expansion'],
   ] as const) {
     await page.goto(path);
     await hydrated(page);

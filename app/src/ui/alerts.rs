@@ -157,7 +157,7 @@ fn alert_table(p: AlertsPage, act: Act, page: RwSignal<u64>) -> impl IntoView {
                 <span>{format!("Page {} of {pages} · {} alerts", current + 1, p.total)}</span>
                 <div class="flex gap-2">
                     <button type="button" class="btn-secondary" disabled=current == 0 on:click=move |_| page.set(current.saturating_sub(1))>"Previous"</button>
-                    <button type="button" class="btn-secondary" disabled=current + 1 >= pages on:click=move |_| page.set(current + 1)>"Next"</button>
+                    <button type="button" class="btn-secondary" disabled={current + 1 >= pages} on:click=move |_| page.set(current + 1)>"Next"</button>
                 </div>
             </div>
         })}

@@ -158,7 +158,7 @@ fn signal_table(
                 <span>{format!("Page {} of {pages} · {total} signals", current + 1)}</span>
                 <div class="flex gap-2">
                     <button type="button" class="btn-secondary" disabled=current == 0 on:click=move |_| page.set(current.saturating_sub(1))>"Previous"</button>
-                    <button type="button" class="btn-secondary" disabled=current + 1 >= pages on:click=move |_| page.set(current + 1)>"Next"</button>
+                    <button type="button" class="btn-secondary" disabled={current + 1 >= pages} on:click=move |_| page.set(current + 1)>"Next"</button>
                 </div>
             </div>
         })}
@@ -338,13 +338,13 @@ fn plans_editor(
                     <tbody>
                         {move || (0..drafts.with(Vec::len)).map(|i| view! {
                             <tr class="border-t border-slate-100" data-testid="plan-row">
-                                <td class="px-3 py-2">{input(i, |d| d.code.clone(), |d, v| d.code = v, "Code", "input h-8 w-28")}</td>
-                                <td class="px-3 py-2">{input(i, |d| d.name.clone(), |d, v| d.name = v, "Name", "input h-8 w-32")}</td>
+                                <td class="px-3 py-2">{input(i, |d| d.code.clone(), |d, v| d.code = v, "Code", "input h-8 w-24")}</td>
+                                <td class="px-3 py-2">{input(i, |d| d.name.clone(), |d, v| d.name = v, "Name", "input h-8 w-28")}</td>
                                 <td class="px-3 py-2">{input(i, |d| d.rank.clone(), |d, v| d.rank = v, "Rank", "input h-8 w-14")}</td>
                                 <td class="px-3 py-2">{input(i, |d| d.price.clone(), |d, v| d.price = v, "Price per seat per month", "input h-8 w-24")}</td>
                                 <td class="px-3 py-2">{input(i, |d| d.seat_limit.clone(), |d, v| d.seat_limit = v, "Seats included", "input h-8 w-20")}</td>
                                 <td class="px-3 py-2">{input(i, |d| d.event_limit.clone(), |d, v| d.event_limit = v, "Events per 28 days", "input h-8 w-24")}</td>
-                                <td class="px-3 py-2">{input(i, |d| d.features.clone(), |d, v| d.features = v, "Features, comma-separated", "input h-8 w-56")}</td>
+                                <td class="px-3 py-2">{input(i, |d| d.features.clone(), |d, v| d.features = v, "Features, comma-separated", "input h-8 w-48")}</td>
                                 <td class="px-3 py-2">
                                     {can_edit.then(|| view! {
                                         <button type="button" class="text-xs text-red-700 hover:underline" on:click=move |_| drafts.update(|d| { if i < d.len() { d.remove(i); } })>"Remove"</button>
