@@ -10,5 +10,5 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vcsm-target}"
 pg=${VCSM_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 db=vcsm_bench_insight
 psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-RUST_LOG=warn cargo bench -p server --bench insight -- --database-url "$pg/$db" \
+RUST_LOG=${RUST_LOG:-warn,app=info} cargo bench -p server --bench insight -- --database-url "$pg/$db" \
   --customers "$customers" --events "$events"

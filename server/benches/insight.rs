@@ -33,6 +33,9 @@ struct Args {
     /// Events per customer (100 × 100,000 = 10 M).
     #[arg(long, default_value_t = 100)]
     events: u64,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 fn secs(d: Duration) -> String {
@@ -83,6 +86,10 @@ async fn load(db: &DatabaseConnection, customers: u64, events: u64) {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    // The recompute logs where its time goes (RUST_LOG=info).
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let db = Database::connect(&args.database_url)
         .await
         .expect("connect to the benchmark database");
