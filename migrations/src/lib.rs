@@ -12,6 +12,7 @@ mod m20261123_000006_churn;
 mod m20261123_000007_alerts;
 mod m20261124_000008_notifications;
 mod m20261124_000009_expansion;
+mod m20261125_000010_event_name_index;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_alerts::Migration),
             Box::new(m20261124_000008_notifications::Migration),
             Box::new(m20261124_000009_expansion::Migration),
+            Box::new(m20261125_000010_event_name_index::Migration),
         ]
     }
 }

@@ -8,18 +8,11 @@
 mod common;
 
 use app::backend::entities::{alert, customer, notification, subscription, support_ticket, user};
-use app::backend::{health, notify, Config};
+use app::backend::{notify, Config};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use common::{slack_stand_in, smtp_stand_in, spawn_app, spawn_app_with, TestApp};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
-
-async fn rescore(app: &TestApp, id: i64) {
-    let now = Utc::now();
-    health::score_customers(&app.db, &app.state.portfolio, Some(&[id]), now, now)
-        .await
-        .unwrap();
-}
 
 async fn alerts_of(app: &TestApp, id: i64) -> Vec<alert::Model> {
     alert::Entity::find()
@@ -120,7 +113,7 @@ async fn each_condition_opens_one_alert_per_episode() {
     let app = spawn_app().await;
     app.sign_in_as("csm@example.com", "csm").await;
     let id = troubled(&app).await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
     let first = alerts_of(&app, id).await;
     for rule in [
         "usage_drop",
@@ -141,8 +134,8 @@ async fn each_condition_opens_one_alert_per_episode() {
     );
 
     // Evaluated again and again while the conditions hold: nothing new.
-    rescore(&app, id).await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
+    app.rescore(id).await;
     assert_eq!(alerts_of(&app, id).await.len(), first.len());
 
     // Resolved while the payment still fails: the same episode, no new alert.
@@ -153,15 +146,15 @@ async fn each_condition_opens_one_alert_per_episode() {
         )
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    rescore(&app, id).await;
+    app.rescore(id).await;
     assert_eq!(count(&alerts_of(&app, id).await, "payment_failed"), 1);
 
     // The payment recovers (the condition clears), then fails again: a new episode.
     set_payment(&app, "good").await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
     assert_eq!(count(&alerts_of(&app, id).await, "payment_failed"), 1);
     set_payment(&app, "delinquent").await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
     let now = alerts_of(&app, id).await;
     assert_eq!(count(&now, "payment_failed"), 2);
     let newest = now
@@ -182,9 +175,9 @@ async fn each_condition_opens_one_alert_per_episode() {
         .await;
     assert_eq!(res.status(), 200);
     set_payment(&app, "good").await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
     set_payment(&app, "failing").await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
     assert_eq!(count(&alerts_of(&app, id).await, "usage_drop"), 1);
 }
 
@@ -193,7 +186,7 @@ async fn the_inbox_handles_alerts_with_notes_and_refuses_what_is_wrong() {
     let app = spawn_app().await;
     app.sign_in_as("csm@example.com", "csm").await;
     let id = troubled(&app).await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
     let list = |filter: &'static str, mine: bool| {
         let app = &app;
         async move {
@@ -347,7 +340,7 @@ async fn opened_alerts_notify_slack_and_the_owner_once_with_retries() {
     assert_eq!(res.status(), 200);
     app.sign_in_as("csm@example.com", "csm").await;
     let id = troubled(&app).await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
 
     // Only the rules that notify (High and Critical by default) wrote deliveries, one per
     // channel, in the alert's transaction.
@@ -403,7 +396,7 @@ async fn opened_alerts_notify_slack_and_the_owner_once_with_retries() {
     // Nothing is sent twice: a second pass finds nothing due, and re-scoring while the
     // conditions hold opens nothing new.
     assert_eq!(deliver(&app, now + Duration::minutes(10)).await, 0);
-    rescore(&app, id).await;
+    app.rescore(id).await;
     assert_eq!(notifications(&app).await.len(), queued.len());
     assert_eq!(mails.lock().unwrap().len(), notifying.len());
 }
@@ -418,7 +411,7 @@ async fn refused_deliveries_retry_with_back_off_then_give_up_and_unconfigured_on
     .await;
     app.sign_in_as("csm@example.com", "csm").await;
     let id = troubled(&app).await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
     let queued = notifications(&app).await;
     // No Slack webhook: e-mail only.
     assert!(!queued.is_empty() && queued.iter().all(|n| n.channel == "email"));
@@ -462,7 +455,7 @@ async fn refused_deliveries_retry_with_back_off_then_give_up_and_unconfigured_on
     let quiet = spawn_app().await;
     quiet.sign_in_as("csm@example.com", "csm").await;
     let other = troubled(&quiet).await;
-    rescore(&quiet, other).await;
+    quiet.rescore(other).await;
     deliver(&quiet, Utc::now()).await;
     let skipped = notifications(&quiet).await;
     assert!(!skipped.is_empty());
@@ -530,7 +523,7 @@ async fn admins_change_rules_whole_or_not_at_all_and_the_next_scoring_follows_th
     // A disabled rule raises nothing.
     app.sign_in_as("csm@example.com", "csm").await;
     let id = troubled(&app).await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
     let opened = alerts_of(&app, id).await;
     assert_eq!(count(&opened, "payment_failed"), 0, "{opened:?}");
     assert_eq!(count(&opened, "cancellation_intent"), 1);

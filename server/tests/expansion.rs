@@ -6,18 +6,10 @@
 mod common;
 
 use app::backend::entities::{customer, expansion_signal, support_ticket};
-use app::backend::health;
 use chrono::{Duration, Utc};
 use common::{spawn_app, TestApp};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{json, Value};
-
-async fn rescore(app: &TestApp, id: i64) {
-    let now = Utc::now();
-    health::score_customers(&app.db, &app.state.portfolio, Some(&[id]), now, now)
-        .await
-        .unwrap();
-}
 
 async fn signals(app: &TestApp, id: i64) -> Vec<expansion_signal::Model> {
     expansion_signal::Entity::find()
@@ -84,7 +76,7 @@ async fn signals_follow_the_plan_limits_and_requests_with_estimates() {
     // A Business customer (25 seats) at 90 % of its 100 events.
     let id = app.create_customer("Acme", "acct_1").await;
     events(&app, 90, 1, 20).await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
     let got = signals(&app, id).await;
     assert_eq!(open_kinds(&got), ["near_limit"], "{got:?}");
     // (80.00 − 50.00) × 25 seats × 12 months.
@@ -96,7 +88,7 @@ async fn signals_follow_the_plan_limits_and_requests_with_estimates() {
     // Over the limit this window and the one before: overage; "near" lapses.
     events(&app, 30, 1, 20).await;
     events(&app, 110, 30, 50).await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
     let got = signals(&app, id).await;
     assert_eq!(open_kinds(&got), ["overage"], "{got:?}");
     assert_eq!(got[0].status, "lapsed");
@@ -120,8 +112,8 @@ async fn signals_follow_the_plan_limits_and_requests_with_estimates() {
     .insert(&app.db)
     .await
     .unwrap();
-    rescore(&app, id).await;
-    rescore(&app, id).await;
+    app.rescore(id).await;
+    app.rescore(id).await;
     let got = signals(&app, id).await;
     assert_eq!(
         open_kinds(&got),
@@ -155,7 +147,7 @@ async fn signals_follow_the_plan_limits_and_requests_with_estimates() {
         )
         .await;
     assert_eq!(res.status(), 409);
-    rescore(&app, id).await;
+    app.rescore(id).await;
     let got = signals(&app, id).await;
     assert_eq!(open_kinds(&got), ["feature_request"], "{got:?}");
 
@@ -168,7 +160,7 @@ async fn signals_follow_the_plan_limits_and_requests_with_estimates() {
         .into();
     c.plan = Set(Some("Enterprise".into()));
     c.update(&app.db).await.unwrap();
-    rescore(&app, id).await;
+    app.rescore(id).await;
     assert_eq!(open_kinds(&signals(&app, id).await), Vec::<&str>::new());
 
     // Only admins edit plans; executives read the pipeline but can't act.

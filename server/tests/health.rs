@@ -606,3 +606,60 @@ async fn the_csm_sets_a_sentiment_that_the_score_takes_in() {
     app.sign_in_as("exec@example.com", "executive").await;
     assert_eq!(set("3").await, 403);
 }
+
+#[tokio::test]
+async fn settings_saved_during_a_rescore_rescore_again_and_concurrent_writers_wait() {
+    let app = spawn_app().await;
+    app.sign_in_as("root@example.com", "admin").await;
+    acme(&app).await;
+    for i in 0..40 {
+        app.create_customer(&format!("Customer {i}"), &format!("acct_c{i}"))
+            .await;
+    }
+    // Three saves in a row: the first starts a re-score, the others find it running and
+    // make it run once more with the newest scorecard.
+    let mut version = 0;
+    for groups in [3, 2, 1] {
+        let mut card = Scorecard::default();
+        card.groups.truncate(groups);
+        let res = app
+            .post_json("save_scorecard", serde_json::json!({ "card": card }))
+            .await;
+        assert_eq!(res.status(), 200);
+        version = res.json::<i32>().await.unwrap();
+    }
+    // Meanwhile other writers score the whole portfolio on the same database: on SQLite
+    // they queue for the write lock instead of failing with "database is locked".
+    let now = Utc::now();
+    let writers = (0..3).map(|_| {
+        let db = app.db.clone();
+        let cache = app.state.portfolio.clone();
+        tokio::spawn(async move { health::score_customers(&db, &cache, None, now, now).await })
+    });
+    for w in writers {
+        w.await.unwrap().expect("a concurrent full scoring");
+    }
+    let mut status = serde_json::Value::Null;
+    for _ in 0..1000 {
+        status = app
+            .post_form("get_scorecard", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        if status["rescore"]["finished"] == true && status["rescore"]["version"] == version {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status["rescore"]["version"], version, "{status}");
+    assert_eq!(status["rescore"]["finished"], true, "{status}");
+    assert_eq!(status["rescore"]["failed"], false, "{status}");
+    let stale = health_score::Entity::find()
+        .filter(health_score::Column::ScorecardVersion.ne(version))
+        .filter(health_score::Column::Day.eq(Utc::now().date_naive()))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stale, 0, "every score of today is of the newest scorecard");
+}

@@ -175,10 +175,7 @@ async fn health_churn_and_the_model_are_read_with_a_token() {
         404
     );
 
-    let now = chrono::Utc::now();
-    app::backend::health::score_customers(&app.db, &app.state.portfolio, Some(&[id]), now, now)
-        .await
-        .unwrap();
+    app.rescore(id).await;
     let (status, h) = get(&app, &health_path, token).await;
     assert_eq!(status, 200, "{h}");
     assert_eq!(h["customer_id"], id);

@@ -105,7 +105,7 @@ pub async fn evaluate<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<u64, DbErr> {
     // The alerts, their notifications and the conditions are written together (a
     // savepoint inside a caller's transaction).
-    let txn = outer.begin().await?;
+    let txn = super::db::begin_write(outer).await?;
     let db = &txn;
     let rules = rules(db).await?;
     let week_ago = scores_a_week_ago(db, scope, now.date_naive()).await?;
@@ -270,7 +270,7 @@ pub async fn save_rules<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let rules = alerts::validate_rules(edited).map_err(AppError::Validation)?;
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let before = self::rules(&txn).await?;
     let changed: Vec<&RuleConfig> = rules.iter().filter(|r| !before.contains(r)).collect();
     let rows = rules.iter().map(|r| alert_rule::ActiveModel {
@@ -495,7 +495,7 @@ pub async fn act<C: ConnectionTrait + TransactionTrait>(
             (RESOLVED, None)
         }
     };
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let Some(row) = alert::Entity::find_by_id(alert_id).one(&txn).await? else {
         return Err(AppError::NotFound(format!("No alert with id {alert_id}.")));
     };

@@ -36,7 +36,7 @@ pub async fn receive<C: ConnectionTrait + TransactionTrait>(
     payload: &Value,
     now: DateTime<Utc>,
 ) -> Result<Disposition, AppError> {
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let Some(delivery) =
         webhooks::record(&txn, STRIPE, &event.id, &event.kind, payload, now).await?
     else {
@@ -63,7 +63,7 @@ pub async fn replay_held<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     now: DateTime<Utc>,
 ) -> Result<u64, AppError> {
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let applied = replay_for(&txn, None, now).await?;
     txn.commit().await?;
     Ok(applied)

@@ -501,7 +501,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
     let (draft, owner) = validate(db, input, None, now).await?;
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let mut am = active_model(&draft, owner, now);
     am.created_at = Set(now);
     let m = am.insert(&txn).await.map_err(unique_as(
@@ -535,7 +535,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<(), AppError> {
     let before = find(db, id).await?;
     let (draft, owner) = validate(db, input, Some(id), now).await?;
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let mut am = active_model(&draft, owner, now);
     am.id = Set(id);
     am.created_at = sea_orm::ActiveValue::Unchanged(before.created_at);
@@ -589,7 +589,7 @@ pub async fn set_archived<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let m = find(db, id).await?;
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let mut am: customer::ActiveModel = m.into();
     am.archived_at = Set(archived.then_some(now));
     am.updated_at = Set(now);
@@ -637,7 +637,7 @@ pub async fn add_note<C: ConnectionTrait + TransactionTrait>(
         ));
     }
     find(db, id).await?;
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     note::ActiveModel {
         customer_id: Set(id),
         author_id: Set(Some(actor.id)),
@@ -687,7 +687,7 @@ pub async fn add_contact<C: ConnectionTrait + TransactionTrait>(
             ));
         }
     }
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let m = contact::ActiveModel {
         customer_id: Set(customer_id),
         name: Set(draft.name.clone()),

@@ -1,7 +1,10 @@
 //! Connecting to SQLite or Postgres and running migrations.
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 
 /// The embedded default: a SQLite file under `./data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/vcsm.db?mode=rwc";
@@ -30,12 +33,34 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .sqlx_logging(false)
         .max_connections(if url.starts_with("sqlite") { 8 } else { 16 });
     // Per-connection SQLite settings, applied to every pooled connection: WAL so readers
-    // don't block the writer, NORMAL sync (durable across app crashes in WAL mode).
+    // don't block the writer, NORMAL sync (durable across app crashes in WAL mode), and
+    // a writer waits up to BUSY_TIMEOUT for another's transaction (an import chunk, a
+    // portfolio re-score) instead of failing with "database is locked".
     options.map_sqlx_sqlite_opts(|o| {
         o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
             .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
     });
     Database::connect(options).await
+}
+
+/// How long a SQLite writer waits for the write lock before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write
+/// lock is taken (waiting up to [`BUSY_TIMEOUT`]) before the first read. A deferred
+/// transaction that reads and then writes fails at once with "database is locked" when
+/// another connection wrote in between, whatever the busy timeout. Inside a transaction
+/// it is a savepoint; on Postgres a plain `BEGIN`.
+///
+/// # Errors
+/// Returns the driver's error when the transaction can't start.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Applies every pending migration.

@@ -71,7 +71,7 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
     config: &DemoConfig,
     now: DateTime<Utc>,
 ) -> Result<DemoStats, DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let mut stats = DemoStats {
         users_created: ensure_demo_users(&txn, now).await?,
         ..Default::default()

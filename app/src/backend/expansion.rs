@@ -70,7 +70,7 @@ pub async fn save_plans<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let checked = expansion::validate_plans(edited).map_err(AppError::Validation)?;
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     replace_plans(&txn, &checked, now).await?;
     audit::record(
         &txn,
@@ -195,7 +195,7 @@ pub async fn evaluate<C: ConnectionTrait + TransactionTrait>(
     window_days: u32,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let txn = outer.begin().await?;
+    let txn = super::db::begin_write(outer).await?;
     let db = &txn;
     let plans = plans(db).await?;
     let mut ids: Vec<i64> = facts.keys().copied().collect();
@@ -524,7 +524,7 @@ pub async fn act<C: ConnectionTrait + TransactionTrait>(
         SignalAction::Won => WON,
         SignalAction::Dismiss => DISMISSED,
     };
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let Some(row) = expansion_signal::Entity::find_by_id(signal_id)
         .one(&txn)
         .await?

@@ -214,45 +214,26 @@ pub async fn gather_facts(
     let window = Duration::days(i64::from(card.window_days));
     let start = as_of - window;
     let counted = card.counted_events();
-    let mut current = usage_windows(db, ids, start, as_of).await?;
-    count_named_events(db, ids, &counted, start, as_of, &mut current).await?;
-    let mut previous = usage_windows(db, ids, start - window, start).await?;
-    count_named_events(db, ids, &counted, start - window, start, &mut previous).await?;
-    let mut last_active =
-        last_active_days(db, ids, as_of - Duration::days(QUIET_DAYS), as_of).await?;
-
-    // Every customer live at the moment is scored, even one whose row is younger than its
-    // history (an import of past usage); which moments count for training is the model's.
+    let usage = |from: DateTime<Utc>, to: DateTime<Utc>| {
+        let counted = &counted;
+        async move {
+            let mut w = usage_windows(db, ids, from, to).await?;
+            count_named_events(db, ids, counted, from, to, &mut w).await?;
+            Ok::<_, DbErr>(w)
+        }
+    };
     let today = as_of.date_naive();
-    let mut customers_q = customer::Entity::find().filter(
-        sea_orm::Condition::all()
-            .add(
-                sea_orm::Condition::any()
-                    .add(customer::Column::ChurnedOn.is_null())
-                    .add(customer::Column::ChurnedOn.gt(today)),
-            )
-            .add(
-                sea_orm::Condition::any()
-                    .add(customer::Column::ArchivedAt.is_null())
-                    .add(customer::Column::ArchivedAt.gt(as_of)),
-            ),
-    );
-    if let Some(ids) = ids {
-        // The list is bounded by the caller (one customer, or a debounced batch).
-        customers_q = customers_q.filter(customer::Column::Id.is_in(ids.to_vec()));
-    }
-    let customers: Vec<CustomerRow> = customers_q
-        .select_only()
-        .column(customer::Column::Id)
-        .column(customer::Column::Seats)
-        .column(customer::Column::RenewalDate)
-        .column(customer::Column::ContractStart)
-        .column(customer::Column::MrrMinor)
-        .column(customer::Column::CsmSentiment)
-        .column(customer::Column::CreatedAt)
-        .into_tuple()
-        .all(db)
-        .await?;
+    // The queries are independent: on a pool they run side by side (Postgres uses both
+    // cores; SQLite's readers don't block each other), in a transaction one after another.
+    let (mut current, mut previous, mut last_active, customers, tickets, notes, engaged) = tokio::try_join!(
+        usage(start, as_of),
+        usage(start - window, start),
+        last_active_days(db, ids, as_of - Duration::days(QUIET_DAYS), as_of),
+        live_customers(db, ids, as_of),
+        ticket_rows(db, ids, start, as_of),
+        note_counts(db, ids, start, as_of),
+        contacts_engaged(db, ids, start, as_of),
+    )?;
 
     let mut facts: HashMap<i64, Facts> = HashMap::with_capacity(customers.len());
     for (id, seats, renewal, contract_start, mrr, sentiment, created) in customers {
@@ -291,30 +272,8 @@ pub async fn gather_facts(
         return Ok(facts);
     }
 
-    // Tickets: open now, and those opened in the window with their sentiment and escalations.
-    let mut tickets_q = support_ticket::Entity::find()
-        .filter(support_ticket::Column::OpenedAt.lt(as_of))
-        .filter(
-            sea_orm::Condition::any()
-                .add(support_ticket::Column::OpenedAt.gte(start))
-                .add(support_ticket::Column::SolvedAt.is_null())
-                .add(support_ticket::Column::SolvedAt.gte(as_of)),
-        );
-    if let Some(ids) = ids {
-        tickets_q = tickets_q.filter(support_ticket::Column::CustomerId.is_in(ids.to_vec()));
-    }
-    let tickets: Vec<TicketRow> = tickets_q
-        .select_only()
-        .column(support_ticket::Column::CustomerId)
-        .column(support_ticket::Column::Status)
-        .column(support_ticket::Column::Priority)
-        .column(support_ticket::Column::OpenedAt)
-        .column(support_ticket::Column::SolvedAt)
-        .column(support_ticket::Column::Sentiment)
-        .column(support_ticket::Column::CancellationIntent)
-        .into_tuple()
-        .all(db)
-        .await?;
+    // Tickets: open then, and those opened in the window with their sentiment and
+    // escalations.
     let mut sentiments: HashMap<i64, (f64, u32)> = HashMap::new();
     for (customer, status, priority, opened, solved, sentiment, intent) in tickets {
         let Some(f) = facts.get_mut(&customer) else {
@@ -351,6 +310,100 @@ pub async fn gather_facts(
     }
 
     // Team touches: notes in the window.
+    for (customer, n) in notes {
+        if let Some(f) = facts.get_mut(&customer) {
+            f.touches = n;
+        }
+    }
+
+    // Contacts engaged: people who used the product or wrote to support in the window.
+    for (customer, n) in engaged {
+        if let Some(f) = facts.get_mut(&customer) {
+            f.contacts_engaged = n;
+        }
+    }
+
+    billing_facts(db, ids, as_of, live, window, &mut facts).await?;
+    Ok(facts)
+}
+
+/// The customers live at `as_of` (not churned or archived by then), of `ids` or all.
+async fn live_customers(
+    db: &impl ConnectionTrait,
+    ids: Option<&[i64]>,
+    as_of: DateTime<Utc>,
+) -> Result<Vec<CustomerRow>, DbErr> {
+    let today = as_of.date_naive();
+    let mut customers_q = customer::Entity::find().filter(
+        sea_orm::Condition::all()
+            .add(
+                sea_orm::Condition::any()
+                    .add(customer::Column::ChurnedOn.is_null())
+                    .add(customer::Column::ChurnedOn.gt(today)),
+            )
+            .add(
+                sea_orm::Condition::any()
+                    .add(customer::Column::ArchivedAt.is_null())
+                    .add(customer::Column::ArchivedAt.gt(as_of)),
+            ),
+    );
+    if let Some(ids) = ids {
+        // The list is bounded by the caller (one customer, or a debounced batch).
+        customers_q = customers_q.filter(customer::Column::Id.is_in(ids.to_vec()));
+    }
+    customers_q
+        .select_only()
+        .column(customer::Column::Id)
+        .column(customer::Column::Seats)
+        .column(customer::Column::RenewalDate)
+        .column(customer::Column::ContractStart)
+        .column(customer::Column::MrrMinor)
+        .column(customer::Column::CsmSentiment)
+        .column(customer::Column::CreatedAt)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Tickets opened before `as_of` that were still open then or opened since `start`.
+async fn ticket_rows(
+    db: &impl ConnectionTrait,
+    ids: Option<&[i64]>,
+    start: DateTime<Utc>,
+    as_of: DateTime<Utc>,
+) -> Result<Vec<TicketRow>, DbErr> {
+    let mut tickets_q = support_ticket::Entity::find()
+        .filter(support_ticket::Column::OpenedAt.lt(as_of))
+        .filter(
+            sea_orm::Condition::any()
+                .add(support_ticket::Column::OpenedAt.gte(start))
+                .add(support_ticket::Column::SolvedAt.is_null())
+                .add(support_ticket::Column::SolvedAt.gte(as_of)),
+        );
+    if let Some(ids) = ids {
+        tickets_q = tickets_q.filter(support_ticket::Column::CustomerId.is_in(ids.to_vec()));
+    }
+    tickets_q
+        .select_only()
+        .column(support_ticket::Column::CustomerId)
+        .column(support_ticket::Column::Status)
+        .column(support_ticket::Column::Priority)
+        .column(support_ticket::Column::OpenedAt)
+        .column(support_ticket::Column::SolvedAt)
+        .column(support_ticket::Column::Sentiment)
+        .column(support_ticket::Column::CancellationIntent)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The team's notes per customer in `[start, as_of)`.
+async fn note_counts(
+    db: &impl ConnectionTrait,
+    ids: Option<&[i64]>,
+    start: DateTime<Utc>,
+    as_of: DateTime<Utc>,
+) -> Result<Vec<(i64, u32)>, DbErr> {
     let mut notes_q = Query::select()
         .column(note::Column::CustomerId)
         .expr(Func::count(Expr::col(note::Column::Id)))
@@ -362,23 +415,13 @@ pub async fn gather_facts(
     if let Some(ids) = ids {
         notes_q.and_where(note::Column::CustomerId.is_in(ids.to_vec()));
     }
+    let mut out = Vec::new();
     for row in db.query_all(&notes_q).await? {
         let customer: i64 = row.try_get_by_index(0)?;
         let n: i64 = row.try_get_by_index(1)?;
-        if let Some(f) = facts.get_mut(&customer) {
-            f.touches = u32::try_from(n).unwrap_or(u32::MAX);
-        }
+        out.push((customer, u32::try_from(n).unwrap_or(u32::MAX)));
     }
-
-    // Contacts engaged: people who used the product or wrote to support in the window.
-    for (customer, n) in contacts_engaged(db, ids, start, as_of).await? {
-        if let Some(f) = facts.get_mut(&customer) {
-            f.contacts_engaged = n;
-        }
-    }
-
-    billing_facts(db, ids, as_of, live, window, &mut facts).await?;
-    Ok(facts)
+    Ok(out)
 }
 
 /// The UTC day of a `MIN`/`MAX` over timestamps in column `index` (SQLite hands such an

@@ -85,7 +85,7 @@ pub async fn save_scorecard<C: ConnectionTrait + TransactionTrait>(
     card.validate().map_err(AppError::Validation)?;
     let current = active_scorecard(db).await?;
     let version = current.version + 1;
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     scorecard::Entity::insert(scorecard::ActiveModel {
         version: Set(version),
         definition: Set(serde_json::to_value(card).unwrap_or_default()),
@@ -129,7 +129,8 @@ pub struct Scored {
 type CustomerScore = (i64, Health, i64);
 
 /// Writes scores: the day's history row (replacing an earlier one of that day) and, when
-/// `current`, the customer's current score.
+/// `current`, the customer's current score. On Postgres two chunks are written at once
+/// (one builds its statement while the other's is executed).
 async fn write_scores(
     db: &impl ConnectionTrait,
     version: i32,
@@ -138,39 +139,65 @@ async fn write_scores(
     current: bool,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    use health_score::Column as H;
-    for chunk in scores.chunks(CHUNK) {
-        let rows = chunk.iter().map(|(id, h, mrr)| health_score::ActiveModel {
-            customer_id: Set(*id),
-            mrr_minor: Set(Some(*mrr)),
-            day: Set(day),
-            score: Set(i16::from(h.score.value())),
-            level: Set(h.level.as_str().into()),
-            scorecard_version: Set(version),
-            groups: Set(serde_json::to_value(&h.groups).unwrap_or_default()),
-            measures: Set(serde_json::to_value(&h.measures).unwrap_or_default()),
-            computed_at: Set(now),
-            ..Default::default()
-        });
-        health_score::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([H::CustomerId, H::Day])
-                    .update_columns([
-                        H::Score,
-                        H::Level,
-                        H::ScorecardVersion,
-                        H::Groups,
-                        H::Measures,
-                        H::ComputedAt,
-                        H::MrrMinor,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-        if current {
-            set_current(db, chunk, now).await?;
+    let write = |chunk| write_chunk(db, version, day, chunk, current, now);
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        for chunk in scores.chunks(CHUNK) {
+            write(chunk).await?;
         }
+        return Ok(());
+    }
+    let mut chunks = scores.chunks(CHUNK);
+    while let Some(first) = chunks.next() {
+        match chunks.next() {
+            Some(second) => {
+                tokio::try_join!(write(first), write(second))?;
+            }
+            None => write(first).await?,
+        }
+    }
+    Ok(())
+}
+
+/// One statement's worth of [`write_scores`].
+async fn write_chunk(
+    db: &impl ConnectionTrait,
+    version: i32,
+    day: NaiveDate,
+    chunk: &[CustomerScore],
+    current: bool,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use health_score::Column as H;
+    let rows = chunk.iter().map(|(id, h, mrr)| health_score::ActiveModel {
+        customer_id: Set(*id),
+        mrr_minor: Set(Some(*mrr)),
+        day: Set(day),
+        score: Set(i16::from(h.score.value())),
+        level: Set(h.level.as_str().into()),
+        scorecard_version: Set(version),
+        groups: Set(serde_json::to_value(&h.groups).unwrap_or_default()),
+        measures: Set(serde_json::to_value(&h.measures).unwrap_or_default()),
+        computed_at: Set(now),
+        ..Default::default()
+    });
+    health_score::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([H::CustomerId, H::Day])
+                .update_columns([
+                    H::Score,
+                    H::Level,
+                    H::ScorecardVersion,
+                    H::Groups,
+                    H::Measures,
+                    H::ComputedAt,
+                    H::MrrMinor,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    if current {
+        set_current(db, chunk, now).await?;
     }
     Ok(())
 }
@@ -288,6 +315,10 @@ impl PortfolioCache {
 #[derive(Default)]
 pub struct Rescoring {
     status: std::sync::Mutex<Option<crate::dto::RescoreStatus>>,
+    /// A background re-score is running.
+    running: std::sync::atomic::AtomicBool,
+    /// Settings changed since the running re-score read them: it runs once more.
+    again: std::sync::atomic::AtomicBool,
 }
 
 impl Rescoring {
@@ -344,7 +375,7 @@ pub async fn rescore_portfolio(
             .collect();
         scores.sort_unstable_by_key(|(id, _, _)| *id);
         progress.set(|s| s.total = scores.len() as u64);
-        for chunk in scores.chunks(CHUNK) {
+        for chunk in scores.chunks(2 * CHUNK) {
             write_scores(db, version, now.date_naive(), chunk, true, now).await?;
             progress.set(|s| s.done += chunk.len() as u64);
         }
@@ -365,13 +396,34 @@ pub async fn rescore_portfolio(
 
 /// Re-scores the portfolio in the background (after a scorecard change); the editor
 /// polls `state.rescoring`.
+///
+/// One runs at a time: a change saved while one runs makes it run once more when it
+/// ends (it may have read the settings before the change), however many were saved.
 pub fn rescore_in_background(state: &super::AppState) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let progress = &state.rescoring;
+    progress.again.store(true, SeqCst);
+    if progress.running.swap(true, SeqCst) {
+        return;
+    }
     let state = state.clone();
     tokio::spawn(async move {
-        let done =
-            rescore_portfolio(&state.db, &state.portfolio, &state.rescoring, Utc::now()).await;
-        if let Err(e) = done {
-            tracing::warn!(error = %e, "re-scoring after a scorecard change failed");
+        let progress = &state.rescoring;
+        loop {
+            progress.again.store(false, SeqCst);
+            let done = rescore_portfolio(&state.db, &state.portfolio, progress, Utc::now()).await;
+            if let Err(e) = done {
+                tracing::warn!(error = %e, "re-scoring after a settings change failed");
+            }
+            if progress.again.load(SeqCst) {
+                continue;
+            }
+            progress.running.store(false, SeqCst);
+            // A change saved between the check and the store found this one running and
+            // left it to us: take it unless a new runner already has.
+            if !progress.again.load(SeqCst) || progress.running.swap(true, SeqCst) {
+                break;
+            }
         }
     });
 }
@@ -523,7 +575,7 @@ pub async fn score_due<C: ConnectionTrait + TransactionTrait>(
     if due == 0 {
         return Ok(0);
     }
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let backend = txn.get_database_backend();
     let sql = match backend {
         DatabaseBackend::Postgres => {
@@ -720,7 +772,7 @@ pub async fn set_csm_sentiment<C: ConnectionTrait + TransactionTrait>(
             "No customer with id {customer_id}."
         )));
     };
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let mut am: customer::ActiveModel = m.into();
     am.csm_sentiment = Set(sentiment.map(i16::from));
     am.updated_at = Set(now);

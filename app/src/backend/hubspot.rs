@@ -163,7 +163,7 @@ async fn run<C: ConnectionTrait + TransactionTrait>(
         for p in &page.skipped {
             report.skip(format!("company {}: {}", p.path, p.reason));
         }
-        let txn = db.begin().await.map_err(db_err)?;
+        let txn = super::db::begin_write(db).await.map_err(db_err)?;
         for c in &page.results {
             import_company(&txn, c, now, report).await.map_err(db_err)?;
         }
@@ -186,7 +186,7 @@ async fn run<C: ConnectionTrait + TransactionTrait>(
         for p in &page.skipped {
             report.skip(format!("contact {}: {}", p.path, p.reason));
         }
-        let txn = db.begin().await.map_err(db_err)?;
+        let txn = super::db::begin_write(db).await.map_err(db_err)?;
         let linked = linked_companies(&txn).await.map_err(db_err)?;
         for k in &page.results {
             import_contact(&txn, k, &linked, now, report)

@@ -168,7 +168,7 @@ pub async fn import_customers<C: ConnectionTrait + TransactionTrait>(
         return Ok(refused(errors, parsed.rows_read));
     }
     progress.start_writing(resolved.len() as u64);
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     for chunk in resolved.chunks(CHUNK) {
         let models = chunk.iter().map(|(r, owner)| {
             let mut am = active_model(&r.draft, *owner, now);
@@ -367,7 +367,7 @@ pub async fn import_contacts<C: ConnectionTrait + TransactionTrait>(
         ..ImportReport::default()
     };
     progress.start_writing(rows.len() as u64);
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let clash = || {
         unique_as(
             "email",
@@ -533,7 +533,7 @@ pub async fn import_events<C: ConnectionTrait + TransactionTrait>(
         });
     }
     progress.start_writing(total);
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let mut stored = 0;
     let mut models = models.into_iter().peekable();
     while models.peek().is_some() {

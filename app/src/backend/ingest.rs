@@ -55,7 +55,7 @@ pub async fn create_source<C: ConnectionTrait + TransactionTrait>(
         return Err(AppError::validation("name", "must be 1 to 100 characters"));
     }
     let write_key = new_write_key();
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let m = source::ActiveModel {
         name: Set(name.to_string()),
         write_key_hash: Set(token_hash(&write_key)),
@@ -717,12 +717,12 @@ pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
         if plan.is_single_statement() {
             return Ok(plan.write(db).await?);
         }
-        let txn = db.begin().await?;
+        let txn = super::db::begin_write(db).await?;
         let out = plan.write(&txn).await?;
         txn.commit().await?;
         return Ok(out);
     }
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let out = plan(&txn, src, messages, ids, received_at)
         .await?
         .write(&txn)
@@ -755,7 +755,7 @@ pub async fn replay_quarantine<C: ConnectionTrait + TransactionTrait>(
     ids: Option<&[i64]>,
     now: DateTime<Utc>,
 ) -> Result<Replay, AppError> {
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let mut q = quarantined_event::Entity::find()
         .filter(quarantined_event::Column::ReplayedAt.is_null())
         .order_by_asc(quarantined_event::Column::Id);

@@ -197,7 +197,7 @@ pub async fn rotate_key<C: ConnectionTrait + TransactionTrait>(
     source_id: i64,
     now: DateTime<Utc>,
 ) -> Result<SourceKey, AppError> {
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let src = source::Entity::find_by_id(source_id)
         .filter(source::Column::RevokedAt.is_null())
         .one(&txn)
@@ -236,7 +236,7 @@ pub async fn revoke<C: ConnectionTrait + TransactionTrait>(
     source_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let src = source::Entity::find_by_id(source_id)
         .one(&txn)
         .await?

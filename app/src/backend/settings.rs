@@ -89,7 +89,7 @@ pub async fn set_secret<C: ConnectionTrait + TransactionTrait>(
             "must be 8 to 500 characters without spaces, as the provider shows it",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let existing = integration_setting::Entity::find_by_id(name.to_string())
         .one(&txn)
         .await?;

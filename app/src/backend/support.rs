@@ -26,7 +26,7 @@ pub async fn receive<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Disposition, AppError> {
     let provider = update.source.as_str();
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let Some(delivery) = webhooks::record(&txn, provider, event_id, "ticket", payload, now).await?
     else {
         return Ok(Disposition::Duplicate);
@@ -55,7 +55,7 @@ pub async fn replay_held<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     now: DateTime<Utc>,
 ) -> Result<u64, AppError> {
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let mut applied = 0;
     for source in [
         TicketSource::Zendesk,

@@ -137,7 +137,7 @@ pub async fn sign_in<C: ConnectionTrait + TransactionTrait>(
     };
     let token = new_session_token();
     let signed_in = current(&user);
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let mut attempt: login_attempt::ActiveModel = attempt.into();
     attempt.succeeded = Set(true);
     attempt.update(&txn).await?;
@@ -276,7 +276,7 @@ pub async fn create_user<C: ConnectionTrait + TransactionTrait>(
             tracing::error!(error = %e, "password hashing task failed");
             AppError::Internal
         })?;
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let model = user::ActiveModel {
         email: Set(email.to_string()),
         name: Set(name.to_string()),
@@ -354,7 +354,7 @@ pub async fn set_active<C: ConnectionTrait + TransactionTrait>(
             "You cannot deactivate your own account.".into(),
         ));
     }
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     let res = user::Entity::update_many()
         .col_expr(user::Column::Active, Expr::value(active))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))

@@ -7,7 +7,7 @@ use vcsm::alerts::Severity;
 use vcsm::auth::Role;
 use vcsm::timefmt::ago;
 
-use super::components::{user_can, ErrorNotice, Loading, PageHeader};
+use super::components::{user_can, ErrorNotice, Loading, PageHeader, Pager};
 use crate::api::alerts::{act_on_alert, list_alerts};
 use crate::dto::{AlertAction, AlertRow, AlertsPage};
 use crate::error::AppError;
@@ -133,8 +133,7 @@ fn alert_table(p: AlertsPage, act: Act, page: RwSignal<u64>) -> impl IntoView {
         .into_any();
     }
     let now = p.now;
-    let pages = p.total.div_ceil(p.page_size.max(1));
-    let current = p.page;
+    let (current, total, page_size) = (p.page, p.total, p.page_size);
     view! {
         <div class="card overflow-x-auto">
             <table class="min-w-full text-sm" data-testid="alerts">
@@ -152,15 +151,7 @@ fn alert_table(p: AlertsPage, act: Act, page: RwSignal<u64>) -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        {(pages > 1).then(|| view! {
-            <div class="mt-3 flex items-center justify-between text-sm text-slate-600">
-                <span>{format!("Page {} of {pages} · {} alerts", current + 1, p.total)}</span>
-                <div class="flex gap-2">
-                    <button type="button" class="btn-secondary" disabled=current == 0 on:click=move |_| page.set(current.saturating_sub(1))>"Previous"</button>
-                    <button type="button" class="btn-secondary" disabled={current + 1 >= pages} on:click=move |_| page.set(current + 1)>"Next"</button>
-                </div>
-            </div>
-        })}
+        <Pager total=total page_size=page_size current=current noun="alerts" page=page/>
     }
     .into_any()
 }

@@ -166,3 +166,28 @@ pub fn NotFound() -> impl IntoView {
         </div>
     }
 }
+
+/// "Page 2 of 7 · 340 alerts" with Previous / Next, for a list of `total` `noun`s shown
+/// `page_size` at a time; nothing when it all fits on one page.
+#[component]
+pub fn Pager(
+    total: u64,
+    page_size: u64,
+    /// The page shown, from 0.
+    current: u64,
+    noun: &'static str,
+    page: RwSignal<u64>,
+) -> impl IntoView {
+    let pages = total.div_ceil(page_size.max(1));
+    (pages > 1).then(|| {
+        view! {
+            <div class="mt-3 flex items-center justify-between text-sm text-slate-600">
+                <span>{format!("Page {} of {pages} · {total} {noun}", current + 1)}</span>
+                <div class="flex gap-2">
+                    <button type="button" class="btn-secondary" disabled={current == 0} on:click=move |_| page.set(current.saturating_sub(1))>"Previous"</button>
+                    <button type="button" class="btn-secondary" disabled={current + 1 >= pages} on:click=move |_| page.set(current + 1)>"Next"</button>
+                </div>
+            </div>
+        }
+    })
+}

@@ -9,7 +9,7 @@ use vcsm::expansion::Plan;
 use vcsm::money::{format_compact, format_money, parse_major, to_major_string};
 use vcsm::timefmt::date_time;
 
-use super::components::{user_can, ErrorNotice, Loading, PageHeader};
+use super::components::{user_can, ErrorNotice, Loading, PageHeader, Pager};
 use crate::api::expansion::{act_on_signal, expansion_pipeline, save_plans};
 use crate::dto::{ExpansionPage, ExpansionRow, SignalAction};
 use crate::error::AppError;
@@ -134,7 +134,6 @@ fn signal_table(
         return ().into_any();
     }
     let can_act = user_can(Role::can_edit_customers);
-    let pages = total.div_ceil(page_size.max(1));
     let last = RwSignal::new(None::<i64>);
     view! {
         <div class="card overflow-x-auto">
@@ -153,15 +152,7 @@ fn signal_table(
                 </tbody>
             </table>
         </div>
-        {(pages > 1).then(|| view! {
-            <div class="mt-3 flex items-center justify-between text-sm text-slate-600">
-                <span>{format!("Page {} of {pages} · {total} signals", current + 1)}</span>
-                <div class="flex gap-2">
-                    <button type="button" class="btn-secondary" disabled=current == 0 on:click=move |_| page.set(current.saturating_sub(1))>"Previous"</button>
-                    <button type="button" class="btn-secondary" disabled={current + 1 >= pages} on:click=move |_| page.set(current + 1)>"Next"</button>
-                </div>
-            </div>
-        })}
+        <Pager total=total page_size=page_size current=current noun="signals" page=page/>
     }
     .into_any()
 }

@@ -112,6 +112,20 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
 }
 
 impl TestApp {
+    /// Scores one customer now, as the re-scoring worker would after new data about it.
+    pub async fn rescore(&self, customer_id: i64) {
+        let now = chrono::Utc::now();
+        app::backend::health::score_customers(
+            &self.db,
+            &self.state.portfolio,
+            Some(&[customer_id]),
+            now,
+            now,
+        )
+        .await
+        .expect("score the customer");
+    }
+
     /// Writes what the server keeps in memory for a moment (counts, last activity), as
     /// its once-a-second flush would.
     pub async fn flush(&self) {
