@@ -58,4 +58,9 @@ server_pid=$!
 trap 'kill $server_pid 2>/dev/null || true; rm -rf "$e2e_dir"' EXIT
 for _ in $(seq 300); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 1; done
 curl -fs "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$e2e_dir/server.log"; exit 1; }
-VCSM_BASE_URL="http://127.0.0.1:$port" npx playwright test --config end2end/playwright.config.ts
+VCSM_BASE_URL="http://127.0.0.1:$port" npx playwright test --config end2end/playwright.config.ts || {
+  rc=$?
+  say "the server's warnings and errors during the browser tests"
+  grep -E " (WARN|ERROR) " "$e2e_dir/server.log" | tail -50 || true
+  exit $rc
+}
