@@ -44,6 +44,25 @@ fn ticket(
 
 /// Acme: 10 seats, renewing in 45 days, with usage in both windows, two contacts, tickets,
 /// a note and a failing payment.
+/// The scorecard editor's view once the re-score with `version` has finished (or the last
+/// seen after 20 s).
+async fn rescored(app: &TestApp, version: i32) -> serde_json::Value {
+    let mut status = serde_json::Value::Null;
+    for _ in 0..1000 {
+        status = app
+            .post_form("get_scorecard", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        if status["rescore"]["finished"] == true && status["rescore"]["version"] == version {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    status
+}
+
 async fn acme(app: &TestApp) -> i64 {
     let id = app.create_customer("Acme", "acct_1").await;
     let mut c: customer::ActiveModel = customer::Entity::find_by_id(id)
@@ -526,19 +545,7 @@ async fn saving_the_scorecard_rescores_the_portfolio_with_progress() {
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<i32>().await.unwrap(), 2);
-    let mut status = serde_json::Value::Null;
-    for _ in 0..500 {
-        status = app
-            .post_form("get_scorecard", &[])
-            .await
-            .json()
-            .await
-            .unwrap();
-        if status["rescore"]["finished"] == true {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let status = rescored(&app, 2).await;
     assert_eq!(status["version"], 2);
     assert_eq!(status["saved_by"], "root");
     assert_eq!(status["rescore"]["finished"], true, "{status}");
@@ -639,19 +646,7 @@ async fn settings_saved_during_a_rescore_rescore_again_and_concurrent_writers_wa
     for w in writers {
         w.await.unwrap().expect("a concurrent full scoring");
     }
-    let mut status = serde_json::Value::Null;
-    for _ in 0..1000 {
-        status = app
-            .post_form("get_scorecard", &[])
-            .await
-            .json()
-            .await
-            .unwrap();
-        if status["rescore"]["finished"] == true && status["rescore"]["version"] == version {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let status = rescored(&app, version).await;
     assert_eq!(status["rescore"]["version"], version, "{status}");
     assert_eq!(status["rescore"]["finished"], true, "{status}");
     assert_eq!(status["rescore"]["failed"], false, "{status}");
