@@ -59,6 +59,11 @@ test('every page renders and hydrates without errors', async ({ page }) => {
   await hydrated(page);
   await expect(page.getByRole('alert')).toContainText('No customer with id 999999');
   expect(errors.filter((e) => !e.includes('404'))).toEqual([]);
+  // The icon every page links to is served (from public/).
+  await expect(page.locator('link[rel=icon]')).toHaveAttribute('href', '/favicon.svg');
+  const icon = await page.request.get('/favicon.svg');
+  expect(icon.status()).toBe(200);
+  expect(icon.headers()['content-type']).toContain('svg');
 });
 
 test('search the customer list on the server', async ({ page }) => {
