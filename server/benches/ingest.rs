@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use app::backend::entities::{customer, usage_event};
 use chrono::Utc;
 use clap::Parser;
-use sea_orm::{EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
+use sea_orm::{EntityTrait, QueryFilter, QuerySelect, Set};
 use serde_json::json;
 
 #[derive(Parser, Debug)]
@@ -234,7 +234,7 @@ async fn main() {
                     }
                 })
                 .collect();
-            let Ok(txn) = conn.begin().await else {
+            let Ok(txn) = app::backend::db::begin_write(&conn).await else {
                 return false;
             };
             let inserted = usage_event::Entity::insert_many(rows)

@@ -51,7 +51,7 @@ pub struct TrainOptions {
     /// Fewer churned customers than this and training refuses.
     pub min_churned: usize,
     /// Observations one fit learns from at most. Beyond it a fit keeps a seeded sample of
-    /// each class (the churned first) and corrects its intercept for the sampling, so its
+    /// each class (see [`sample_sizes`]) and corrects its intercept for the sampling, so its
     /// probabilities still speak for the whole set. Predictions and every metric still
     /// cover every observation.
     pub max_fit_rows: usize,
@@ -70,14 +70,15 @@ impl Default for TrainOptions {
     }
 }
 
-/// The default [`TrainOptions::max_fit_rows`]: a fit takes about a second here, where
-/// 240,000 observations took 20 s; the slopes learnt from a class-balanced sample of this
-/// size barely move (logistic regression's slopes are unchanged by sampling on the label:
-/// only the intercept shifts, by the log of the ratio of the two sampling rates).
+/// The default [`TrainOptions::max_fit_rows`]. At 100,000 customers (300,000 observations)
+/// the 17 fits of a training took 253 s on every row and 1 s with this cap. The slopes
+/// learnt from a class-balanced sample of this size barely move (sampling on the label
+/// leaves a logistic regression's slopes unbiased: only the intercept shifts, by the log
+/// of the ratio of the two sampling rates).
 pub const MAX_FIT_ROWS: usize = 20_000;
 
-/// How many of each class a fit keeps: all when they fit within `cap`, else the rarer
-/// class up to half of it (all of it when the other leaves room) and the other the rest.
+/// How many of each class a fit keeps: all when they fit within `cap`, else each class up
+/// to half of it, and either one more when the other leaves room.
 fn sample_sizes(positives: usize, negatives: usize, cap: usize) -> (usize, usize) {
     if positives + negatives <= cap {
         return (positives, negatives);
@@ -92,12 +93,12 @@ fn sample_sizes(positives: usize, negatives: usize, cap: usize) -> (usize, usize
 /// model fitted on the sample: ln(rate kept of the retained) − ln(rate kept of the
 /// churned).
 fn sample<'a>(rows: &[&'a Observation], cap: usize, seed: u64) -> (Vec<&'a Observation>, f64) {
+    if rows.len() <= cap {
+        return (rows.to_vec(), 0.0);
+    }
     let (mut pos, mut neg): (Vec<&Observation>, Vec<&Observation>) =
         rows.iter().copied().partition(|o| o.churned);
     let (keep_pos, keep_neg) = sample_sizes(pos.len(), neg.len(), cap);
-    if keep_pos == pos.len() && keep_neg == neg.len() {
-        return (rows.to_vec(), 0.0);
-    }
     let rate = |kept: usize, of: usize| kept as f64 / of.max(1) as f64;
     let shift = rate(keep_neg, neg.len()).ln() - rate(keep_pos, pos.len()).ln();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -315,10 +315,15 @@ impl PortfolioCache {
 #[derive(Default)]
 pub struct Rescoring {
     status: std::sync::Mutex<Option<crate::dto::RescoreStatus>>,
-    /// A background re-score is running.
-    running: std::sync::atomic::AtomicBool,
-    /// Settings changed since the running re-score read them: it runs once more.
-    again: std::sync::atomic::AtomicBool,
+    runner: std::sync::Mutex<Runner>,
+}
+
+/// Whether a background re-score runs, and whether settings changed since it read them
+/// (then it runs once more).
+#[derive(Default)]
+struct Runner {
+    running: bool,
+    again: bool,
 }
 
 impl Rescoring {
@@ -337,6 +342,32 @@ impl Rescoring {
         if let Some(s) = status.as_mut() {
             f(s);
         }
+    }
+
+    fn runner(&self) -> std::sync::MutexGuard<'_, Runner> {
+        self.runner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A re-score is wanted: `true` when the caller is to run it, `false` when the one
+    /// running will run once more.
+    fn request(&self) -> bool {
+        let mut r = self.runner();
+        if r.running {
+            r.again = true;
+            false
+        } else {
+            r.running = true;
+            true
+        }
+    }
+
+    /// The running re-score ended: `true` when it is to run once more.
+    fn run_again(&self) -> bool {
+        let mut r = self.runner();
+        r.running = r.again;
+        std::mem::take(&mut r.again)
     }
 
     fn start(&self, version: i32) {
@@ -375,6 +406,7 @@ pub async fn rescore_portfolio(
             .collect();
         scores.sort_unstable_by_key(|(id, _, _)| *id);
         progress.set(|s| s.total = scores.len() as u64);
+        // Two statements' worth per step: write_scores writes them side by side.
         for chunk in scores.chunks(2 * CHUNK) {
             write_scores(db, version, now.date_naive(), chunk, true, now).await?;
             progress.set(|s| s.done += chunk.len() as u64);
@@ -394,34 +426,24 @@ pub async fn rescore_portfolio(
     outcome
 }
 
-/// Re-scores the portfolio in the background (after a scorecard change); the editor
-/// polls `state.rescoring`.
+/// Re-scores the portfolio in the background (after a settings change: scorecard, alert
+/// rules, plans); the scorecard editor polls `state.rescoring`.
 ///
 /// One runs at a time: a change saved while one runs makes it run once more when it
 /// ends (it may have read the settings before the change), however many were saved.
 pub fn rescore_in_background(state: &super::AppState) {
-    use std::sync::atomic::Ordering::SeqCst;
-    let progress = &state.rescoring;
-    progress.again.store(true, SeqCst);
-    if progress.running.swap(true, SeqCst) {
+    if !state.rescoring.request() {
         return;
     }
     let state = state.clone();
     tokio::spawn(async move {
-        let progress = &state.rescoring;
         loop {
-            progress.again.store(false, SeqCst);
-            let done = rescore_portfolio(&state.db, &state.portfolio, progress, Utc::now()).await;
+            let done =
+                rescore_portfolio(&state.db, &state.portfolio, &state.rescoring, Utc::now()).await;
             if let Err(e) = done {
                 tracing::warn!(error = %e, "re-scoring after a settings change failed");
             }
-            if progress.again.load(SeqCst) {
-                continue;
-            }
-            progress.running.store(false, SeqCst);
-            // A change saved between the check and the store found this one running and
-            // left it to us: take it unless a new runner already has.
-            if !progress.again.load(SeqCst) || progress.running.swap(true, SeqCst) {
+            if !state.rescoring.run_again() {
                 break;
             }
         }
