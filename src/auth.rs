@@ -127,22 +127,46 @@ pub fn session_lifetime() -> Duration {
     Duration::days(14)
 }
 
-/// Failed sign-ins allowed per address, and per client address, within [`LoginThrottle::window`].
+/// Sign-in throttling, keyed so that nobody can lock someone else out: failures count
+/// against the pair (account, client), where they buy that client growing delays, and
+/// against the client across accounts (a client guessing many accounts). A client that has
+/// not failed signs in with the right password whatever others did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoginThrottle {
-    pub max_failures_per_email: u64,
-    pub max_failures_per_ip: u64,
+    /// Failures of one client against one account before delays start.
+    pub free_failures: u64,
+    /// The first delay; each further failure doubles it, up to `max_delay_secs`.
+    pub first_delay_secs: i64,
+    pub max_delay_secs: i64,
+    /// Failures of one client, whatever the accounts, within `window_minutes`.
+    pub max_failures_per_client: u64,
+    /// Failures older than this don't count.
     pub window_minutes: i64,
 }
 
 impl Default for LoginThrottle {
     fn default() -> Self {
         Self {
-            max_failures_per_email: 5,
-            max_failures_per_ip: 30,
-            window_minutes: 15,
+            free_failures: 3,
+            first_delay_secs: 2,
+            max_delay_secs: 15 * 60,
+            max_failures_per_client: 30,
+            window_minutes: 60,
         }
     }
+}
+
+/// What a client has done lately, as the throttle needs it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecentFailures {
+    /// Failed sign-ins of this client to this account within the window.
+    pub pair: u64,
+    /// When the latest of those was.
+    pub pair_last: Option<DateTime<Utc>>,
+    /// Failed sign-ins of this client to any account within the last 15 minutes.
+    pub client: u64,
+    /// When the oldest of those was.
+    pub client_first: Option<DateTime<Utc>>,
 }
 
 impl LoginThrottle {
@@ -151,12 +175,39 @@ impl LoginThrottle {
         now - Duration::minutes(self.window_minutes)
     }
 
-    /// Whether another attempt may be checked, given the failures counted since
-    /// [`Self::window_start`]. Blocking happens before the password is checked, so a
-    /// correct password does not get through once the limit is reached.
-    pub fn allows(&self, failures_for_email: u64, failures_for_ip: u64) -> bool {
-        failures_for_email < self.max_failures_per_email
-            && failures_for_ip < self.max_failures_per_ip
+    /// The window of the per-client limit.
+    pub fn client_window_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - Duration::minutes(15)
+    }
+
+    /// The delay the pair has earned after `failures` failures (zero while free).
+    pub fn delay_after(&self, failures: u64) -> Duration {
+        let Some(n) = failures.checked_sub(self.free_failures).filter(|n| *n > 0) else {
+            return Duration::zero();
+        };
+        let doublings = u32::try_from(n - 1).unwrap_or(u32::MAX).min(30);
+        let secs = self
+            .first_delay_secs
+            .saturating_mul(1i64 << doublings)
+            .min(self.max_delay_secs);
+        Duration::seconds(secs)
+    }
+
+    /// How long this client must wait before its attempt is checked, `None` when it may
+    /// try now. The check comes before the password's, so a client over its limit learns
+    /// nothing from the right password either.
+    pub fn wait(&self, recent: RecentFailures, now: DateTime<Utc>) -> Option<Duration> {
+        let mut wait = Duration::zero();
+        if recent.client >= self.max_failures_per_client {
+            let until = recent
+                .client_first
+                .map_or(now + Duration::minutes(15), |f| f + Duration::minutes(15));
+            wait = wait.max(until - now);
+        }
+        if let Some(last) = recent.pair_last {
+            wait = wait.max(last + self.delay_after(recent.pair) - now);
+        }
+        (wait > Duration::zero()).then_some(wait)
     }
 }
 
@@ -206,12 +257,35 @@ mod tests {
     }
 
     #[test]
-    fn throttle_blocks_at_limit() {
+    fn throttle_delays_grow_per_client_and_account() {
         let t = LoginThrottle::default();
-        assert!(t.allows(4, 0));
-        assert!(!t.allows(5, 0));
-        assert!(!t.allows(0, 30));
         let now = Utc::now();
-        assert_eq!(now - t.window_start(now), Duration::minutes(15));
+        let after = |pair: u64, secs_ago: i64| {
+            t.wait(
+                RecentFailures {
+                    pair,
+                    pair_last: Some(now - Duration::seconds(secs_ago)),
+                    ..RecentFailures::default()
+                },
+                now,
+            )
+        };
+        // Three free failures, then 2 s, 4 s, 8 s... up to 15 minutes.
+        assert_eq!(after(3, 0), None);
+        assert_eq!(after(4, 0), Some(Duration::seconds(2)));
+        assert_eq!(after(4, 2), None);
+        assert_eq!(after(6, 1), Some(Duration::seconds(7)));
+        assert_eq!(after(40, 0), Some(Duration::minutes(15)));
+        assert_eq!(after(u64::MAX, 0), Some(Duration::minutes(15)));
+        assert_eq!(after(40, 15 * 60), None);
+        // A client that never failed is never held back.
+        assert_eq!(t.wait(RecentFailures::default(), now), None);
+        // A client guessing across accounts is held back until its window passes.
+        let spraying = RecentFailures {
+            client: 30,
+            client_first: Some(now - Duration::minutes(10)),
+            ..RecentFailures::default()
+        };
+        assert_eq!(t.wait(spraying, now), Some(Duration::minutes(5)));
     }
 }

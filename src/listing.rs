@@ -172,7 +172,7 @@ impl CustomerQuery {
         let d = CustomerQuery::default();
         CustomerQuery {
             search: self.search.trim().chars().take(MAX_SEARCH_LEN).collect(),
-            page: self.page.clamp(1, 1_000_000),
+            page: self.page.clamp(1, MAX_PAGE),
             per_page: if PAGE_SIZES.contains(&self.per_page) {
                 self.per_page
             } else {
@@ -211,6 +211,22 @@ impl CustomerQuery {
     }
 }
 
+/// Highest page number any list accepts (0-based lists: `MAX_PAGE - 1`).
+pub const MAX_PAGE: u64 = 1_000_000;
+
+/// The rows to skip for 0-based `page` of `per_page` rows.
+///
+/// # Errors
+/// A user-facing reason when the page is beyond [`MAX_PAGE`] (a client asking for page
+/// 2^64 is refused, not answered with an overflow).
+pub fn page_offset(page: u64, per_page: u64) -> Result<u64, String> {
+    if page >= MAX_PAGE {
+        return Err(format!("page must be below {MAX_PAGE}"));
+    }
+    page.checked_mul(per_page)
+        .ok_or_else(|| format!("page must be below {MAX_PAGE}"))
+}
+
 /// Number of pages for `total` rows (at least 1).
 pub fn page_count(total: u64, per_page: u64) -> u64 {
     total.div_ceil(per_page.max(1)).max(1)
@@ -241,6 +257,14 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         CustomerQuery::from_params(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn page_offsets_refuse_absurd_pages() {
+        assert_eq!(page_offset(0, 50), Ok(0));
+        assert_eq!(page_offset(3, 50), Ok(150));
+        assert!(page_offset(u64::MAX, 50).is_err());
+        assert!(page_offset(MAX_PAGE, 50).is_err());
     }
 
     #[test]

@@ -235,6 +235,11 @@ pub fn parse_message(
             "must be a JSON object",
         )]);
     };
+    // Text Postgres can't store: the message is refused by the path of the bad field (the
+    // others of a batch are still stored).
+    if let Some(path) = crate::validation::first_nul_in_json(value, prefix) {
+        return Err(vec![Problem::new(path, crate::validation::NUL_MESSAGE)]);
+    }
     if json_size(value) > MAX_MESSAGE_BYTES {
         return Err(vec![Problem::new(
             if prefix.is_empty() { "body" } else { prefix },
@@ -547,6 +552,29 @@ mod tests {
             )),
             vec!["userId"]
         );
+    }
+
+    #[test]
+    fn nul_characters_refuse_the_message_by_path() {
+        let r = parse_message(
+            &json!({"userId": "u1", "event": "Signed Up", "properties": {"plan": "pro\u{0}"}}),
+            Some(Kind::Track),
+            "",
+            now(),
+        );
+        let problems = r.unwrap_err();
+        assert_eq!(problems[0].path, "properties.plan");
+        assert!(problems[0].reason.contains("NUL"));
+        let b = parse_batch(
+            &json!({"batch": [
+                {"type": "track", "userId": "u1", "event": "Ok"},
+                {"type": "track", "userId": "u\u{0}", "event": "Bad"}
+            ]}),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(b.messages.len(), 1);
+        assert_eq!(b.problems[0].path, "batch[1].userId");
     }
 
     #[test]

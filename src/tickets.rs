@@ -572,6 +572,32 @@ fn instant_at(
     }
 }
 
+impl TicketUpdate {
+    /// A problem with the update's times, judged at `now`: helpdesks date tickets after
+    /// 1990 and not more than a day ahead of us. A ticket dated year 9999 would make every
+    /// later update of it look stale, one dated year 0 would sort before everything.
+    pub fn implausible_time(&self, now: DateTime<Utc>) -> Option<Problem> {
+        let earliest = Utc.with_ymd_and_hms(1990, 1, 1, 0, 0, 0).single()?;
+        let latest = now + chrono::Duration::days(1);
+        [
+            ("created_at", Some(self.created_at)),
+            ("updated_at", Some(self.updated_at)),
+            ("solved_at", self.solved_at),
+        ]
+        .into_iter()
+        .find_map(|(field, t)| {
+            let t = t?;
+            if t < earliest {
+                Some(Problem::new(field, "is before 1990"))
+            } else if t > latest {
+                Some(Problem::new(field, "is more than a day in the future"))
+            } else {
+                None
+            }
+        })
+    }
+}
+
 /// Cuts `s` to at most `max` characters.
 fn clip_chars(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
@@ -2570,6 +2596,21 @@ mod tests {
 
     fn paths(problems: Vec<Problem>) -> Vec<String> {
         problems.into_iter().map(|p| p.path).collect()
+    }
+
+    #[test]
+    fn implausible_ticket_times_are_found() {
+        let mut u = parse_generic(
+            &json!({"id": "T1", "customer_external_id": "a", "subject": "S"}),
+            now(),
+        )
+        .unwrap();
+        assert!(u.implausible_time(now()).is_none());
+        u.updated_at = t("9999-12-31T00:00:00Z");
+        assert_eq!(u.implausible_time(now()).unwrap().path, "updated_at");
+        u.updated_at = now();
+        u.created_at = t("0000-01-01T00:00:00Z");
+        assert_eq!(u.implausible_time(now()).unwrap().path, "created_at");
     }
 
     fn bytes(v: Value) -> Vec<u8> {

@@ -71,9 +71,75 @@ pub fn non_empty(raw: &str) -> Option<&str> {
     (!t.is_empty()).then_some(t)
 }
 
+/// What we answer about text that contains a NUL character: Postgres can't store it in a
+/// text column, so it is refused at the edge on every database alike.
+pub const NUL_MESSAGE: &str = "contains a NUL character (U+0000), which can't be stored";
+
+/// Where the first NUL character of `text` is, as `line L, column C` (1-based, in
+/// characters) when the text has several lines, else `position N`.
+pub fn nul_position(text: &str) -> Option<String> {
+    let at = text.find('\0')?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some(if text.contains('\n') {
+        format!("line {line}, column {col}")
+    } else {
+        format!("position {col}")
+    })
+}
+
+/// The path of the first string (or object key) in `value` that holds a NUL character:
+/// `properties.plan`, `batch[3].event`, `tags[0]`; `prefix` starts it (may be empty).
+pub fn first_nul_in_json(value: &serde_json::Value, prefix: &str) -> Option<String> {
+    use serde_json::Value;
+    fn join(prefix: &str, key: &str) -> String {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    }
+    match value {
+        Value::String(s) => s.contains('\0').then(|| prefix.to_string()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_nul_in_json(v, &format!("{prefix}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(join(prefix, &k.replace('\0', "\\u0000")))
+            } else {
+                first_nul_in_json(v, &join(prefix, k))
+            }
+        }),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_nul_characters_by_path_and_position() {
+        use serde_json::json;
+        assert_eq!(
+            first_nul_in_json(&json!({"a": "ok", "b": [1, "x\u{0}"]}), ""),
+            Some("b[1]".into())
+        );
+        assert_eq!(
+            first_nul_in_json(&json!({"p": {"k\u{0}": 1}}), "batch[2]"),
+            Some("batch[2].p.k\\u0000".into())
+        );
+        assert_eq!(
+            first_nul_in_json(&json!({"a": "ok", "b": [1, {"c": null}]}), ""),
+            None
+        );
+        assert_eq!(nul_position("ab\0"), Some("position 3".into()));
+        assert_eq!(nul_position("a,b\nc,\0d"), Some("line 2, column 3".into()));
+        assert_eq!(nul_position("fine"), None);
+    }
 
     #[test]
     fn collects_and_reports_each_field() {

@@ -21,8 +21,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     BadRequest(String),
-    #[error("Too many failed sign-in attempts. Wait 15 minutes and try again.")]
-    RateLimited,
+    /// Too many failed sign-ins from this client: the seconds to wait.
+    #[error("Too many failed sign-in attempts from here. Try again in {}.", wait_text(*.0))]
+    RateLimited(u64),
     #[error("Something went wrong on our side. It has been logged; please try again.")]
     Internal,
     #[error("Could not reach the server: {0}")]
@@ -42,7 +43,7 @@ impl AppError {
             AppError::Validation(_) => 422,
             AppError::Conflict(_) => 409,
             AppError::BadRequest(_) | AppError::Transport(_) => 400,
-            AppError::RateLimited => 429,
+            AppError::RateLimited(_) => 429,
             AppError::Internal => 500,
             AppError::Upstream(_) => 502,
         }
@@ -64,6 +65,15 @@ impl AppError {
         let mut v = ValidationErrors::default();
         v.push(field, message);
         AppError::Validation(v)
+    }
+}
+
+/// "5 seconds", "3 minutes".
+fn wait_text(secs: u64) -> String {
+    match secs {
+        0..=1 => "a second".into(),
+        2..=119 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod api;
 pub mod backend;
 pub mod dto;
 pub mod error;
+pub mod security;
 pub mod ui;
 
 pub use ui::{shell, App};

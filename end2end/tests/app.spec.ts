@@ -49,6 +49,7 @@ test('every page renders and hydrates without errors', async ({ page }) => {
     ['/alerts', 'Alerts'],
     ['/alerts/rules', 'Alert rules'],
     ['/expansion', 'Expansion'],
+    ['/account', 'Your account'],
   ] as const) {
     await page.goto(path);
     await hydrated(page);

@@ -279,6 +279,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 public_url: std::env::var("VCSM_PUBLIC_URL")
                     .ok()
                     .filter(|v| !v.is_empty()),
+                allow_private_urls: env_flag("VCSM_ALLOW_PRIVATE_URLS"),
             };
             config.mailer()?;
             let leptos_options = leptos::config::get_configuration(None)

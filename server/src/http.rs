@@ -38,10 +38,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             require_session,
         ))
+        .layer(middleware::from_fn(crate::guard::edge))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Server functions read their bodies under axum's default limit (2 MB) unless told
         // otherwise; the ingestion and webhook routes set their own, smaller, limits.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(crate::guard::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -68,11 +70,11 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/v1/")
         || path.starts_with("/pkg/")
         || path.starts_with("/api/")
-        || path
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains('.'))
+        || PUBLIC_FILES.contains(&path)
 }
+
+/// The files of `public/` (served from the site root, to anyone).
+const PUBLIC_FILES: &[&str] = &["/favicon.svg", "/favicon.ico", "/robots.txt"];
 
 /// Sends page requests without a live session to the login page, remembering where to go.
 async fn require_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -262,11 +264,20 @@ mod tests {
             "/pkg/vcsm.js",
             "/api/login123",
             "/favicon.ico",
+            "/favicon.svg",
             "/healthz",
         ] {
             assert!(is_public(p), "{p}");
         }
-        for p in ["/", "/customers", "/customers/12", "/users"] {
+        // A dot in the last segment is no way around the sign-in.
+        for p in [
+            "/",
+            "/customers",
+            "/customers/12",
+            "/users",
+            "/customers/1.json",
+            "/users/x.css",
+        ] {
             assert!(!is_public(p), "{p}");
         }
     }

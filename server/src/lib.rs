@@ -2,6 +2,7 @@
 //! run the exact router the binary serves.
 
 pub mod cli;
+pub mod guard;
 pub mod http;
 pub mod ingest;
 pub mod openapi_docs;

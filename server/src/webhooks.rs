@@ -131,6 +131,18 @@ async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         }
     };
     let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(path) = vcsm::validation::first_nul_in_json(&payload, "") {
+        let problem = format!("{path}: {}", vcsm::validation::NUL_MESSAGE);
+        return refuse(
+            &state,
+            CHANNEL,
+            StatusCode::BAD_REQUEST,
+            problem,
+            &body,
+            now,
+        )
+        .await;
+    }
     match billing::receive(&state.db, &event, &payload, now).await {
         Ok(outcome) => accepted(&state, CHANNEL, &outcome, now),
         Err(e) => unavailable(e),
@@ -213,7 +225,15 @@ async fn store_ticket(
             .await;
         }
     };
+    if let Some(p) = update.implausible_time(now) {
+        let problem = format!("{}: {}", p.path, p.reason);
+        return refuse(state, channel, StatusCode::BAD_REQUEST, problem, body, now).await;
+    }
     let payload: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if let Some(path) = vcsm::validation::first_nul_in_json(&payload, "") {
+        let problem = format!("{path}: {}", vcsm::validation::NUL_MESSAGE);
+        return refuse(state, channel, StatusCode::BAD_REQUEST, problem, body, now).await;
+    }
     let id = delivery_id(&payload, body);
     match support::receive(&state.db, &id, &update, &payload, now).await {
         Ok(outcome) => accepted(state, channel, &outcome, now),

@@ -326,7 +326,7 @@ async fn opened_alerts_notify_slack_and_the_owner_once_with_retries() {
     let app = spawn_app_with(Config {
         smtp_url: Some(smtp),
         mail_from: Some("Virtual CSM <alerts@csm.example.com>".into()),
-        ..Config::default()
+        ..common::test_config()
     })
     .await;
     app.sign_in_as("admin@example.com", "admin").await;
@@ -406,7 +406,7 @@ async fn refused_deliveries_retry_with_back_off_then_give_up_and_unconfigured_on
     let (smtp, mails) = smtp_stand_in(true).await;
     let app = spawn_app_with(Config {
         smtp_url: Some(smtp),
-        ..Config::default()
+        ..common::test_config()
     })
     .await;
     app.sign_in_as("csm@example.com", "csm").await;

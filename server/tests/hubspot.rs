@@ -107,7 +107,7 @@ async fn companies_and_contacts_are_imported_with_paging_and_back_off() {
     let base = stand_in(calls.clone()).await;
     let app = spawn_app_with(Config {
         hubspot_api_base: Some(base),
-        ..Config::default()
+        ..common::test_config()
     })
     .await;
     app.sign_in_as("admin@example.com", "admin").await;

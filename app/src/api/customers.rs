@@ -83,7 +83,7 @@ pub async fn start_import(kind: ImportKind, csv: String) -> Result<u64, AppError
             MAX_IMPORT_BYTES / 1024 / 1024
         ))));
     }
-    Ok(crate::backend::imports::ImportJobs::start(
+    ctx::respond(crate::backend::imports::ImportJobs::start(
         &state, user, kind, csv,
     ))
 }

@@ -86,7 +86,7 @@ pub async fn replay_quarantine(id: Option<i64>) -> Result<ReplayReport, AppError
 pub async fn set_integration_secret(name: String, secret: String) -> Result<(), AppError> {
     let (state, admin) = (ctx::require(Role::can_admin).await)?;
     let secret = if name == crate::backend::slack::SLACK {
-        match crate::backend::slack::check_url(&secret) {
+        match crate::backend::slack::check_url(&secret, state.config.allow_private_urls) {
             Ok(url) => url,
             Err(e) => return ctx::respond(Err(e)),
         }

@@ -72,6 +72,9 @@ pub(crate) mod ctx {
                     http::StatusCode::from_u16(e.status_code())
                         .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
                 );
+                if let AppError::RateLimited(secs) = e {
+                    opts.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(*secs));
+                }
             }
         }
         result

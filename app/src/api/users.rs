@@ -44,3 +44,28 @@ pub async fn set_user_active(id: i64, active: bool) -> Result<(), AppError> {
         crate::backend::users::set_active(&state.db, &admin, id, active, chrono::Utc::now()).await,
     )
 }
+
+/// Changes the signed-in user's own password (any role): the current one is required,
+/// the new one must be strong and typed twice alike; their other sessions end.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), AppError> {
+    let (state, user) = ctx::signed_in().await?;
+    let token = crate::backend::auth::session_token(&ctx::request()?.headers)
+        .ok_or(AppError::Unauthorized)?;
+    ctx::respond(
+        crate::backend::users::change_password(
+            &state.db,
+            &user,
+            &token,
+            &current_password,
+            &new_password,
+            &confirm_password,
+            chrono::Utc::now(),
+        )
+        .await,
+    )
+}

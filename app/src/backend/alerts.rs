@@ -388,7 +388,7 @@ pub async fn list(
         .order_by(severity_rank, Order::Desc)
         .order_by_desc(alert::Column::OpenedAt)
         .order_by_desc(alert::Column::Id)
-        .offset(page * PAGE)
+        .offset(vcsm::listing::page_offset(page, PAGE).map_err(AppError::BadRequest)?)
         .limit(PAGE)
         .all(db)
         .await?;

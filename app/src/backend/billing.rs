@@ -218,7 +218,7 @@ async fn link_customer(
 
 /// "12 × Growth · $300.00 a month".
 fn describe(s: &Subscription, mrr: i64) -> String {
-    let seats: u64 = s.items.iter().map(|i| i.quantity).sum();
+    let seats: u64 = s.items.iter().fold(0, |a, i| a.saturating_add(i.quantity));
     format!(
         "{} × {} · {} a month",
         seats,
@@ -285,14 +285,19 @@ async fn apply_subscription(
         s.status.clone()
     };
     let counts = !deleted && s.counts_toward_mrr();
-    let mrr = if counts { s.mrr_minor() } else { 0 };
+    // Stored capped at the largest amount the product accepts anywhere, so sums over a
+    // customer's subscriptions and the portfolio stay far from overflowing.
+    let mrr = if counts {
+        s.mrr_minor().min(vcsm::money::MAX_MINOR)
+    } else {
+        0
+    };
     let main = main_item(s);
     let quantity: u64 = s
         .items
         .iter()
         .filter(|i| i.usage_type == vcsm::stripe::UsageType::Licensed)
-        .map(|i| i.quantity)
-        .sum();
+        .fold(0, |a, i| a.saturating_add(i.quantity));
     let before = existing.as_ref().map(|r| (r.status.clone(), r.mrr_minor));
     let mut am: subscription::ActiveModel = match existing {
         Some(row) => row.into(),
@@ -367,7 +372,8 @@ async fn refresh_customer_mrr(
         .await?;
     let mut by_currency: BTreeMap<String, i64> = BTreeMap::new();
     for s in &subs {
-        *by_currency.entry(s.currency.to_uppercase()).or_default() += s.mrr_minor;
+        let sum = by_currency.entry(s.currency.to_uppercase()).or_default();
+        *sum = sum.saturating_add(s.mrr_minor).min(vcsm::money::MAX_MINOR);
     }
     let Some((currency, mrr)) = by_currency.into_iter().max_by_key(|(_, v)| *v) else {
         return Ok(());

@@ -155,7 +155,7 @@ async fn at_risk(db: &impl ConnectionTrait) -> Result<(Vec<AtRiskRow>, Vec<(Stri
                  p.risk, {FALLBACK_PROBABILITY} AS probability \
                  FROM customers c JOIN churn_predictions p ON p.customer_id = c.id \
                  WHERE {live} AND p.risk IN ('high', 'medium') \
-                 ORDER BY c.mrr_minor * {FALLBACK_PROBABILITY} DESC, c.id LIMIT {LIST_LEN}"
+                 ORDER BY CAST(c.mrr_minor AS DOUBLE PRECISION) * {FALLBACK_PROBABILITY} DESC, c.id LIMIT {LIST_LEN}"
             ),
         ))
         .await?;
@@ -173,7 +173,8 @@ async fn at_risk(db: &impl ConnectionTrait) -> Result<(Vec<AtRiskRow>, Vec<(Stri
             level: level.as_deref().and_then(Level::parse),
             risk: Risk::parse(&risk).unwrap_or(Risk::Medium),
             probability,
-            arr_minor: mrr * 12,
+            arr_minor: mrr.saturating_mul(12),
+            // `as` saturates a float that is out of range.
             arr_at_risk_minor: (mrr as f64 * 12.0 * probability).round() as i64,
             currency: r.try_get_by_index(5)?,
         });
@@ -182,7 +183,7 @@ async fn at_risk(db: &impl ConnectionTrait) -> Result<(Vec<AtRiskRow>, Vec<(Stri
         .query_all_raw(Statement::from_string(
             backend,
             format!(
-                "SELECT c.currency, SUM(c.mrr_minor * 12 * {FALLBACK_PROBABILITY}) \
+                "SELECT c.currency, SUM(CAST(c.mrr_minor AS DOUBLE PRECISION) * 12 * {FALLBACK_PROBABILITY}) \
                  FROM customers c JOIN churn_predictions p ON p.customer_id = c.id \
                  WHERE {live} GROUP BY c.currency ORDER BY 2 DESC"
             ),

@@ -417,7 +417,7 @@ pub async fn pipeline(
         .clone()
         .order_by(weighted, Order::Desc)
         .order_by_asc(expansion_signal::Column::Id)
-        .offset(page * PAGE)
+        .offset(vcsm::listing::page_offset(page, PAGE).map_err(AppError::BadRequest)?)
         .limit(PAGE)
         .all(db)
         .await?;
@@ -477,7 +477,7 @@ pub async fn pipeline(
                 customer_name: name,
                 owner: owner.and_then(|o| owners.get(&o).cloned()),
                 health: health.and_then(|h| u8::try_from(h).ok()),
-                arr_minor: mrr * 12,
+                arr_minor: mrr.saturating_mul(12),
                 kind: Kind::parse(&r.kind).unwrap_or(Kind::Promoter),
                 title: r.title,
                 uplift_minor: r.uplift_minor,

@@ -572,7 +572,7 @@ async fn billing_facts(
         f.failed_payments = b.failed;
         if !live {
             if !b.mrr.is_empty() {
-                f.mrr_minor = b.mrr.values().sum();
+                f.mrr_minor = b.mrr.values().fold(0i64, |a, m| a.saturating_add(*m));
             }
             if b.invoices || !b.mrr.is_empty() {
                 f.payment = Some(match b.failing_run {
@@ -583,7 +583,11 @@ async fn billing_facts(
             }
         }
         if !b.mrr_before.is_empty() {
-            f.mrr_minor_before = Some(b.mrr_before.values().sum());
+            f.mrr_minor_before = Some(
+                b.mrr_before
+                    .values()
+                    .fold(0i64, |a, m| a.saturating_add(*m)),
+            );
         }
     }
 

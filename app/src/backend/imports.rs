@@ -599,6 +599,9 @@ struct Job {
     finished_at: Option<Instant>,
 }
 
+/// Imports running at once across users: each holds its file and parsed rows in memory.
+pub const MAX_RUNNING_IMPORTS: usize = 2;
+
 /// Imports running in the background, by id, for their pages to poll. Held in memory:
 /// a restart forgets them, and an import cut off by one committed nothing.
 #[derive(Default)]
@@ -615,14 +618,35 @@ impl ImportJobs {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Starts importing `text` in the background; returns the job's id at once.
-    pub fn start(state: &AppState, actor: CurrentUser, kind: ImportKind, text: String) -> u64 {
+    /// Starts importing `text` in the background; returns the job's id at once. One import
+    /// runs per user and [`MAX_RUNNING_IMPORTS`] in all, so the memory files take is
+    /// bounded whatever people send.
+    ///
+    /// # Errors
+    /// `Conflict` when the user's previous import or too many others are still running.
+    pub fn start(
+        state: &AppState,
+        actor: CurrentUser,
+        kind: ImportKind,
+        text: String,
+    ) -> Result<u64, AppError> {
         let jobs = state.imports.clone();
         let id = jobs.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let progress = Arc::new(Progress::default());
         {
             let mut map = jobs.lock();
             map.retain(|_, j| j.finished_at.is_none_or(|t| t.elapsed() < KEEP_FINISHED));
+            let running = || map.values().filter(|j| j.outcome.is_none());
+            if running().any(|j| j.owner == actor.id) {
+                return Err(AppError::Conflict(
+                    "Your previous import is still running: wait for it to finish.".into(),
+                ));
+            }
+            if running().count() >= MAX_RUNNING_IMPORTS {
+                return Err(AppError::Conflict(format!(
+                    "{MAX_RUNNING_IMPORTS} imports are running already: try again when one has finished."
+                )));
+            }
             map.insert(
                 id,
                 Job {
@@ -657,7 +681,7 @@ impl ImportJobs {
                 job.finished_at = Some(Instant::now());
             }
         });
-        id
+        Ok(id)
     }
 
     /// Where the import `id` is, for the user who started it.
@@ -667,7 +691,12 @@ impl ImportJobs {
     pub fn status(&self, id: u64, user_id: i64) -> Result<ImportStatus, AppError> {
         let map = self.lock();
         let job = map.get(&id).filter(|j| j.owner == user_id).ok_or_else(|| {
-            AppError::NotFound("No such import (it may have finished over an hour ago).".into())
+            AppError::NotFound(
+                "This server doesn't know this import: it finished over an hour ago, or the \
+                 server restarted while it ran. An import cut off by a restart saved nothing: \
+                 check the customer list, and send the file again if it isn't there."
+                    .into(),
+            )
         })?;
         let (phase, done, total) = job.progress.phase();
         let (phase, report, error) = match &job.outcome {

@@ -32,13 +32,24 @@ const HELD_LISTED: u64 = 100;
 
 /// The first `EXCERPT_CHARS` characters of a payload, as text.
 pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    let text = storable(&String::from_utf8_lossy(body));
     let mut out: String = text.chars().take(EXCERPT_CHARS).collect();
     if text.chars().nth(EXCERPT_CHARS).is_some() {
         out.push('…');
     }
     out
 }
+
+/// `text` with its NUL characters shown as `␀`: what a refused request sent is kept for
+/// people to read, and Postgres can't store U+0000.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{2400}")
+}
+
+/// Refused requests kept per channel: each channel's newest. Anyone can send refused
+/// requests, so what they cost the database must not grow with their number (they are
+/// all counted).
+pub const ERRORS_KEPT: u64 = 100;
 
 /// Records a refused request: the channel, the answer's status, what was wrong and the
 /// start of what was sent.
@@ -57,17 +68,39 @@ pub async fn record_error(
         channel: Set(channel.to_string()),
         occurred_at: Set(now),
         status: Set(i32::from(status)),
-        problem: Set(problem.chars().take(2000).collect()),
+        problem: Set(storable(&problem.chars().take(2000).collect::<String>())),
         excerpt: Set(excerpt(body)),
         ..Default::default()
     }
     .insert(db)
     .await?;
-    integration_error::Entity::delete_many()
+    // Only the newest ERRORS_KEPT of the channel stay (and none older than the page shows).
+    let oldest_kept = integration_error::Entity::find()
+        .select_only()
+        .column(integration_error::Column::Id)
         .filter(integration_error::Column::Channel.eq(channel))
-        .filter(integration_error::Column::OccurredAt.lt(now - Duration::days(ERRORS_KEPT_DAYS)))
-        .exec(db)
+        .order_by_desc(integration_error::Column::Id)
+        .offset(ERRORS_KEPT - 1)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
         .await?;
+    let mut stale = integration_error::Entity::delete_many()
+        .filter(integration_error::Column::Channel.eq(channel));
+    stale = match oldest_kept {
+        Some(id) => stale.filter(
+            sea_orm::Condition::any()
+                .add(integration_error::Column::Id.lt(id))
+                .add(
+                    integration_error::Column::OccurredAt
+                        .lt(now - Duration::days(ERRORS_KEPT_DAYS)),
+                ),
+        ),
+        None => stale.filter(
+            integration_error::Column::OccurredAt.lt(now - Duration::days(ERRORS_KEPT_DAYS)),
+        ),
+    };
+    stale.exec(db).await?;
     Ok(())
 }
 

@@ -21,6 +21,7 @@ pub mod integrations;
 pub mod mail;
 pub mod meter;
 pub mod notify;
+pub mod outbound;
 pub mod rest;
 pub mod schedule;
 pub mod settings;

@@ -13,26 +13,13 @@ use crate::error::AppError;
 /// The `integration_settings` row and the channel name on the Integrations page.
 pub const SLACK: &str = "slack";
 
-/// Checks a webhook URL: http(s) with a host. Slack's own start with
-/// `https://hooks.slack.com/services/`; others (a proxy, a test server) are allowed.
+/// Checks a webhook URL: https to a public host (see `outbound`). Slack's own start with
+/// `https://hooks.slack.com/services/`; others (a proxy) are allowed.
 ///
 /// # Errors
 /// `Validation` naming what is wrong.
-pub fn check_url(raw: &str) -> Result<String, AppError> {
-    let raw = raw.trim();
-    let url = reqwest::Url::parse(raw).map_err(|_| {
-        AppError::validation(
-            "secret",
-            "must be a URL such as https://hooks.slack.com/services/…",
-        )
-    })?;
-    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() || raw.len() > 500 {
-        return Err(AppError::validation(
-            "secret",
-            "must be an http(s) URL of at most 500 characters",
-        ));
-    }
-    Ok(raw.to_string())
+pub fn check_url(raw: &str, allow_private: bool) -> Result<String, AppError> {
+    super::outbound::check_url(raw, "secret", allow_private)
 }
 
 /// The configured webhook URL, if any (set on the page, or `SLACK_WEBHOOK_URL`).

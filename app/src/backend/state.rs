@@ -30,6 +30,9 @@ pub struct Config {
     pub mail_from: Option<String>,
     /// Where users reach the product, for links in notifications (`VCSM_PUBLIC_URL`).
     pub public_url: Option<String>,
+    /// Let outgoing URLs point inside the network and use plain http
+    /// (`VCSM_ALLOW_PRIVATE_URLS`; see `outbound`).
+    pub allow_private_urls: bool,
 }
 
 impl Config {
@@ -83,15 +86,13 @@ impl AppState {
             tracing::error!(error = %e, "alert e-mails are off");
             None
         });
+        let http = super::outbound::http_client(config.allow_private_urls);
         Self {
             leptos_options,
             db,
             config: Arc::new(config),
             meter: Arc::new(Meter::default()),
-            http: reqwest::Client::builder()
-                .user_agent(concat!("virtual-csm/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default(),
+            http,
             imports: Arc::new(ImportJobs::default()),
             sources: Arc::new(SourceCache::default()),
             portfolio: Arc::new(PortfolioCache::default()),

@@ -6,7 +6,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
-use vcsm::auth::{check_new_password, session_lifetime, Email, LoginThrottle, Role};
+use vcsm::auth::{
+    check_new_password, session_lifetime, Email, LoginThrottle, RecentFailures, Role,
+};
 use vcsm::ValidationErrors;
 
 use super::audit;
@@ -48,26 +50,56 @@ pub struct SignedIn {
     pub token: String,
 }
 
-async fn failures_since(
+/// What the throttle needs to know about a client, counting only attempts made before
+/// `before_id` (this one's row): concurrent guesses each see the ones ahead of them.
+async fn recent_failures(
     db: &impl ConnectionTrait,
-    column: login_attempt::Column,
-    value: &str,
-    since: DateTime<Utc>,
-) -> Result<u64, DbErr> {
-    login_attempt::Entity::find()
-        .filter(column.eq(value))
-        .filter(login_attempt::Column::Succeeded.eq(false))
-        .filter(login_attempt::Column::AttemptedAt.gte(since))
-        .count(db)
-        .await
+    throttle: &LoginThrottle,
+    email: &str,
+    ip: &str,
+    before_id: i64,
+    now: DateTime<Utc>,
+) -> Result<RecentFailures, DbErr> {
+    let failed = || {
+        login_attempt::Entity::find()
+            .filter(login_attempt::Column::Succeeded.eq(false))
+            .filter(login_attempt::Column::Id.lt(before_id))
+            .filter(login_attempt::Column::Ip.eq(ip))
+    };
+    let (pair, pair_last): (i64, Option<DateTime<Utc>>) = failed()
+        .select_only()
+        .column_as(login_attempt::Column::Id.count(), "n")
+        .column_as(login_attempt::Column::AttemptedAt.max(), "last")
+        .filter(login_attempt::Column::Email.eq(email))
+        .filter(login_attempt::Column::AttemptedAt.gte(throttle.window_start(now)))
+        .into_tuple()
+        .one(db)
+        .await?
+        .unwrap_or((0, None));
+    let (client, client_first): (i64, Option<DateTime<Utc>>) = failed()
+        .select_only()
+        .column_as(login_attempt::Column::Id.count(), "n")
+        .column_as(login_attempt::Column::AttemptedAt.min(), "first")
+        .filter(login_attempt::Column::AttemptedAt.gte(throttle.client_window_start(now)))
+        .into_tuple()
+        .one(db)
+        .await?
+        .unwrap_or((0, None));
+    Ok(RecentFailures {
+        pair: u64::try_from(pair).unwrap_or(0),
+        pair_last,
+        client: u64::try_from(client).unwrap_or(0),
+        client_first,
+    })
 }
 
-/// Checks e-mail and password and opens a session. Throttled per address and per client:
-/// once the limit is hit even the right password is refused until the window passes.
+/// Checks e-mail and password and opens a session. Throttled per account *and* client
+/// (growing delays) and per client (guessing across accounts): failures from one client
+/// never hold back another, so nobody can lock a user out.
 ///
 /// # Errors
 /// `Validation` for a wrong e-mail or password (one message for both, so an attacker
-/// can't learn which addresses exist), `RateLimited`, or a database error.
+/// can't learn which addresses exist), `RateLimited` with the wait, or a database error.
 pub async fn sign_in<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     email_raw: &str,
@@ -95,12 +127,15 @@ pub async fn sign_in<C: ConnectionTrait + TransactionTrait>(
     }
     .insert(db)
     .await?;
-    let since = throttle.window_start(now);
-    let by_email = failures_since(db, login_attempt::Column::Email, &email_key, since).await?;
-    let by_ip = failures_since(db, login_attempt::Column::Ip, &ip, since).await?;
-    // This attempt is among the failures counted: allow it while earlier ones are below the limit.
-    if !throttle.allows(by_email.saturating_sub(1), by_ip.saturating_sub(1)) {
-        return Err(AppError::RateLimited);
+    let recent = recent_failures(db, &throttle, &email_key, &ip, attempt.id, now).await?;
+    if let Some(wait) = throttle.wait(recent, now) {
+        // Not a guess (the password was not checked): it doesn't lengthen the delay.
+        login_attempt::Entity::delete_by_id(attempt.id)
+            .exec(db)
+            .await?;
+        return Err(AppError::RateLimited(
+            u64::try_from(wait.num_seconds()).unwrap_or(0).max(1),
+        ));
     }
     let found = match Email::parse(&email_key) {
         Ok(email) => {
@@ -250,7 +285,7 @@ pub async fn create_user<C: ConnectionTrait + TransactionTrait>(
     if role.is_none() {
         errors.push("role", "must be admin, manager, csm or executive");
     }
-    if let Err(e) = check_new_password(&input.password) {
+    if let Err(e) = strong_password(&input.password, &[&input.email, &input.name]) {
         errors.push("password", e);
     }
     if let Some(e) = &email {
@@ -269,13 +304,7 @@ pub async fn create_user<C: ConnectionTrait + TransactionTrait>(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let password = input.password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing task failed");
-            AppError::Internal
-        })?;
+    let password_hash = hash_off_thread(input.password.clone()).await?;
     let txn = super::db::begin_write(db).await?;
     let model = user::ActiveModel {
         email: Set(email.to_string()),
@@ -302,6 +331,136 @@ pub async fn create_user<C: ConnectionTrait + TransactionTrait>(
     .await?;
     txn.commit().await?;
     Ok(dto(&model))
+}
+
+/// Hashes a password on the blocking pool: argon2 is deliberately slow.
+async fn hash_off_thread(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing task failed");
+            AppError::Internal
+        })
+}
+
+/// Lowest zxcvbn score (0–4) a new password must reach: 3 is "safely unguessable"
+/// (about 10^10 guesses), what an online attacker can't reach through the throttle.
+const MIN_PASSWORD_SCORE: u8 = 3;
+
+/// Checks a new password's length and strength, with the user's own e-mail and name as
+/// words an attacker would try first.
+///
+/// # Errors
+/// What is wrong and how to do better, for the person choosing it.
+pub fn strong_password(password: &str, user_inputs: &[&str]) -> Result<(), String> {
+    check_new_password(password)?;
+    let lowered = password.to_lowercase();
+    if user_inputs
+        .iter()
+        .map(|i| i.trim().to_lowercase())
+        .any(|i| i.len() >= 3 && lowered.contains(&i))
+    {
+        return Err("must not contain your e-mail address or name".into());
+    }
+    // Whole inputs and their words (the e-mail's local part, the name's words).
+    let inputs: Vec<&str> = user_inputs
+        .iter()
+        .copied()
+        .chain(
+            user_inputs
+                .iter()
+                .flat_map(|i| i.split(|c: char| !c.is_alphanumeric())),
+        )
+        .filter(|w| w.len() >= 3)
+        .collect();
+    let estimate = zxcvbn::zxcvbn(password, &inputs);
+    if u8::from(estimate.score()) >= MIN_PASSWORD_SCORE {
+        return Ok(());
+    }
+    let mut why = String::from("is too easy to guess");
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(w) = feedback.warning() {
+            why.push_str(&format!(": {w}"));
+        }
+        if let Some(s) = feedback.suggestions().first() {
+            why.push_str(&format!(". {s}"));
+        }
+    }
+    if !why.ends_with('.') {
+        why.push('.');
+    }
+    why.push_str(" A few unrelated words make a strong password.");
+    Err(why)
+}
+
+/// Changes the signed-in user's own password: the current one is required, the new one
+/// must be strong, and every other session of theirs ends (the one making the change
+/// stays signed in).
+///
+/// # Errors
+/// `Validation` by field (`current_password`, `new_password`, `confirm_password`; all at
+/// once), `Unauthorized` when the
+/// user is gone, database errors.
+pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &CurrentUser,
+    session_token: &str,
+    current_password: &str,
+    new_password: &str,
+    confirm_password: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let Some(found) = user::Entity::find_by_id(actor.id).one(db).await? else {
+        return Err(AppError::Unauthorized);
+    };
+    let mut errors = ValidationErrors::default();
+    let (given, hash) = (current_password.to_string(), found.password_hash.clone());
+    let current_ok = given.len() <= vcsm::auth::MAX_PASSWORD_LEN
+        && tokio::task::spawn_blocking(move || verify_password(&given, &hash))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "password check task failed");
+                AppError::Internal
+            })?;
+    if !current_ok {
+        errors.push("current_password", "is not your current password");
+    }
+    if let Err(e) = strong_password(new_password, &[&found.email, &found.name]) {
+        errors.push("new_password", e);
+    } else if new_password == current_password {
+        errors.push("new_password", "must differ from the current one");
+    }
+    if new_password != confirm_password {
+        errors.push("confirm_password", "does not match the new password");
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let password_hash = hash_off_thread(new_password.to_string()).await?;
+    let txn = super::db::begin_write(db).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(actor.id))
+        .exec(&txn)
+        .await?;
+    let ended = session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(actor.id))
+        .filter(session::Column::Id.ne(token_hash(session_token)))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        "user.change_password",
+        "user",
+        Some(actor.id),
+        serde_json::json!({ "other_sessions_ended": ended.rows_affected }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Every user, by name.

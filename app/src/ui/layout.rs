@@ -112,10 +112,10 @@ pub fn AppShell() -> impl IntoView {
                         {move || {
                             user.get().and_then(|r| r.ok()).flatten().map(|u| {
                                 view! {
-                                    <div class="mb-2 min-w-0" class:hidden=move || collapsed.get() data-testid="current-user">
+                                    <a href="/account" class="mb-2 block min-w-0 rounded-lg px-1 hover:bg-slate-800" class:hidden=move || collapsed.get() data-testid="current-user" title="Your account">
                                         <p class="truncate text-sm font-medium text-white">{u.name.clone()}</p>
                                         <p class="truncate text-xs text-slate-400">{format!("{} · {}", u.email, u.role.label())}</p>
-                                    </div>
+                                    </a>
                                 }
                             })
                         }}

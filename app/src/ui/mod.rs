@@ -1,5 +1,6 @@
 //! Pages, layout and components.
 
+mod account;
 mod alert_rules;
 mod alerts;
 mod churn;
@@ -24,6 +25,15 @@ use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's policy names the nonce Leptos puts on the scripts it inlines.
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        let policy =
+            crate::security::content_security_policy(leptos::nonce::use_nonce().as_deref());
+        if let Ok(v) = http::HeaderValue::from_str(&policy) {
+            res.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -49,7 +59,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/vcsm.css"/>
-        <Title formatter=|t: String| if t.is_empty() { "Virtual CSM".to_string() } else { format!("{t} · Virtual CSM") }/>
+        <Title formatter=|t: String| crate::security::title_text(if t.is_empty() { "Virtual CSM".to_string() } else { format!("{t} · Virtual CSM") })/>
         <Router>
             <Routes fallback=components::NotFound>
                 <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async/>
@@ -61,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/customers/:id") view=customer_detail::CustomerDetailPage/>
                     <Route path=path!("/customers/:id/edit") view=customer_form::EditCustomerPage/>
                     <Route path=path!("/users") view=users::UsersPage/>
+                    <Route path=path!("/account") view=account::AccountPage/>
                     <Route path=path!("/integrations") view=integrations::IntegrationsPage/>
                     <Route path=path!("/health/scorecard") view=scorecard::ScorecardPage/>
                     <Route path=path!("/health/model") view=churn::ChurnModelPage/>

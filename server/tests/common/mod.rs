@@ -75,8 +75,16 @@ pub async fn fresh_db() -> (DatabaseConnection, &'static str) {
 }
 
 /// Serves the real router over a fresh database on a free port.
+/// Settings for tests: outgoing requests may reach the local stand-ins (Slack, HubSpot).
+pub fn test_config() -> Config {
+    Config {
+        allow_private_urls: true,
+        ..Config::default()
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Config::default()).await
+    spawn_app_with(test_config()).await
 }
 
 pub async fn spawn_app_with(config: Config) -> TestApp {
@@ -111,7 +119,41 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     }
 }
 
+/// An app with an admin signed in.
+pub async fn spawn_admin() -> TestApp {
+    let app = spawn_app().await;
+    app.sign_in_as("admin@example.com", "admin").await;
+    app
+}
+
 impl TestApp {
+    /// A new event source that may create customers, and its write key.
+    pub async fn write_key(&self) -> String {
+        app::backend::ingest::create_source(&self.db, None, "web app", true, chrono::Utc::now())
+            .await
+            .unwrap()
+            .write_key
+    }
+
+    /// Posts a JSON `body` to `path` with a write key: the status and the JSON answer.
+    pub async fn send_with_key(
+        &self,
+        key: &str,
+        path: &str,
+        body: String,
+    ) -> (u16, serde_json::Value) {
+        let res = self
+            .client
+            .post(self.url(path))
+            .basic_auth(key, Some(""))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
     /// Scores one customer now, as the re-scoring worker would after new data about it.
     pub async fn rescore(&self, customer_id: i64) {
         let now = chrono::Utc::now();
