@@ -508,16 +508,17 @@ fn quarantine_row(
     }
 }
 
-/// Holds messages in the quarantine; one already held (the same message sent twice at
-/// once) is kept once.
+/// Holds messages in the quarantine; one already held (sent again, or twice at once) is
+/// kept once. Returns how many rows were new.
 async fn insert_held(
     db: &impl ConnectionTrait,
     rows: Vec<quarantined_event::ActiveModel>,
-) -> Result<(), DbErr> {
+) -> Result<u64, DbErr> {
+    let mut inserted = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
-        quarantined_event::Entity::insert_many(chunk)
+        inserted += quarantined_event::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::column(quarantined_event::Column::MessageId)
                     .do_nothing()
@@ -526,7 +527,7 @@ async fn insert_held(
             .exec_without_returning(db)
             .await?;
     }
-    Ok(())
+    Ok(inserted)
 }
 
 /// A usage event from a resolved `track` or `page` message.
@@ -647,12 +648,13 @@ impl Plan {
 
     /// Writes the events and held messages; returns what the request did.
     async fn write(mut self, db: &impl ConnectionTrait) -> Result<Outcome, DbErr> {
-        self.out.quarantined = self.held.len() as u64;
-        insert_held(db, self.held).await?;
+        // Rows stored before (same message id: sent again, or by a request running at the
+        // same time) are refused by the unique index and counted as duplicates.
+        let to_hold = self.held.len() as u64;
+        self.out.quarantined = insert_held(db, self.held).await?;
         let queued = self.events.len() as u64;
         self.out.stored = insert_events(db, self.events).await?;
-        // Rows another request stored first (same message id, concurrently) are duplicates.
-        self.out.duplicates += queued - self.out.stored;
+        self.out.duplicates += (queued - self.out.stored) + (to_hold - self.out.quarantined);
         self.out.newest = self.newest.into_iter().collect();
         Ok(self.out)
     }
@@ -665,9 +667,16 @@ async fn plan(
     src: &source::Model,
     messages: &[(Message, Value)],
     ids: Vec<String>,
+    look_up_stored: bool,
     received_at: DateTime<Utc>,
 ) -> Result<Plan, DbErr> {
-    let mut seen = known_ids(db, &ids).await?;
+    // Without the lookup, only repeats within the request are caught here; the unique
+    // index refuses the rest when they are written.
+    let mut seen = if look_up_stored {
+        known_ids(db, &ids).await?
+    } else {
+        HashSet::new()
+    };
     let mut dir = Directory::load(db, messages.iter().map(|(m, _)| m)).await?;
     let mut plan = Plan::default();
     for ((m, raw), id) in messages.iter().zip(ids) {
@@ -690,8 +699,10 @@ async fn plan(
 
 /// Stores valid messages (with their raw JSON): everything or nothing.
 ///
-/// Work per request is a handful of statements whatever its size: one lookup of known
-/// message ids, one of the accounts and users named, and multi-row inserts. A request of
+/// Work per request is a handful of statements whatever its size: one lookup of the
+/// accounts and users named, and multi-row inserts whose unique index refuses messages
+/// stored before (counted as duplicates). A request with `group` or `identify` messages
+/// first looks up the message ids already stored, as those write as they go. A request of
 /// only `track` and `page` messages (nearly all traffic) reads without a transaction and,
 /// when its events fit one insert, writes them in that single statement; otherwise the
 /// writes share a transaction. `group` and `identify` write one by one, in order, in the
@@ -713,7 +724,10 @@ pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
         .iter()
         .any(|(m, _)| matches!(m.kind, Kind::Group | Kind::Identify));
     if !links {
-        let plan = plan(db, src, messages, ids, received_at).await?;
+        // No lookup of stored ids: the inserts' `ON CONFLICT DO NOTHING` tells duplicates
+        // apart, so the rate doesn't hang on the planner's statistics of a growing table
+        // (a stale generic plan scanned `usage_events` in full for each lookup).
+        let plan = plan(db, src, messages, ids, false, received_at).await?;
         if plan.is_single_statement() {
             return Ok(plan.write(db).await?);
         }
@@ -723,7 +737,9 @@ pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
         return Ok(out);
     }
     let txn = super::db::begin_write(db).await?;
-    let out = plan(&txn, src, messages, ids, received_at)
+    // `group` and `identify` write as they go: a message stored before must not apply
+    // again, so stored ids are looked up first.
+    let out = plan(&txn, src, messages, ids, true, received_at)
         .await?
         .write(&txn)
         .await?;
