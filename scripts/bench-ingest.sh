@@ -11,7 +11,8 @@ db=vcsm_bench
 psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 url="$pg/$db"
 
-cargo build --release -p server --bin vcsm
+# One build of both (see bench-load.sh).
+cargo build --release -p server --bin vcsm --bench ingest
 bin="$CARGO_TARGET_DIR/release/vcsm"
 DATABASE_URL=$url "$bin" demo --customers 1000 --days 1 >/dev/null
 key=$(DATABASE_URL=$url "$bin" source create bench | awk '/^write key:/ {print $3}')
@@ -23,5 +24,5 @@ server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fs http://127.0.0.1:3200/healthz >/dev/null && break; sleep 0.2; done
 
-cargo bench -p server --bench ingest -- --url http://127.0.0.1:3200 --key "$key" \
+cargo bench --profile release -p server --bench ingest -- --url http://127.0.0.1:3200 --key "$key" \
   --database-url "$url" --clients "$clients" --seconds "$seconds"

@@ -9,16 +9,24 @@
 //!
 //! `scripts/bench-ingest.sh` sets up Postgres, the server and a source, then runs this:
 //! `cargo bench -p server --bench ingest -- --url URL --key KEY --database-url DB_URL`.
+//!
+//! With `--events N` it measures growth instead: the clients post until N events are
+//! stored and the rate is reported per 100,000 events, so a rate that sinks as the table
+//! grows (a plan costed on an empty table, a lookup that turns into a scan) shows.
+//! `scripts/bench-ingest-growth.sh` runs it from an empty events table, autovacuum off.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use app::backend::entities::{customer, usage_event};
+use app::backend::entities::usage_event;
 use chrono::Utc;
 use clap::Parser;
-use sea_orm::{EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{EntityTrait, Set};
 use serde_json::json;
+
+mod support;
+use support::{percentile, Call, Run, EVENTS};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -38,105 +46,30 @@ struct Args {
     /// Measured seconds (after a 2-second warm-up).
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Growth mode: post until this many events are stored, reporting each 100,000.
+    #[arg(long)]
+    events: Option<u64>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
 }
 
-const EVENTS: [&str; 6] = [
-    "Report Exported",
-    "Dashboard Viewed",
-    "Logged In",
-    "Invite Sent",
-    "Integration Connected",
-    "Search Performed",
-];
+/// Events per reported step in growth mode.
+const STEP: u64 = 100_000;
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-struct Run {
-    events: u64,
-    seconds: f64,
-    latencies_ms: Vec<f64>,
-    failures: u64,
-}
-
-impl Run {
-    fn rate(&self) -> f64 {
-        self.events as f64 / self.seconds
-    }
-    fn report(&mut self, name: &str) {
-        self.latencies_ms.sort_by(f64::total_cmp);
-        println!(
-            "{name:<28} {:>9.0} events/s  ({} events in {:.1} s; batch latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms; {} failed)",
-            self.rate(),
-            self.events,
-            self.seconds,
-            percentile(&self.latencies_ms, 50.0),
-            percentile(&self.latencies_ms, 95.0),
-            percentile(&self.latencies_ms, 99.0),
-            self.failures
-        );
-    }
-}
-
-/// Runs `work` on `clients` tasks until the time is up, counting events per call.
-async fn drive<F, Fut>(clients: usize, seconds: u64, batch: usize, work: F) -> Run
-where
-    F: Fn(usize, u64) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let measuring = Arc::new(AtomicBool::new(false));
-    let stop = Arc::new(AtomicBool::new(false));
-    let failures = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for c in 0..clients {
-        let (work, measuring, stop, failures) = (
-            work.clone(),
-            measuring.clone(),
-            stop.clone(),
-            failures.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut n = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
-                let ok = work(c, n).await;
-                n += 1;
-                if measuring.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
-                    if ok {
-                        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-                    } else {
-                        failures.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            latencies
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    measuring.store(true, Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut latencies_ms = Vec::new();
-    for t in tasks {
-        latencies_ms.extend(t.await.unwrap());
-    }
-    Run {
-        events: latencies_ms.len() as u64 * batch as u64,
-        seconds: elapsed,
-        latencies_ms,
-        failures: failures.load(Ordering::Relaxed),
-    }
+fn report(name: &str, run: &Run, batch: usize) -> f64 {
+    let ms = run.latencies("batch");
+    let rate = (ms.len() * batch) as f64 / run.seconds;
+    println!(
+        "{name:<28} {rate:>9.0} events/s  ({} events in {:.1} s; batch latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms; {} failed)",
+        ms.len() * batch,
+        run.seconds,
+        percentile(&ms, 50.0),
+        percentile(&ms, 95.0),
+        percentile(&ms, 99.0),
+        run.failures()
+    );
+    rate
 }
 
 #[tokio::main]
@@ -145,27 +78,17 @@ async fn main() {
     let db = app::backend::db::connect(&args.database_url)
         .await
         .expect("connect to the database");
-    let accounts: Vec<(i64, String)> = customer::Entity::find()
-        .select_only()
-        .column(customer::Column::Id)
-        .column(customer::Column::ExternalId)
-        .filter(sea_orm::ColumnTrait::is_not_null(
-            &customer::Column::ExternalId,
-        ))
-        .limit(1000)
-        .into_tuple::<(i64, Option<String>)>()
-        .all(&db)
-        .await
-        .expect("read customers")
-        .into_iter()
-        .filter_map(|(id, ext)| ext.map(|e| (id, e)))
-        .collect();
-    assert!(
-        !accounts.is_empty(),
-        "the database needs customers with external ids (vcsm demo)"
-    );
-    let accounts = Arc::new(accounts);
+    let accounts = Arc::new(support::accounts(&db).await);
     let run_id = Utc::now().timestamp_millis();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()
+        .unwrap();
+    let endpoint = format!("{}/v1/batch", args.url.trim_end_matches('/'));
+    if let Some(total) = args.events {
+        growth(&args, http, endpoint, accounts, run_id, total).await;
+        return;
+    }
     println!(
         "{} clients × batches of {} for {} s; {} accounts; run {run_id}",
         args.clients,
@@ -175,53 +98,29 @@ async fn main() {
     );
 
     // 1. The HTTP API.
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients)
-        .build()
-        .unwrap();
-    let endpoint = format!("{}/v1/batch", args.url.trim_end_matches('/'));
     let (key, batch) = (args.key.clone(), args.batch);
     let accts = accounts.clone();
-    let mut api = drive(args.clients, args.seconds, batch, move |c, n| {
+    let api = support::drive(args.clients, args.seconds, move |c, n| {
         let (http, endpoint, key, accts) =
             (http.clone(), endpoint.clone(), key.clone(), accts.clone());
         async move {
-            let now = Utc::now();
-            let messages: Vec<_> = (0..batch)
-                .map(|i| {
-                    let k = (c * 7919 + n as usize * 104_729 + i * 31) % accts.len();
-                    json!({
-                        "type": "track",
-                        "messageId": format!("api-{run_id}-{c}-{n}-{i}"),
-                        "userId": format!("user-{k}-{}", i % 4),
-                        "event": EVENTS[i % EVENTS.len()],
-                        "properties": {"plan": "growth", "items": i, "source": "bench"},
-                        "context": {"groupId": accts[k].1},
-                        "timestamp": (now - chrono::Duration::seconds(i as i64)).to_rfc3339(),
-                    })
-                })
-                .collect();
-            http.post(&endpoint)
-                .basic_auth(&key, Some(""))
-                .json(&json!({ "batch": messages }))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
+            let body = support::track_batch(run_id, c, n, batch, &accts);
+            support::post_batch(&http, &endpoint, &key, &body).await
         }
     })
     .await;
-    api.report("HTTP API (/v1/batch)");
+    let api_rate = report("HTTP API (/v1/batch)", &api, batch);
 
     // 2. The ceiling: the same rows straight into the table.
     let accts = accounts.clone();
     let conn = db.clone();
-    let mut raw = drive(args.clients, args.seconds, batch, move |c, n| {
+    let raw = support::drive(args.clients, args.seconds, move |c, n| {
         let (conn, accts) = (conn.clone(), accts.clone());
         async move {
             let now = Utc::now();
             let rows: Vec<usage_event::ActiveModel> = (0..batch)
                 .map(|i| {
-                    let k = (c * 7919 + n as usize * 104_729 + i * 31) % accts.len();
+                    let k = support::account_index(c, n, i, accts.len());
                     usage_event::ActiveModel {
                         customer_id: Set(accts[k].0),
                         contact_id: Set(None),
@@ -234,22 +133,103 @@ async fn main() {
                     }
                 })
                 .collect();
-            let Ok(txn) = app::backend::db::begin_write(&conn).await else {
-                return false;
+            let ok = match app::backend::db::begin_write(&conn).await {
+                Ok(txn) => {
+                    usage_event::Entity::insert_many(rows)
+                        .exec_without_returning(&txn)
+                        .await
+                        .is_ok()
+                        && txn.commit().await.is_ok()
+                }
+                Err(_) => false,
             };
-            let inserted = usage_event::Entity::insert_many(rows)
-                .exec_without_returning(&txn)
-                .await
-                .is_ok();
-            inserted && txn.commit().await.is_ok()
+            Call {
+                label: "batch",
+                status: Some(if ok { 200 } else { 500 }),
+                ms: None,
+            }
         }
     })
     .await;
-    raw.report("raw multi-row insert");
+    let raw_rate = report("raw multi-row insert", &raw, batch);
     println!(
         "ratio API / raw insert: {:.2}  (p99 batch latency {:.1} ms vs {:.1} ms)",
-        api.rate() / raw.rate(),
-        percentile(&api.latencies_ms, 99.0),
-        percentile(&raw.latencies_ms, 99.0)
+        api_rate / raw_rate,
+        percentile(&api.latencies("batch"), 99.0),
+        percentile(&raw.latencies("batch"), 99.0)
+    );
+}
+
+/// Posts until `total` events are acknowledged; prints the rate of each 100,000.
+async fn growth(
+    args: &Args,
+    http: reqwest::Client,
+    endpoint: String,
+    accounts: Arc<Vec<(i64, String)>>,
+    run_id: i64,
+    total: u64,
+) {
+    println!(
+        "{} clients × batches of {} until {total} events; {} accounts; run {run_id}",
+        args.clients,
+        args.batch,
+        accounts.len()
+    );
+    let acked = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    // When each multiple of STEP was passed.
+    let marks = Arc::new(Mutex::new(vec![(0u64, 0.0f64)]));
+    let mut tasks = Vec::new();
+    for c in 0..args.clients {
+        let (http, endpoint, key, accounts) = (
+            http.clone(),
+            endpoint.clone(),
+            args.key.clone(),
+            accounts.clone(),
+        );
+        let (acked, failed, marks, batch) = (
+            acked.clone(),
+            failed.clone(),
+            marks.clone(),
+            args.batch as u64,
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while acked.load(Ordering::Relaxed) < total {
+                let body = support::track_batch(run_id, c, n, batch as usize, &accounts);
+                n += 1;
+                let call = support::post_batch(&http, &endpoint, &key, &body).await;
+                if !call.status.is_some_and(|s| (200..300).contains(&s)) {
+                    // A server that keeps refusing ends the run rather than spinning.
+                    if failed.fetch_add(1, Ordering::Relaxed) >= 1000 {
+                        break;
+                    }
+                    continue;
+                }
+                let after = acked.fetch_add(batch, Ordering::Relaxed) + batch;
+                if after / STEP > (after - batch) / STEP {
+                    let at = started.elapsed().as_secs_f64();
+                    marks.lock().unwrap().push((after / STEP * STEP, at));
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("a client task panicked");
+    }
+    let mut marks = marks.lock().unwrap().clone();
+    marks.sort_by_key(|m| m.0);
+    println!("{:>12} {:>12} {:>10}", "events", "events/s", "elapsed s");
+    for w in marks.windows(2) {
+        let ((_, t0), (n1, t1)) = (w[0], w[1]);
+        println!("{n1:>12} {:>12.0} {t1:>10.1}", STEP as f64 / (t1 - t0));
+    }
+    println!(
+        "{} events in {:.1} s ({:.0} events/s overall); {} batches failed",
+        acked.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64(),
+        acked.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(),
+        failed.load(Ordering::Relaxed)
     );
 }

@@ -77,6 +77,8 @@ async fn store(
     messages: &[(vcsm::segment::Message, Value)],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ingest::Outcome, Rejection> {
+    // Never closed, so acquiring fails only if it were: then go on unthrottled.
+    let _slot = state.ingest_slots.acquire().await.ok();
     ingest::ingest(&state.db, source, messages, now)
         .await
         .map_err(|e| {
@@ -187,16 +189,19 @@ async fn single(
     }
 }
 
-async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let now = chrono::Utc::now();
-    let (source, mut value) = match authenticated_json(&state, &headers, &body, now).await {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let parsed = match parse_batch(&value, now) {
-        Ok(b) => b,
-        Err(p) => return refuse(&state, &source, 1, p, &body, now).await,
-    };
+/// A batch read from its body: each valid message with its raw JSON, the problems of the
+/// invalid ones, and how many messages the body held.
+struct ReadBatch {
+    messages: Vec<(vcsm::segment::Message, Value)>,
+    problems: Vec<Problem>,
+    item_count: usize,
+}
+
+/// Parses and validates a batch body; `Err`: the body itself is unusable.
+fn read_batch(body: &[u8], now: chrono::DateTime<chrono::Utc>) -> Result<ReadBatch, Vec<Problem>> {
+    let mut value: Value = serde_json::from_slice(body)
+        .map_err(|e| vec![Problem::new("body", format!("is not valid JSON: {e}"))])?;
+    let parsed = parse_batch(&value, now)?;
     // The raw messages are kept with each parsed one (quarantine payloads, content ids):
     // moved out of the body rather than copied.
     let mut items: Vec<Value> = match value.get_mut("batch") {
@@ -204,26 +209,68 @@ async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
         _ => Vec::new(),
     };
     let item_count = items.len();
-    let messages: Vec<_> = parsed
+    let messages = parsed
         .messages
         .into_iter()
         .map(|(i, m)| (m, items.get_mut(i).map(Value::take).unwrap_or(Value::Null)))
         .collect();
+    Ok(ReadBatch {
+        messages,
+        problems: parsed.problems,
+        item_count,
+    })
+}
+
+async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let now = chrono::Utc::now();
+    let source = match authenticate(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    // Parsing and validating up to 500 KB of JSON is milliseconds of CPU: done on the
+    // blocking pool, so page requests on the async workers don't queue behind a flood
+    // of batches.
+    let raw = body.clone();
+    let read = match tokio::task::spawn_blocking(move || read_batch(&raw, now)).await {
+        Ok(read) => read,
+        Err(e) => {
+            tracing::error!(error = %e, "reading a batch failed");
+            return problems(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                vec![Problem::new(
+                    "body",
+                    "could not be read; nothing was kept, retry",
+                )],
+            );
+        }
+    };
+    let ReadBatch {
+        messages,
+        problems: found,
+        item_count,
+    } = match read {
+        Ok(r) => r,
+        Err(p) => return refuse(&state, &source, 1, p, &body, now).await,
+    };
     let outcome = match store(&state, &source, &messages, now).await {
         Ok(o) => o,
         Err(r) => return *r,
     };
     let rejected = u64::try_from(item_count.saturating_sub(messages.len())).unwrap_or(0);
     tally(&state, &source, &outcome, rejected, now);
-    if !parsed.problems.is_empty() {
-        note_refusal(&state, &source, &parsed.problems, &body, now).await;
+    if !found.is_empty() {
+        note_refusal(&state, &source, &found, &body, now).await;
     }
     // Invalid messages make the answer 400 (the valid ones are stored; re-sending the whole
     // batch is safe: stored message ids are recognised).
-    let status = if parsed.problems.is_empty() {
+    let status = if found.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::BAD_REQUEST
     };
-    (status, Json(json!({ "success": parsed.problems.is_empty(), "outcome": outcome, "errors": parsed.problems }))).into_response()
+    (
+        status,
+        Json(json!({ "success": found.is_empty(), "outcome": outcome, "errors": found })),
+    )
+        .into_response()
 }

@@ -56,7 +56,9 @@ pub(crate) mod ctx {
     }
 
     /// Writes what the meter holds in memory (counts, last activity) before a page reads
-    /// it, so pages are current to the request rather than to the last periodic flush.
+    /// it, so the Integrations page's counters are current to the request rather than to
+    /// the last periodic flush. Customer pages and the dashboard don't: a flush can wait
+    /// on rows that ingestion and re-scoring hold, and their pages would wait with it.
     pub async fn freshen(state: &AppState) {
         if let Err(e) = state.meter.flush(&state.db).await {
             tracing::warn!(error = %e, "flushing integration counters failed");

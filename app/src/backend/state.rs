@@ -69,6 +69,23 @@ pub struct AppState {
     pub training: Arc<Training>,
     /// Alert e-mails' SMTP relay, when configured.
     pub mailer: Option<Arc<Mailer>>,
+    /// Ingestion requests allowed at the database at once (see [`ingest_slots`]).
+    pub ingest_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many ingestion requests may use the database at once. The rest wait in memory
+/// holding nothing, so a flood of `/v1/batch` requests can't take every pooled connection
+/// from the pages: on SQLite, where one connection writes at a time, a waiting writer
+/// holds its connection through SQLite's busy-wait; eight of them emptied the pool of
+/// eight and pages waited seconds for a connection. Two on SQLite (one writing, one
+/// reading the accounts it names). On Postgres, one per core: more concurrent inserts
+/// don't store faster on the cores they share with the server, they only make a page's
+/// queries wait their turn behind them.
+pub fn ingest_slots(backend: sea_orm::DatabaseBackend) -> usize {
+    match backend {
+        sea_orm::DatabaseBackend::Sqlite => 2,
+        _ => std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)),
+    }
 }
 
 impl AppState {
@@ -87,6 +104,9 @@ impl AppState {
             None
         });
         let http = super::outbound::http_client(config.allow_private_urls);
+        let ingest_slots = Arc::new(tokio::sync::Semaphore::new(ingest_slots(
+            sea_orm::ConnectionTrait::get_database_backend(&db),
+        )));
         Self {
             leptos_options,
             db,
@@ -99,6 +119,7 @@ impl AppState {
             rescoring: Arc::new(Rescoring::default()),
             training: Arc::new(Training::default()),
             mailer: mailer.map(Arc::new),
+            ingest_slots,
         }
     }
 }
