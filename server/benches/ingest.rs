@@ -13,7 +13,7 @@
 //! With `--events N` it measures growth instead: the clients post until N events are
 //! stored and the rate is reported per 100,000 events, so a rate that sinks as the table
 //! grows (a plan costed on an empty table, a lookup that turns into a scan) shows.
-//! `scripts/bench-ingest-growth.sh` runs it from an empty events table, autovacuum off.
+//! `scripts/bench-ingest.sh --growth` runs it from an empty events table, autovacuum off.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,15 +30,8 @@ use support::{percentile, Call, Run, EVENTS};
 
 #[derive(Parser, Debug)]
 struct Args {
-    /// The running server, e.g. http://127.0.0.1:3200
-    #[arg(long)]
-    url: String,
-    /// A source's write key.
-    #[arg(long)]
-    key: String,
-    /// The server's database, for the raw-insert ceiling and the customers to send for.
-    #[arg(long)]
-    database_url: String,
+    #[command(flatten)]
+    target: support::Target,
     #[arg(long, default_value_t = 8)]
     clients: usize,
     #[arg(long, default_value_t = 100)]
@@ -75,7 +68,7 @@ fn report(name: &str, run: &Run, batch: usize) -> f64 {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let db = app::backend::db::connect(&args.database_url)
+    let db = app::backend::db::connect(&args.target.database_url)
         .await
         .expect("connect to the database");
     let accounts = Arc::new(support::accounts(&db).await);
@@ -84,7 +77,7 @@ async fn main() {
         .pool_max_idle_per_host(args.clients)
         .build()
         .unwrap();
-    let endpoint = format!("{}/v1/batch", args.url.trim_end_matches('/'));
+    let endpoint = format!("{}/v1/batch", args.target.url.trim_end_matches('/'));
     if let Some(total) = args.events {
         growth(&args, http, endpoint, accounts, run_id, total).await;
         return;
@@ -98,7 +91,7 @@ async fn main() {
     );
 
     // 1. The HTTP API.
-    let (key, batch) = (args.key.clone(), args.batch);
+    let (key, batch) = (args.target.key.clone(), args.batch);
     let accts = accounts.clone();
     let api = support::drive(args.clients, args.seconds, move |c, n| {
         let (http, endpoint, key, accts) =
@@ -185,7 +178,7 @@ async fn growth(
         let (http, endpoint, key, accounts) = (
             http.clone(),
             endpoint.clone(),
-            args.key.clone(),
+            args.target.key.clone(),
             accounts.clone(),
         );
         let (acked, failed, marks, batch) = (

@@ -26,15 +26,8 @@ use support::{percentile, Call, Run};
 
 #[derive(Parser, Debug)]
 struct Args {
-    /// The running server, e.g. http://127.0.0.1:3200
-    #[arg(long)]
-    url: String,
-    /// A source's write key.
-    #[arg(long)]
-    key: String,
-    /// The server's database, for the customers to send events for.
-    #[arg(long)]
-    database_url: String,
+    #[command(flatten)]
+    target: support::Target,
     /// A user the readers sign in as.
     #[arg(long)]
     email: String,
@@ -71,7 +64,7 @@ async fn signed_in(args: &Args) -> reqwest::Client {
         .build()
         .expect("an HTTP client");
     let res = http
-        .post(format!("{}/api/login", args.url))
+        .post(format!("{}/api/login", args.target.url))
         .form(&[("email", &args.email), ("password", &args.password)])
         .send()
         .await
@@ -82,7 +75,7 @@ async fn signed_in(args: &Args) -> reqwest::Client {
         res.status()
     );
     let probe = http
-        .get(format!("{}/customers", args.url))
+        .get(format!("{}/customers", args.target.url))
         .send()
         .await
         .expect("load the customer list");
@@ -128,8 +121,8 @@ async fn ingest(args: &Args, accounts: Arc<Vec<(i64, String)>>, run_id: i64) -> 
         .pool_max_idle_per_host(args.clients)
         .build()
         .expect("an HTTP client");
-    let endpoint: Arc<str> = format!("{}/v1/batch", args.url).into();
-    let key: Arc<str> = args.key.clone().into();
+    let endpoint: Arc<str> = format!("{}/v1/batch", args.target.url).into();
+    let key: Arc<str> = args.target.key.clone().into();
     let batch = args.batch;
     support::drive(args.clients, args.seconds, move |c, n| {
         let (http, endpoint, key, accounts) = (
@@ -166,8 +159,8 @@ fn describe(phase: &str, run: &Run) {
 #[tokio::main]
 async fn main() {
     let mut args = Args::parse();
-    args.url = args.url.trim_end_matches('/').to_string();
-    let db = app::backend::db::connect(&args.database_url)
+    args.target.url = args.target.url.trim_end_matches('/').to_string();
+    let db = app::backend::db::connect(&args.target.database_url)
         .await
         .expect("connect to the database");
     let accounts = Arc::new(support::accounts(&db).await);
@@ -176,7 +169,7 @@ async fn main() {
         readers.push(signed_in(&args).await);
     }
     let readers = Arc::new(readers);
-    let url: Arc<str> = args.url.clone().into();
+    let url: Arc<str> = args.target.url.clone().into();
     println!(
         "{} readers ({} ms between pages), {} ingestion clients × batches of {}, {} s per phase; {} accounts",
         args.readers,

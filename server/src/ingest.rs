@@ -156,13 +156,16 @@ async fn authenticated_json(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Source, Value), Rejection> {
     let source = authenticate(state, headers).await?;
-    match serde_json::from_slice(body) {
+    match parse_json(body) {
         Ok(value) => Ok((source, value)),
-        Err(e) => {
-            let found = vec![Problem::new("body", format!("is not valid JSON: {e}"))];
-            Err(Box::new(refuse(state, &source, 1, found, body, now).await))
-        }
+        Err(found) => Err(Box::new(refuse(state, &source, 1, found, body, now).await)),
     }
+}
+
+/// The body as JSON, or the problem that names why not.
+fn parse_json(body: &[u8]) -> Result<Value, Vec<Problem>> {
+    serde_json::from_slice(body)
+        .map_err(|e| vec![Problem::new("body", format!("is not valid JSON: {e}"))])
 }
 
 async fn single(
@@ -199,8 +202,7 @@ struct ReadBatch {
 
 /// Parses and validates a batch body; `Err`: the body itself is unusable.
 fn read_batch(body: &[u8], now: chrono::DateTime<chrono::Utc>) -> Result<ReadBatch, Vec<Problem>> {
-    let mut value: Value = serde_json::from_slice(body)
-        .map_err(|e| vec![Problem::new("body", format!("is not valid JSON: {e}"))])?;
+    let mut value = parse_json(body)?;
     let parsed = parse_batch(&value, now)?;
     // The raw messages are kept with each parsed one (quarantine payloads, content ids):
     // moved out of the body rather than copied.

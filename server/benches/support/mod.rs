@@ -13,6 +13,20 @@ use chrono::Utc;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::{json, Value};
 
+/// The running server and its database, as every bench against a server takes them.
+#[derive(clap::Args, Debug)]
+pub struct Target {
+    /// The running server, e.g. http://127.0.0.1:3200
+    #[arg(long)]
+    pub url: String,
+    /// A source's write key.
+    #[arg(long)]
+    pub key: String,
+    /// The server's database, for the customers to send events for.
+    #[arg(long)]
+    pub database_url: String,
+}
+
 pub const EVENTS: [&str; 6] = [
     "Report Exported",
     "Dashboard Viewed",
