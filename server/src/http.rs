@@ -138,15 +138,16 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     });
     let scoring = state.clone();
     tokio::spawn(async move {
-        // Customers with new data, re-scored once their debounce passes.
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        // Customers with new data, re-scored once their debounce passes; paced so that a
+        // flood of data can't make re-scoring crowd out pages and ingestion.
         loop {
-            tick.tick().await;
+            let started = std::time::Instant::now();
             if let Err(e) =
                 health::score_due(&scoring.db, &scoring.portfolio, chrono::Utc::now()).await
             {
                 tracing::warn!(error = %e, "re-scoring customers failed");
             }
+            tokio::time::sleep(health::rest_after_run(started.elapsed())).await;
         }
     });
     let notifying = state.clone();

@@ -449,6 +449,69 @@ async fn new_data_queues_a_debounced_rescore_and_the_nightly_run_happens_once_a_
 }
 
 #[tokio::test]
+async fn a_claimed_rescore_is_leased_requeued_by_new_data_and_taken_up_after_a_crash() {
+    use app::backend::entities::score_request;
+    use chrono::SubsecRound;
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let cache = &app.state.portfolio;
+    let id = acme(&app).await;
+    app.flush().await;
+    score_request::Entity::delete_many()
+        .exec(&app.db)
+        .await
+        .unwrap();
+    // Whole seconds: Postgres keeps microseconds.
+    let t0 = Utc::now().trunc_subsecs(0);
+    health::request_scores(&app.db, &[id], t0).await.unwrap();
+    let due_at = |db: &sea_orm::DatabaseConnection| {
+        let db = db.clone();
+        async move {
+            score_request::Entity::find_by_id(id)
+                .one(&db)
+                .await
+                .unwrap()
+                .map(|r| r.due_at)
+        }
+    };
+
+    // A server claims it and dies before storing: nobody re-scores it during the lease...
+    let at = t0 + health::DEBOUNCE;
+    assert_eq!(health::claim_due(&app.db, at).await.unwrap(), vec![id]);
+    assert_eq!(due_at(&app.db).await, Some(at + health::LEASE));
+    assert_eq!(
+        health::score_due(&app.db, cache, at + Duration::seconds(30))
+            .await
+            .unwrap(),
+        0
+    );
+    // ...and once it ends, another run takes it up and empties the queue.
+    let after = at + health::LEASE + Duration::seconds(1);
+    assert_eq!(health::score_due(&app.db, cache, after).await.unwrap(), 1);
+    assert_eq!(due_at(&app.db).await, None);
+
+    // New data while a run holds it brings it forward, a debounce after the data: the
+    // run may have read before it.
+    health::request_scores(&app.db, &[id], after).await.unwrap();
+    let claimed_at = after + health::DEBOUNCE;
+    assert_eq!(
+        health::claim_due(&app.db, claimed_at).await.unwrap(),
+        vec![id]
+    );
+    let news = claimed_at + Duration::seconds(1);
+    health::request_scores(&app.db, &[id], news).await.unwrap();
+    assert_eq!(due_at(&app.db).await, Some(news + health::DEBOUNCE));
+    // Data on a queued, unclaimed customer leaves its time alone.
+    health::request_scores(&app.db, &[id], news + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(due_at(&app.db).await, Some(news + health::DEBOUNCE));
+    let later = news + health::DEBOUNCE;
+    assert_eq!(health::score_due(&app.db, cache, later).await.unwrap(), 1);
+    assert_eq!(due_at(&app.db).await, None);
+}
+
+#[tokio::test]
 async fn the_customer_page_gets_history_and_what_moved_the_score() {
     let app = spawn_app().await;
     app.sign_in_as("csm@example.com", "csm").await;

@@ -493,6 +493,30 @@ pub async fn score_customers(
     as_of: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Scored, AppError> {
+    let scoring = compute_scores(db, cache, ids, as_of, now).await?;
+    store_scores(db, &scoring, now).await
+}
+
+/// Scores computed but not yet written: everything [`store_scores`] needs.
+struct Scoring {
+    ids: Option<Vec<i64>>,
+    version: i32,
+    card: Scorecard,
+    day: NaiveDate,
+    facts: std::collections::HashMap<i64, vcsm::health::Facts>,
+    scores: Vec<CustomerScore>,
+}
+
+/// The reading half of [`score_customers`]: facts, portfolio and scores, with no write,
+/// so it can run outside the transaction that stores them (on SQLite, without holding
+/// the write lock that ingestion needs).
+async fn compute_scores(
+    db: &impl ConnectionTrait,
+    cache: &PortfolioCache,
+    ids: Option<&[i64]>,
+    as_of: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Scoring, AppError> {
     let ActiveScorecard { version, card } = active_scorecard(db).await?;
     let day = as_of.date_naive();
     let facts = gather_facts(db, &card, ids, as_of, now).await?;
@@ -522,9 +546,34 @@ pub async fn score_customers(
         .map(|(id, f)| (*id, health::score(&card, f, &portfolio), f.mrr_minor))
         .collect();
     scores.sort_unstable_by_key(|(id, _, _)| *id);
-    let current = day == now.date_naive();
+    Ok(Scoring {
+        ids: ids.map(<[i64]>::to_vec),
+        version,
+        card,
+        day,
+        facts,
+        scores,
+    })
+}
+
+/// The writing half of [`score_customers`]: the day's rows, and for today the current
+/// scores, churn predictions, alerts and expansion signals.
+async fn store_scores(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    scoring: &Scoring,
+    now: DateTime<Utc>,
+) -> Result<Scored, AppError> {
+    let Scoring {
+        ids,
+        version,
+        card,
+        day,
+        facts,
+        scores,
+    } = scoring;
+    let current = *day == now.date_naive();
     let t = std::time::Instant::now();
-    write_scores(db, version, day, &scores, current, now).await?;
+    write_scores(db, *version, *day, scores, current, now).await?;
     if ids.is_none() {
         tracing::info!(
             customers = scores.len(),
@@ -534,11 +583,11 @@ pub async fn score_customers(
         );
     }
     if current {
-        predict(db, ids, &card, &facts, &scores, now).await?;
+        predict(db, ids.as_deref(), card, facts, scores, now).await?;
     }
     Ok(Scored {
         customers: scores.len() as u64,
-        version,
+        version: *version,
     })
 }
 
@@ -546,8 +595,13 @@ pub async fn score_customers(
 /// run instead of starting another.
 pub const DEBOUNCE: Duration = Duration::seconds(2);
 
-/// Queues customers for re-scoring [`DEBOUNCE`] from `now`; a customer already queued
-/// keeps its time.
+/// How long a claimed re-score is held by the server that claimed it: if that server
+/// dies, another takes the customers up once it passes. Far longer than a run takes.
+pub const LEASE: Duration = Duration::minutes(5);
+
+/// Queues customers for re-scoring [`DEBOUNCE`] from `now`. A customer already queued
+/// keeps its time; one being re-scored (claimed, see [`score_due`]) is queued again, as
+/// that run may have read its data before this.
 ///
 /// # Errors
 /// Database errors.
@@ -556,16 +610,34 @@ pub async fn request_scores(
     customer_ids: &[i64],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    for chunk in customer_ids.chunks(CHUNK) {
+    // In one order everywhere: two servers queuing overlapping customers take the rows'
+    // locks (Postgres) in the same order, so they can't deadlock.
+    let mut ids = customer_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let due = now + DEBOUNCE;
+    for chunk in ids.chunks(CHUNK) {
         let rows = chunk.iter().map(|id| score_request::ActiveModel {
             customer_id: Set(*id),
-            due_at: Set(now + DEBOUNCE),
+            due_at: Set(due),
             requested_at: Set(now),
         });
+        // A claimed row's due time is its lease's end, later than any debounce: only
+        // those are brought forward.
         score_request::Entity::insert_many(rows)
             .on_conflict(
                 OnConflict::column(score_request::Column::CustomerId)
-                    .do_nothing()
+                    .update_columns([
+                        score_request::Column::DueAt,
+                        score_request::Column::RequestedAt,
+                    ])
+                    .action_and_where(sea_orm::ExprTrait::gt(
+                        sea_orm::sea_query::Expr::col((
+                            score_request::Entity,
+                            score_request::Column::DueAt,
+                        )),
+                        due,
+                    ))
                     .to_owned(),
             )
             .exec_without_returning(db)
@@ -577,9 +649,13 @@ pub async fn request_scores(
 /// Customers re-scored per claim.
 const CLAIM: u64 = 500;
 
-/// Re-scores the customers whose requests are due, in one transaction with their claim:
-/// if scoring fails, the requests stay for the next try. On Postgres the claim skips
-/// rows another server is working on (`FOR UPDATE SKIP LOCKED`).
+/// Re-scores the customers whose requests are due, in three steps so that no write lock
+/// is held while data is read: a short transaction claims them (their requests' due
+/// time moves to a lease's end; on Postgres rows another server is claiming are
+/// skipped), their scores are computed from plain reads, and one transaction stores the
+/// scores with everything that follows from them and removes the requests — except
+/// those re-queued meanwhile (new data arrived during the run), which come due again.
+/// If the run fails or the server dies, the requests come back when the lease ends.
 ///
 /// # Errors
 /// Database errors.
@@ -597,34 +673,74 @@ pub async fn score_due<C: ConnectionTrait + TransactionTrait>(
     if due == 0 {
         return Ok(0);
     }
+    let claimed = claim_due(db, now).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let scoring = compute_scores(db, cache, Some(&claimed), now, now).await?;
+    let txn = super::db::begin_write(db).await?;
+    let scored = store_scores(&txn, &scoring, now).await?;
+    // Still on this run's lease (due at its end): nothing new came in during the run. A
+    // request meanwhile made it due a debounce after it, well before.
+    for chunk in claimed.chunks(CHUNK) {
+        score_request::Entity::delete_many()
+            .filter(score_request::Column::CustomerId.is_in(chunk.iter().copied()))
+            .filter(score_request::Column::DueAt.gt(now + LEASE - DEBOUNCE))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(scored.customers)
+}
+
+/// How long the re-scoring runner rests after a run that took `worked`: at least a
+/// second between looks, and four times the run's length after a long one, so that
+/// under a flood of data re-scoring takes at most a fifth of the time and pages and
+/// ingestion keep the rest (scores then lag by a few runs' length, not more: each run
+/// takes everyone who became due meanwhile). Never more than a minute.
+#[must_use]
+pub fn rest_after_run(worked: std::time::Duration) -> std::time::Duration {
+    const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+    const MOST: std::time::Duration = std::time::Duration::from_secs(60);
+    worked.saturating_mul(4).clamp(LOOK_EVERY, MOST)
+}
+
+/// Claims up to [`CLAIM`] due requests for a [`LEASE`], oldest first: the first step of
+/// [`score_due`], public for tests of a server that dies after it.
+///
+/// # Errors
+/// Database errors.
+pub async fn claim_due<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, AppError> {
     let txn = super::db::begin_write(db).await?;
     let backend = txn.get_database_backend();
     let sql = match backend {
         DatabaseBackend::Postgres => {
-            "DELETE FROM score_requests WHERE customer_id IN (SELECT customer_id FROM score_requests \
-             WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING customer_id"
+            "UPDATE score_requests SET due_at = $1 WHERE customer_id IN (SELECT customer_id \
+             FROM score_requests WHERE due_at <= $2 ORDER BY due_at LIMIT $3 \
+             FOR UPDATE SKIP LOCKED) RETURNING customer_id"
         }
         _ => {
-            "DELETE FROM score_requests WHERE customer_id IN (SELECT customer_id FROM score_requests \
-             WHERE due_at <= ? ORDER BY due_at LIMIT ?) RETURNING customer_id"
+            "UPDATE score_requests SET due_at = ? WHERE customer_id IN (SELECT customer_id \
+             FROM score_requests WHERE due_at <= ? ORDER BY due_at LIMIT ?) \
+             RETURNING customer_id"
         }
     };
-    let claimed: Vec<i64> = txn
+    let mut claimed: Vec<i64> = txn
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             sql,
-            [now.into(), (CLAIM as i64).into()],
+            [(now + LEASE).into(), now.into(), (CLAIM as i64).into()],
         ))
         .await?
         .into_iter()
         .map(|row| row.try_get_by_index::<i64>(0))
         .collect::<Result<_, _>>()?;
-    if claimed.is_empty() {
-        return Ok(0);
-    }
-    let scored = score_customers(&txn, cache, Some(&claimed), now, now).await?;
     txn.commit().await?;
-    Ok(scored.customers)
+    claimed.sort_unstable();
+    Ok(claimed)
 }
 
 /// Scores the whole portfolio once a week back over `weeks`, then now: a history to
@@ -812,4 +928,32 @@ pub async fn set_csm_sentiment<C: ConnectionTrait + TransactionTrait>(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rest_after_run;
+    use std::time::Duration;
+
+    #[test]
+    fn the_runner_rests_four_times_a_long_run_between_one_second_and_a_minute() {
+        assert_eq!(rest_after_run(Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(
+            rest_after_run(Duration::from_millis(100)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            rest_after_run(Duration::from_millis(500)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            rest_after_run(Duration::from_secs(3)),
+            Duration::from_secs(12)
+        );
+        assert_eq!(
+            rest_after_run(Duration::from_secs(30)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(rest_after_run(Duration::MAX), Duration::from_secs(60));
+    }
 }
