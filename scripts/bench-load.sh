@@ -37,7 +37,7 @@ for database in $databases; do
   # Planner statistics for the freshly loaded tables, as autovacuum would have them in service.
   [ "$database" = postgres ] && psql "$url" -qc "ANALYZE"
 
-  DATABASE_URL=$url LEPTOS_SITE_ADDR=127.0.0.1:$port LEPTOS_OUTPUT_NAME=vcsm RUST_LOG=warn \
+  DATABASE_URL=$url LEPTOS_SITE_ADDR=127.0.0.1:$port LEPTOS_OUTPUT_NAME=vcsm RUST_LOG=${RUST_LOG:-warn} \
     "$bin" serve >"$work/server-$database.log" 2>&1 &
   server=$!
   for _ in $(seq 100); do curl -fs http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.2; done
@@ -46,4 +46,5 @@ for database in $databases; do
   kill $server; wait $server 2>/dev/null || true; server=
   errors=$(grep -c ' ERROR ' "$work/server-$database.log" || true)
   echo "server log: $errors errors"
+  cp "$work/server-$database.log" "${TMPDIR:-/tmp}/vcsm-bench-load-$database.log"
 done

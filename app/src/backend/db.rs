@@ -2,8 +2,8 @@
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DbErr, IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 /// The embedded default: a SQLite file under `./data/`.
@@ -61,6 +61,27 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, 
         ..TransactionOptions::default()
     })
     .await
+}
+
+/// Starts a transaction that only reads: one connection and one consistent snapshot
+/// (Postgres: `REPEATABLE READ, READ ONLY`; SQLite: a deferred transaction, which takes
+/// no lock as long as it doesn't write). Its queries run one after another, so work
+/// read this way uses one core at a time and leaves the other to pages.
+///
+/// # Errors
+/// Returns the driver's error when the transaction can't start.
+pub async fn begin_read<C: TransactionTrait + ConnectionTrait>(
+    db: &C,
+) -> Result<C::Transaction, DbErr> {
+    let options = match db.get_database_backend() {
+        DatabaseBackend::Postgres => TransactionOptions {
+            isolation_level: Some(IsolationLevel::RepeatableRead),
+            access_mode: Some(AccessMode::ReadOnly),
+            sqlite_transaction_mode: None,
+        },
+        _ => TransactionOptions::default(),
+    };
+    db.begin_with_options(options).await
 }
 
 /// Applies every pending migration.

@@ -3,7 +3,7 @@
 //! must be in the database afterwards. Runs on SQLite and, with `VCSM_TEST_POSTGRES`, on
 //! Postgres.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};

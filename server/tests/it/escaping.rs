@@ -4,7 +4,7 @@
 //! rendering shares global state with the tests' separate runtimes when they run side by
 //! side in one process.)
 
-mod common;
+use crate::common;
 
 use common::{customer_form, PASSWORD};
 use serde_json::json;

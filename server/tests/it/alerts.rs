@@ -5,7 +5,7 @@
 //! notification outbox delivering to Slack and e-mail (local stand-ins of both) with
 //! retries; and the rule settings.
 
-mod common;
+use crate::common;
 
 use app::backend::entities::{alert, customer, notification, subscription, support_ticket, user};
 use app::backend::{notify, Config};

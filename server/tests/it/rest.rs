@@ -1,6 +1,6 @@
 //! The token-authenticated REST API and its OpenAPI document.
 
-mod common;
+use crate::common;
 
 use common::{spawn_app, TestApp};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! never go backwards, the hold for unmatched tickets; Slack notifications against a
 //! local stand-in of Slack's incoming-webhook endpoint.
 
-mod common;
+use crate::common;
 
 use app::backend::entities::support_ticket;
 use common::{slack_stand_in, spawn_app, TestApp};

@@ -1,7 +1,7 @@
 //! The Segment-compatible tracking API over real HTTP: write keys, validation, account
 //! resolution, idempotency, backfills, quarantine and limits.
 
-mod common;
+use crate::common;
 
 use app::backend::entities::{contact, customer, quarantined_event, usage_event};
 use common::{spawn_app, TestApp};

@@ -1,7 +1,7 @@
 //! The demo portfolio lands in the database whole, and the dashboard agrees with it
 //! (portfolio, ARR at risk, alerts, the expansion pipeline).
 
-mod common;
+use crate::common;
 
 use app::backend::entities::{alert, customer, expansion_signal, usage_event};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};

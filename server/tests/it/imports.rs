@@ -1,7 +1,7 @@
 //! CSV imports of contacts and product events over real HTTP, as the import page runs
 //! them: a background job polled for progress, all rows or none.
 
-mod common;
+use crate::common;
 
 use app::backend::entities::{contact, customer, usage_event};
 use common::{spawn_app, TestApp};

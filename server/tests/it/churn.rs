@@ -3,7 +3,7 @@
 //! model trained on a generated portfolio whose churn follows declining usage ranks it
 //! well in cross-validation.
 
-mod common;
+use crate::common;
 
 use app::backend::entities::{
     billing_event, churn_model, churn_prediction, customer, note, subscription, support_ticket,

@@ -1,7 +1,7 @@
 //! HubSpot import against a local stand-in that answers with HubSpot's documented shapes:
 //! paging with `after`, rate-limit headers, a 429 with `Retry-After`, associations.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //! sign-in throttling can't be turned against a user; refused requests are counted but
 //! only a bounded sample is kept.
 
-mod common;
+use crate::common;
 
 use app::backend::entities::{
     audit_entry, customer, integration_error, note, session, support_ticket, usage_event,

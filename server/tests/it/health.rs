@@ -2,7 +2,7 @@
 //! nothing after the moment scored), scoring that writes the day's history and the current
 //! score, and versioned scorecards.
 
-mod common;
+use crate::common;
 
 use app::backend::entities::{billing_event, customer, health_score, subscription, support_ticket};
 use app::backend::health;

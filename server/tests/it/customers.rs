@@ -1,6 +1,6 @@
 //! Customers over real HTTP: validation, create/edit/archive, list queries, CSV import.
 
-mod common;
+use crate::common;
 
 use app::backend::entities::{audit_entry, customer};
 use common::{customer_form, spawn_app, TestApp};

@@ -1,7 +1,7 @@
 //! Stripe webhooks over real HTTP with real signatures: verification, customer matching,
 //! MRR, payment health, billing history, idempotency and out-of-order delivery.
 
-mod common;
+use crate::common;
 
 use app::backend::entities::{billing_event, customer, subscription, webhook_event};
 use common::{spawn_app, TestApp};

@@ -3,7 +3,7 @@
 //! bigger plan's feature; estimates from the plans; one open signal per kind; won ones
 //! stay closed; signals lapse when they stop holding; the pipeline's totals.
 
-mod common;
+use crate::common;
 
 use app::backend::entities::{customer, expansion_signal, support_ticket};
 use chrono::{Duration, Utc};

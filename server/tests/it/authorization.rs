@@ -3,7 +3,7 @@
 //! role and (REST) with each role's token. A new function or route the table below doesn't
 //! know fails the test, so none can be added without deciding who may call it.
 
-mod common;
+use crate::common;
 
 use common::{customer_form, spawn_app, TestApp, PASSWORD};
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! Sign-in, sessions, throttling and roles, over real HTTP.
 
-mod common;
+use crate::common;
 
 use common::{spawn_app, PASSWORD};
 use sea_orm::{EntityTrait, PaginatorTrait};

@@ -1,0 +1,24 @@
+//! The integration suite, one test binary (each file was its own, and each linked the whole
+//! app): every test gets a fresh database — SQLite, or Postgres when `VCSM_TEST_POSTGRES`
+//! is set — and the real router on a real port (see `common`). Run one area with
+//! `cargo test -p server --test it health::`.
+
+mod common;
+
+mod alerts;
+mod auth;
+mod authorization;
+mod billing;
+mod churn;
+mod customers;
+mod demo;
+mod durability;
+mod escaping;
+mod expansion;
+mod health;
+mod hubspot;
+mod imports;
+mod ingest;
+mod rest;
+mod support;
+mod trust;
