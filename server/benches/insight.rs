@@ -126,7 +126,7 @@ async fn main() {
     // The full recompute as the nightly run does it.
     let cache = PortfolioCache::default();
     let t = Instant::now();
-    let scored = health::score_customers(&db, &cache, None, now, now)
+    let scored = app::backend::pipeline::score_customers(&db, &cache, None, now, now)
         .await
         .expect("full recompute");
     let full = t.elapsed();
@@ -136,7 +136,7 @@ async fn main() {
     for k in 0..25_u64 {
         let id = i64::try_from(1 + (k * 7_919) % args.customers).unwrap_or(1);
         let t = Instant::now();
-        health::score_customers(&db, &cache, Some(&[id]), Utc::now(), Utc::now())
+        app::backend::pipeline::score_customers(&db, &cache, Some(&[id]), Utc::now(), Utc::now())
             .await
             .expect("incremental");
         one.push(t.elapsed());

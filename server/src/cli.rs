@@ -201,7 +201,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             action: ModelAction::Train,
         } => {
             let cache = app::backend::health::PortfolioCache::default();
-            let outcome = app::backend::churn::train(&conn, &cache, "cli", Utc::now())
+            let outcome = app::backend::pipeline::retrain(&conn, &cache, "cli", Utc::now())
                 .await
                 .map_err(|e| format!("training failed: {e}"))?;
             print_training(&outcome);
@@ -394,7 +394,7 @@ async fn seed_demo(
     let started = std::time::Instant::now();
     let cache = app::backend::health::PortfolioCache::default();
     let weeks = (days / 7).min(12);
-    let scored = app::backend::health::score_history(conn, &cache, weeks, Utc::now())
+    let scored = app::backend::pipeline::score_history(conn, &cache, weeks, Utc::now())
         .await
         .map_err(|e| format!("scoring the demo portfolio failed: {e}"))?;
     println!(
@@ -402,7 +402,7 @@ async fn seed_demo(
         started.elapsed().as_secs_f64(),
         scored.customers
     );
-    let outcome = app::backend::churn::train(conn, &cache, "demo", Utc::now())
+    let outcome = app::backend::pipeline::retrain(conn, &cache, "demo", Utc::now())
         .await
         .map_err(|e| format!("training the churn model failed: {e}"))?;
     print_training(&outcome);

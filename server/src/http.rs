@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use app::backend::{auth::session_token, churn, health, notify, users, AppState};
+use app::backend::{auth::session_token, notify, pipeline, users, AppState};
 use app::{shell, App};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
@@ -143,11 +143,11 @@ pub async fn serve(state: AppState) -> Result<(), String> {
         loop {
             let started = std::time::Instant::now();
             if let Err(e) =
-                health::score_due(&scoring.db, &scoring.portfolio, chrono::Utc::now()).await
+                pipeline::score_due(&scoring.db, &scoring.portfolio, chrono::Utc::now()).await
             {
                 tracing::warn!(error = %e, "re-scoring customers failed");
             }
-            tokio::time::sleep(health::rest_after_run(started.elapsed())).await;
+            tokio::time::sleep(pipeline::rest_after_run(started.elapsed())).await;
         }
     });
     let notifying = state.clone();
@@ -176,13 +176,17 @@ pub async fn serve(state: AppState) -> Result<(), String> {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            match health::nightly(&nightly.db, &nightly.portfolio, chrono::Utc::now()).await {
+            match pipeline::nightly_scores(&nightly.db, &nightly.portfolio, chrono::Utc::now())
+                .await
+            {
                 Ok(Some(r)) => tracing::info!(customers = r.customers, "health scores recomputed"),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "nightly health recompute failed"),
             }
             // Then the churn model retrains on the day's history (once a day, too).
-            match churn::nightly(&nightly.db, &nightly.portfolio, chrono::Utc::now()).await {
+            match pipeline::nightly_training(&nightly.db, &nightly.portfolio, chrono::Utc::now())
+                .await
+            {
                 Ok(Some(r)) => tracing::info!(
                     status = %r.status,
                     observations = r.observations,

@@ -7,7 +7,7 @@
 
 use app::backend::entities::source::Model as Source;
 use app::backend::meter::{source_channel, Counts};
-use app::backend::{ingest, integrations, AppState};
+use app::backend::{ingest, refusals, AppState};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -127,8 +127,7 @@ async fn note_refusal(
         .map(|p| format!("{}: {}", p.path, p.reason))
         .collect();
     let channel = source_channel(source.id);
-    if let Err(e) =
-        integrations::record_error(&state.db, &channel, 400, &summary.join("; "), body, now).await
+    if let Err(e) = refusals::record(&state.db, &channel, 400, &summary.join("; "), body, now).await
     {
         tracing::warn!(error = %e, "recording a refused request failed");
     }

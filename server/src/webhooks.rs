@@ -5,7 +5,7 @@
 
 use app::backend::meter::Counts;
 use app::backend::webhooks::Disposition;
-use app::backend::{billing, integrations, settings, support, AppState};
+use app::backend::{billing, refusals, settings, support, AppState};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -50,8 +50,7 @@ async fn refuse(
             ..Counts::default()
         },
     );
-    if let Err(e) =
-        integrations::record_error(&state.db, channel, status.as_u16(), &problem, body, now).await
+    if let Err(e) = refusals::record(&state.db, channel, status.as_u16(), &problem, body, now).await
     {
         tracing::warn!(error = %e, "recording a refused webhook failed");
     }

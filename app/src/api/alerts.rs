@@ -81,6 +81,6 @@ pub async fn save_alert_rules(rules: Vec<vcsm::alerts::RuleConfig>) -> Result<()
     ctx::respond(
         crate::backend::alerts::save_rules(&state.db, &admin, &rules, chrono::Utc::now()).await,
     )?;
-    crate::backend::health::rescore_in_background(&state);
+    crate::backend::pipeline::rescore_in_background(&state.db, &state.portfolio, &state.rescoring);
     Ok(())
 }

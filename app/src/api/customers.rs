@@ -84,9 +84,11 @@ pub async fn start_import(kind: ImportKind, csv: String) -> Result<u64, AppError
             MAX_IMPORT_BYTES / 1024 / 1024
         ))));
     }
-    ctx::respond(crate::backend::imports::ImportJobs::start(
-        &state, user, kind, csv,
-    ))
+    ctx::respond(
+        state
+            .imports
+            .start(&state.db, &state.meter, user, kind, csv),
+    )
 }
 
 /// Where an import started by this user is: its progress, then its report.

@@ -51,6 +51,6 @@ pub async fn save_plans(plans: Vec<vcsm::expansion::Plan>) -> Result<(), AppErro
         crate::backend::expansion::save_plans(&state.db, Some(&admin), &plans, chrono::Utc::now())
             .await,
     )?;
-    crate::backend::health::rescore_in_background(&state);
+    crate::backend::pipeline::rescore_in_background(&state.db, &state.portfolio, &state.rescoring);
     Ok(())
 }

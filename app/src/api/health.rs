@@ -18,7 +18,9 @@ pub async fn customer_health(id: i64) -> Result<Option<CustomerHealthDto>, AppEr
 #[server(endpoint = "get_scorecard")]
 pub async fn get_scorecard() -> Result<crate::dto::ScorecardDto, AppError> {
     let (state, _) = ctx::signed_in().await?;
-    ctx::respond(crate::backend::health::scorecard_for_editor(&state.db, &state.rescoring).await)
+    ctx::respond(
+        crate::backend::health::scorecard_for_editor(&state.db, state.rescoring.status()).await,
+    )
 }
 
 /// Saves an edited scorecard as a new version (admins), then re-scores the portfolio in
@@ -29,7 +31,7 @@ pub async fn save_scorecard(card: vcsm::health::Scorecard) -> Result<i32, AppErr
     let version = ctx::respond(
         crate::backend::health::save_scorecard(&state.db, &admin, &card, chrono::Utc::now()).await,
     )?;
-    crate::backend::health::rescore_in_background(&state);
+    crate::backend::pipeline::rescore_in_background(&state.db, &state.portfolio, &state.rescoring);
     Ok(version)
 }
 
@@ -70,5 +72,9 @@ pub async fn churn_model() -> Result<crate::dto::ChurnModelDto, AppError> {
 #[server(endpoint = "retrain_churn_model")]
 pub async fn retrain_churn_model() -> Result<bool, AppError> {
     let (state, _) = ctx::require(vcsm::auth::Role::can_admin).await?;
-    Ok(crate::backend::churn::train_in_background(&state))
+    Ok(crate::backend::pipeline::train_in_background(
+        &state.db,
+        &state.portfolio,
+        &state.training,
+    ))
 }

@@ -139,7 +139,7 @@ async fn apply(
     }?;
     if done == Disposition::Applied {
         // Payment and MRR are measures of health: re-score, in the same transaction.
-        super::health::request_scores(db, &[customer_id], now).await?;
+        super::score_queue::request(db, &[customer_id], now).await?;
     }
     Ok(done)
 }

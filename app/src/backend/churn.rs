@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Func, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use vcsm::churn::training::{self, TrainError, TrainOptions};
 use vcsm::churn::{
@@ -130,14 +130,14 @@ pub struct TrainingOutcome {
     pub duration: std::time::Duration,
 }
 
-/// Trains on the history as of `now`, stores the run (trained, fallback or failed), and
-/// re-predicts every customer with what is now in use.
+/// Trains on the history as of `now` and stores the run (trained, fallback or failed).
+/// Predictions follow the new model when customers are next scored: the pipeline's
+/// `retrain` re-scores everyone at once.
 ///
 /// # Errors
 /// Database errors (a solver failure is stored as a `failed` run, not an error).
 pub async fn train(
-    db: &(impl ConnectionTrait + TransactionTrait),
-    cache: &super::health::PortfolioCache,
+    db: &impl ConnectionTrait,
     trigger: &str,
     now: DateTime<Utc>,
 ) -> Result<TrainingOutcome, AppError> {
@@ -215,8 +215,6 @@ pub async fn train(
         .exec(db)
         .await?
         .last_insert_id;
-    // Everyone's risk follows the model now in use.
-    super::health::score_customers(db, cache, None, now, now).await?;
     Ok(TrainingOutcome {
         id,
         status: status.into(),
@@ -479,42 +477,21 @@ pub async fn model_overview(
 /// A model younger than this makes the nightly retraining unnecessary.
 const FRESH_ENOUGH: Duration = Duration::hours(12);
 
-/// Name of the nightly retraining in `scheduled_runs`.
-const NIGHTLY: &str = "churn.nightly";
-
-/// The nightly retraining, once per UTC day across all servers.
+/// Whether a model was trained (not failed) in the last hours: the nightly retraining
+/// is then unnecessary.
 ///
 /// # Errors
-/// Database errors (the claim is released so another try can run it).
-pub async fn nightly(
-    db: &(impl ConnectionTrait + TransactionTrait),
-    cache: &super::health::PortfolioCache,
+/// Database errors.
+pub async fn trained_recently(
+    db: &impl ConnectionTrait,
     now: DateTime<Utc>,
-) -> Result<Option<TrainingOutcome>, AppError> {
-    let day = now.date_naive();
-    if !super::schedule::claim(db, NIGHTLY, day, now).await? {
-        return Ok(None);
-    }
-    // A model trained in the last hours (the demo's, one started by hand) is fresh enough.
-    let recent = churn_model::Entity::find()
+) -> Result<bool, DbErr> {
+    Ok(churn_model::Entity::find()
         .filter(churn_model::Column::TrainedAt.gt(now - FRESH_ENOUGH))
         .filter(churn_model::Column::Status.ne("failed"))
         .count(db)
-        .await?;
-    if recent > 0 {
-        super::schedule::finish(db, NIGHTLY, day).await?;
-        return Ok(None);
-    }
-    match train(db, cache, "nightly", now).await {
-        Ok(outcome) => {
-            super::schedule::finish(db, NIGHTLY, day).await?;
-            Ok(Some(outcome))
-        }
-        Err(e) => {
-            super::schedule::release(db, NIGHTLY, day).await?;
-            Err(e)
-        }
-    }
+        .await?
+        > 0)
 }
 
 /// Whether a training started from the model page is running on this server.
@@ -527,25 +504,18 @@ impl Training {
     pub fn is_running(&self) -> bool {
         self.running.load(std::sync::atomic::Ordering::SeqCst)
     }
-}
 
-/// Retrains in the background (from the model page); `false` when one is already running.
-pub fn train_in_background(state: &super::AppState) -> bool {
-    use std::sync::atomic::Ordering;
-    if state
-        .training
-        .running
-        .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
-        .is_err()
-    {
-        return false;
+    /// Marks a training started: `false` when one already runs.
+    pub fn start(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.running
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
     }
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = train(&state.db, &state.portfolio, "manual", Utc::now()).await {
-            tracing::warn!(error = %e, "churn training from the model page failed");
-        }
-        state.training.running.store(false, Ordering::SeqCst);
-    });
-    true
+
+    /// Marks the running training ended.
+    pub fn finish(&self) {
+        self.running
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
 }

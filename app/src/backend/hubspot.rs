@@ -138,7 +138,7 @@ pub async fn sync<C: ConnectionTrait + TransactionTrait>(
     match result {
         Ok(()) => Ok(report),
         Err(e) => {
-            super::integrations::record_error(db, HUBSPOT, 502, &e, b"", now).await?;
+            super::refusals::record(db, HUBSPOT, 502, &e, b"", now).await?;
             Err(AppError::Upstream(e))
         }
     }

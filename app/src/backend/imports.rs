@@ -23,11 +23,11 @@ use vcsm::csv_import::{
     Parsed, RowError, MAX_REPORTED_ERRORS,
 };
 
+use super::audit;
 use super::customers::{active_model, ids_by_external_id, owner_ids, resolve_owner};
 use super::entities::{contact, customer, usage_event};
 use super::ingest::insert_events;
 use super::meter::Meter;
-use super::{audit, AppState};
 use crate::dto::{CurrentUser, ImportKind, ImportPhase, ImportReport, ImportStatus};
 use crate::error::{unique_as, AppError};
 
@@ -625,12 +625,14 @@ impl ImportJobs {
     /// # Errors
     /// `Conflict` when the user's previous import or too many others are still running.
     pub fn start(
-        state: &AppState,
+        self: &Arc<Self>,
+        db: &sea_orm::DatabaseConnection,
+        meter: &Arc<Meter>,
         actor: CurrentUser,
         kind: ImportKind,
         text: String,
     ) -> Result<u64, AppError> {
-        let jobs = state.imports.clone();
+        let jobs = self.clone();
         let id = jobs.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let progress = Arc::new(Progress::default());
         {
@@ -658,18 +660,9 @@ impl ImportJobs {
                 },
             );
         }
-        let state = state.clone();
+        let (db, meter) = (db.clone(), meter.clone());
         let work = tokio::spawn(async move {
-            run(
-                &state.db,
-                &state.meter,
-                &actor,
-                kind,
-                &text,
-                Utc::now(),
-                &progress,
-            )
-            .await
+            run(&db, &meter, &actor, kind, &text, Utc::now(), &progress).await
         });
         tokio::spawn(async move {
             let outcome = work.await.unwrap_or_else(|e| {

@@ -110,7 +110,7 @@ impl Meter {
             std::mem::take(&mut *self.rescore.lock().unwrap_or_else(|e| e.into_inner()))
                 .into_iter()
                 .collect();
-        if let Err(e) = super::health::request_scores(db, &rescore, Utc::now()).await {
+        if let Err(e) = super::score_queue::request(db, &rescore, Utc::now()).await {
             self.request_scores(&rescore);
             return Err(e);
         }

@@ -22,8 +22,11 @@ pub mod mail;
 pub mod meter;
 pub mod notify;
 pub mod outbound;
+pub mod pipeline;
+pub mod refusals;
 pub mod rest;
 pub mod schedule;
+pub mod score_queue;
 pub mod settings;
 pub mod slack;
 pub mod state;
@@ -33,3 +36,6 @@ pub mod users;
 pub mod webhooks;
 
 pub use state::{AppState, Config};
+
+#[cfg(test)]
+mod layering_tests;

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::json;
 
-use super::integrations;
 use super::meter::{Counts, Meter};
+use super::refusals;
 use crate::error::AppError;
 
 /// The `integration_settings` row and the channel name on the Integrations page.
@@ -91,8 +91,7 @@ pub async fn notify(
         Some((status, problem)) => {
             let excerpt = body.to_string();
             if let Err(e) =
-                integrations::record_error(db, SLACK, status, &problem, excerpt.as_bytes(), now)
-                    .await
+                refusals::record(db, SLACK, status, &problem, excerpt.as_bytes(), now).await
             {
                 tracing::warn!(error = %e, "recording a Slack failure failed");
             }

@@ -7,11 +7,12 @@ use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
 use super::churn::Training;
-use super::health::{PortfolioCache, Rescoring};
+use super::health::PortfolioCache;
 use super::imports::ImportJobs;
 use super::ingest::SourceCache;
 use super::mail::{Mailer, DEFAULT_FROM};
 use super::meter::Meter;
+use super::pipeline::Rescoring;
 
 /// Process settings read once from the environment (see the README's settings table).
 #[derive(Clone, Debug, Default)]

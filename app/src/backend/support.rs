@@ -220,7 +220,7 @@ async fn apply(db: &impl ConnectionTrait, u: &TicketUpdate) -> Result<Dispositio
     am.updated_at = Set(u.updated_at);
     am.save(db).await?;
     // Tickets are measures of health: re-score, in the same transaction.
-    super::health::request_scores(db, &[customer_id], chrono::Utc::now()).await?;
+    super::score_queue::request(db, &[customer_id], chrono::Utc::now()).await?;
     Ok(Disposition::Applied)
 }
 

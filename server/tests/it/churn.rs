@@ -239,7 +239,7 @@ async fn a_model_trained_on_a_declining_portfolio_ranks_churn_well() {
     app::backend::demo::seed(&app.db, &config, now)
         .await
         .unwrap();
-    let outcome = churn::train(&app.db, &app.state.portfolio, "test", now)
+    let outcome = app::backend::pipeline::retrain(&app.db, &app.state.portfolio, "test", now)
         .await
         .unwrap();
     assert_eq!(outcome.status, "trained", "{outcome:?}");
@@ -290,7 +290,7 @@ async fn a_model_trained_on_a_declining_portfolio_ranks_churn_well() {
         c.stage = Set("churned".into());
     })
     .await;
-    health::score_customers(
+    app::backend::pipeline::score_customers(
         &app.db,
         &app.state.portfolio,
         Some(&[high.customer_id]),
@@ -318,7 +318,7 @@ async fn too_little_history_falls_back_to_health() {
     app::backend::demo::seed(&app.db, &config, now)
         .await
         .unwrap();
-    let outcome = churn::train(&app.db, &app.state.portfolio, "test", now)
+    let outcome = app::backend::pipeline::retrain(&app.db, &app.state.portfolio, "test", now)
         .await
         .unwrap();
     assert_eq!(outcome.status, "fallback", "{outcome:?}");

@@ -69,7 +69,7 @@ async fn demo_seed_and_dashboard_figures_agree() {
 
     // Once scored: the at-risk list runs by ARR at risk, the alert and pipeline tiles
     // agree with the tables, and the demo's plans produced expansion signals.
-    app::backend::health::score_customers(&app.db, &app.state.portfolio, None, now, now)
+    app::backend::pipeline::score_customers(&app.db, &app.state.portfolio, None, now, now)
         .await
         .unwrap();
     let d: serde_json::Value = app

@@ -265,9 +265,15 @@ async fn scoring_writes_the_days_history_and_the_current_score() {
 
     // A month ago first: history only, the current score untouched.
     let month_ago = now - Duration::days(28);
-    let scored = health::score_customers(&app.db, &app.state.portfolio, None, month_ago, now)
-        .await
-        .unwrap();
+    let scored = app::backend::pipeline::score_customers(
+        &app.db,
+        &app.state.portfolio,
+        None,
+        month_ago,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(scored.customers, 2);
     assert_eq!(
         scored.version, 1,
@@ -281,12 +287,18 @@ async fn scoring_writes_the_days_history_and_the_current_score() {
     assert_eq!(c.health_score, None);
 
     // Today, twice: one row for the day, and the customer carries it.
-    health::score_customers(&app.db, &app.state.portfolio, None, now, now)
+    app::backend::pipeline::score_customers(&app.db, &app.state.portfolio, None, now, now)
         .await
         .unwrap();
-    let scored = health::score_customers(&app.db, &app.state.portfolio, Some(&[id]), now, now)
-        .await
-        .unwrap();
+    let scored = app::backend::pipeline::score_customers(
+        &app.db,
+        &app.state.portfolio,
+        Some(&[id]),
+        now,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(scored.customers, 1);
     let rows = health_score::Entity::find()
         .filter(health_score::Column::CustomerId.eq(id))
@@ -319,7 +331,7 @@ async fn scoring_writes_the_days_history_and_the_current_score() {
     let mut c: customer::ActiveModel = c.into();
     c.mrr_minor = Set(300_000);
     c.update(&app.db).await.unwrap();
-    health::score_customers(&app.db, &app.state.portfolio, Some(&[id]), now, now)
+    app::backend::pipeline::score_customers(&app.db, &app.state.portfolio, Some(&[id]), now, now)
         .await
         .unwrap();
     let today = health_score::Entity::find()
@@ -369,7 +381,7 @@ async fn scorecards_are_validated_and_versioned() {
     assert_eq!(active.version, 2);
     assert_eq!(active.card.levels.excellent, 85);
     let id = app.create_customer("Acme", "acct_1").await;
-    let scored = health::score_customers(
+    let scored = app::backend::pipeline::score_customers(
         &app.db,
         &app.state.portfolio,
         Some(&[id]),
@@ -407,7 +419,7 @@ async fn new_data_queues_a_debounced_rescore_and_the_nightly_run_happens_once_a_
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].customer_id, id);
     // More data before it is due doesn't push it back.
-    health::request_scores(&app.db, &[id], now + Duration::seconds(1))
+    app::backend::score_queue::request(&app.db, &[id], now + Duration::seconds(1))
         .await
         .unwrap();
     let again = score_request::Entity::find()
@@ -418,9 +430,19 @@ async fn new_data_queues_a_debounced_rescore_and_the_nightly_run_happens_once_a_
     assert_eq!(again.due_at, queued[0].due_at);
 
     // Not due yet: nothing happens. Due: Acme alone is scored, and the queue empties.
-    assert_eq!(health::score_due(&app.db, cache, now).await.unwrap(), 0);
-    let later = Utc::now() + health::DEBOUNCE + Duration::seconds(1);
-    assert_eq!(health::score_due(&app.db, cache, later).await.unwrap(), 1);
+    assert_eq!(
+        app::backend::pipeline::score_due(&app.db, cache, now)
+            .await
+            .unwrap(),
+        0
+    );
+    let later = Utc::now() + app::backend::score_queue::DEBOUNCE + Duration::seconds(1);
+    assert_eq!(
+        app::backend::pipeline::score_due(&app.db, cache, later)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(
         score_request::Entity::find().count(&app.db).await.unwrap(),
         0
@@ -438,14 +460,23 @@ async fn new_data_queues_a_debounced_rescore_and_the_nightly_run_happens_once_a_
     assert_eq!(scored(other).await, None);
 
     // The nightly run scores everyone, once per day however often it is asked.
-    let ran = health::nightly(&app.db, cache, later).await.unwrap();
+    let ran = app::backend::pipeline::nightly_scores(&app.db, cache, later)
+        .await
+        .unwrap();
     assert_eq!(ran.map(|r| r.customers), Some(2));
     assert!(scored(other).await.is_some());
-    assert_eq!(health::nightly(&app.db, cache, later).await.unwrap(), None);
-    assert!(health::nightly(&app.db, cache, later + Duration::days(1))
-        .await
-        .unwrap()
-        .is_some());
+    assert_eq!(
+        app::backend::pipeline::nightly_scores(&app.db, cache, later)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        app::backend::pipeline::nightly_scores(&app.db, cache, later + Duration::days(1))
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -463,7 +494,9 @@ async fn a_claimed_rescore_is_leased_requeued_by_new_data_and_taken_up_after_a_c
         .unwrap();
     // Whole seconds: Postgres keeps microseconds.
     let t0 = Utc::now().trunc_subsecs(0);
-    health::request_scores(&app.db, &[id], t0).await.unwrap();
+    app::backend::score_queue::request(&app.db, &[id], t0)
+        .await
+        .unwrap();
     let due_at = |db: &sea_orm::DatabaseConnection| {
         let db = db.clone();
         async move {
@@ -476,38 +509,66 @@ async fn a_claimed_rescore_is_leased_requeued_by_new_data_and_taken_up_after_a_c
     };
 
     // A server claims it and dies before storing: nobody re-scores it during the lease...
-    let at = t0 + health::DEBOUNCE;
-    assert_eq!(health::claim_due(&app.db, at).await.unwrap(), vec![id]);
-    assert_eq!(due_at(&app.db).await, Some(at + health::LEASE));
+    let at = t0 + app::backend::score_queue::DEBOUNCE;
     assert_eq!(
-        health::score_due(&app.db, cache, at + Duration::seconds(30))
+        app::backend::score_queue::claim(&app.db, at).await.unwrap(),
+        vec![id]
+    );
+    assert_eq!(
+        due_at(&app.db).await,
+        Some(at + app::backend::score_queue::LEASE)
+    );
+    assert_eq!(
+        app::backend::pipeline::score_due(&app.db, cache, at + Duration::seconds(30))
             .await
             .unwrap(),
         0
     );
     // ...and once it ends, another run takes it up and empties the queue.
-    let after = at + health::LEASE + Duration::seconds(1);
-    assert_eq!(health::score_due(&app.db, cache, after).await.unwrap(), 1);
+    let after = at + app::backend::score_queue::LEASE + Duration::seconds(1);
+    assert_eq!(
+        app::backend::pipeline::score_due(&app.db, cache, after)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(due_at(&app.db).await, None);
 
     // New data while a run holds it brings it forward, a debounce after the data: the
     // run may have read before it.
-    health::request_scores(&app.db, &[id], after).await.unwrap();
-    let claimed_at = after + health::DEBOUNCE;
+    app::backend::score_queue::request(&app.db, &[id], after)
+        .await
+        .unwrap();
+    let claimed_at = after + app::backend::score_queue::DEBOUNCE;
     assert_eq!(
-        health::claim_due(&app.db, claimed_at).await.unwrap(),
+        app::backend::score_queue::claim(&app.db, claimed_at)
+            .await
+            .unwrap(),
         vec![id]
     );
     let news = claimed_at + Duration::seconds(1);
-    health::request_scores(&app.db, &[id], news).await.unwrap();
-    assert_eq!(due_at(&app.db).await, Some(news + health::DEBOUNCE));
-    // Data on a queued, unclaimed customer leaves its time alone.
-    health::request_scores(&app.db, &[id], news + Duration::seconds(1))
+    app::backend::score_queue::request(&app.db, &[id], news)
         .await
         .unwrap();
-    assert_eq!(due_at(&app.db).await, Some(news + health::DEBOUNCE));
-    let later = news + health::DEBOUNCE;
-    assert_eq!(health::score_due(&app.db, cache, later).await.unwrap(), 1);
+    assert_eq!(
+        due_at(&app.db).await,
+        Some(news + app::backend::score_queue::DEBOUNCE)
+    );
+    // Data on a queued, unclaimed customer leaves its time alone.
+    app::backend::score_queue::request(&app.db, &[id], news + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        due_at(&app.db).await,
+        Some(news + app::backend::score_queue::DEBOUNCE)
+    );
+    let later = news + app::backend::score_queue::DEBOUNCE;
+    assert_eq!(
+        app::backend::pipeline::score_due(&app.db, cache, later)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(due_at(&app.db).await, None);
 }
 
@@ -525,10 +586,10 @@ async fn the_customer_page_gets_history_and_what_moved_the_score() {
     assert!(none.is_null(), "not scored yet: {none}");
     let now = Utc::now() + Duration::minutes(1);
     let cache = &app.state.portfolio;
-    health::score_customers(&app.db, cache, None, now - Duration::days(30), now)
+    app::backend::pipeline::score_customers(&app.db, cache, None, now - Duration::days(30), now)
         .await
         .unwrap();
-    health::score_customers(&app.db, cache, None, now - Duration::days(7), now)
+    app::backend::pipeline::score_customers(&app.db, cache, None, now - Duration::days(7), now)
         .await
         .unwrap();
     // Payment recovers: today's score rises, and the financial group says why.
@@ -540,7 +601,7 @@ async fn the_customer_page_gets_history_and_what_moved_the_score() {
     let mut sub: subscription::ActiveModel = sub.into();
     sub.payment_status = Set("good".into());
     sub.update(&app.db).await.unwrap();
-    health::score_customers(&app.db, cache, None, now, now)
+    app::backend::pipeline::score_customers(&app.db, cache, None, now, now)
         .await
         .unwrap();
     let h: serde_json::Value = app
@@ -704,7 +765,9 @@ async fn settings_saved_during_a_rescore_rescore_again_and_concurrent_writers_wa
     let writers = (0..3).map(|_| {
         let db = app.db.clone();
         let cache = app.state.portfolio.clone();
-        tokio::spawn(async move { health::score_customers(&db, &cache, None, now, now).await })
+        tokio::spawn(async move {
+            app::backend::pipeline::score_customers(&db, &cache, None, now, now).await
+        })
     });
     for w in writers {
         w.await.unwrap().expect("a concurrent full scoring");

@@ -707,7 +707,7 @@ async fn users_change_their_own_password_and_other_sessions_end() {
 #[tokio::test]
 async fn refused_requests_are_counted_but_only_the_newest_kept() {
     let app = spawn_app().await;
-    let kept = app::backend::integrations::ERRORS_KEPT;
+    let kept = app::backend::refusals::ERRORS_KEPT;
     for i in 0..kept + 30 {
         let res = app
             .client

@@ -157,7 +157,7 @@ impl TestApp {
     /// Scores one customer now, as the re-scoring worker would after new data about it.
     pub async fn rescore(&self, customer_id: i64) {
         let now = chrono::Utc::now();
-        app::backend::health::score_customers(
+        app::backend::pipeline::score_customers(
             &self.db,
             &self.state.portfolio,
             Some(&[customer_id]),
