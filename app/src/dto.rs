@@ -614,3 +614,38 @@ pub struct AlertsPage {
     pub page_size: u64,
     pub now: DateTime<Utc>,
 }
+
+/// One job on the jobs page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobDto {
+    pub id: i64,
+    pub kind: String,
+    /// What the kind is called ("Nightly health recompute").
+    pub label: String,
+    /// The period a recurring job is for ("2026-12-05", "2026-12-05T14").
+    pub period: Option<String>,
+    /// queued, running, done or dead.
+    pub state: String,
+    pub run_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// The server running it.
+    pub locked_by: Option<String>,
+    pub progress: Option<String>,
+    /// What it did, as JSON.
+    pub result: Option<String>,
+    pub last_error: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The jobs page: how many jobs are in each state, and the latest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobsDto {
+    pub queued: u64,
+    pub running: u64,
+    pub dead: u64,
+    pub done: u64,
+    /// Dead and running jobs first, then the newest.
+    pub jobs: Vec<JobDto>,
+}

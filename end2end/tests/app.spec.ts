@@ -43,6 +43,7 @@ test('every page renders and hydrates without errors', async ({ page }) => {
     ['/customers/new', 'New customer'],
     ['/customers/import', 'Import from CSV'],
     ['/users', 'Users'],
+    ['/jobs', 'Jobs'],
     ['/integrations', 'Integrations'],
     ['/health/scorecard', 'Health scorecard'],
     ['/health/model', 'Churn model'],

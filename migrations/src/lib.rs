@@ -13,6 +13,7 @@ mod m20261123_000007_alerts;
 mod m20261124_000008_notifications;
 mod m20261124_000009_expansion;
 mod m20261125_000010_event_name_index;
+mod m20261205_000011_jobs;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_notifications::Migration),
             Box::new(m20261124_000009_expansion::Migration),
             Box::new(m20261125_000010_event_name_index::Migration),
+            Box::new(m20261205_000011_jobs::Migration),
         ]
     }
 }

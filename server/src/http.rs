@@ -105,24 +105,15 @@ async fn require_session(State(state): State<AppState>, req: Request, next: Next
     }
 }
 
-/// Serves until Ctrl-C / SIGTERM, with an hourly purge of expired sessions, the
-/// integration counters flushed every second (and once more on the way out), customers
-/// re-scored seconds after new data, the nightly health recompute and churn retraining.
+/// Serves until Ctrl-C / SIGTERM, with the integration counters flushed every second
+/// (and once more on the way out), customers re-scored seconds after new data, alert
+/// notifications delivered, and the job runner (nightly recompute and retraining,
+/// HubSpot sync, purges).
 ///
 /// # Errors
 /// Returns a message when the address can't be bound.
 pub async fn serve(state: AppState) -> Result<(), String> {
     let addr = state.leptos_options.site_addr;
-    let db = state.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            if let Err(e) = users::purge_expired(&db, chrono::Utc::now()).await {
-                tracing::warn!(error = %e, "purging expired sessions failed");
-            }
-        }
-    });
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -169,48 +160,9 @@ pub async fn serve(state: AppState) -> Result<(), String> {
             }
         }
     });
-    let nightly = state.clone();
-    tokio::spawn(async move {
-        // The full recompute, once per UTC day across every server (the first check runs
-        // at start, so a new installation has scores at once).
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            match pipeline::nightly_scores(&nightly.db, &nightly.portfolio, chrono::Utc::now())
-                .await
-            {
-                Ok(Some(r)) => tracing::info!(customers = r.customers, "health scores recomputed"),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "nightly health recompute failed"),
-            }
-            // Then the churn model retrains on the day's history (once a day, too).
-            match pipeline::nightly_training(&nightly.db, &nightly.portfolio, chrono::Utc::now())
-                .await
-            {
-                Ok(Some(r)) => tracing::info!(
-                    status = %r.status,
-                    observations = r.observations,
-                    churned = r.churned,
-                    "churn model retrained"
-                ),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "nightly churn retraining failed"),
-            }
-        }
-    });
-    let hubspot_state = state.clone();
-    tokio::spawn(async move {
-        // HubSpot on a schedule, when a token is configured: first an hour after start.
-        let every = std::time::Duration::from_secs(6 * 3600);
-        let mut tick = tokio::time::interval_at(
-            tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
-            every,
-        );
-        loop {
-            tick.tick().await;
-            scheduled_hubspot_sync(&hubspot_state).await;
-        }
-    });
+    // Jobs claimed in the database (the nightly recompute and retraining, the HubSpot
+    // sync, purges): each runs once across every server.
+    app::backend::worker::start(state.clone());
     println!("Virtual CSM is listening on http://{addr}");
     let (meter, db) = (state.meter.clone(), state.db.clone());
     let served = axum::serve(
@@ -224,22 +176,6 @@ pub async fn serve(state: AppState) -> Result<(), String> {
         tracing::warn!(error = %e, "flushing integration counters on shutdown failed");
     }
     served
-}
-
-async fn scheduled_hubspot_sync(state: &AppState) {
-    use app::backend::hubspot;
-    let now = chrono::Utc::now();
-    match hubspot::token(&state.db, now).await {
-        Ok(Some(token)) => {
-            let base = hubspot::api_base(state.config.hubspot_api_base.as_deref());
-            match hubspot::sync(&state.db, &state.http, &state.meter, &base, &token, now).await {
-                Ok(r) => tracing::info!(?r, "HubSpot sync done"),
-                Err(e) => tracing::warn!(error = %e, "HubSpot sync failed"),
-            }
-        }
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "reading the HubSpot token failed"),
-    }
 }
 
 async fn shutdown() {

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod expansion;
 pub mod health;
 pub mod integrations;
+pub mod jobs;
 pub mod users;
 
 /// Request context helpers shared by every server function.

@@ -18,6 +18,7 @@ pub mod hubspot;
 pub mod imports;
 pub mod ingest;
 pub mod integrations;
+pub mod jobs;
 pub mod mail;
 pub mod meter;
 pub mod notify;
@@ -25,7 +26,6 @@ pub mod outbound;
 pub mod pipeline;
 pub mod refusals;
 pub mod rest;
-pub mod schedule;
 pub mod score_queue;
 pub mod settings;
 pub mod slack;
@@ -34,6 +34,7 @@ pub mod support;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+pub mod worker;
 
 pub use state::{AppState, Config};
 

@@ -6,7 +6,7 @@
 //!
 //! Everything that re-scores comes through here: customers with new data (queued in
 //! `score_queue`, claimed with a lease), the portfolio after a settings change, the
-//! nightly recompute, a history for bulk-loaded data, and retraining the churn model.
+//! nightly recompute (a job, see `worker`), a history for bulk-loaded data, and retraining the churn model.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionSession, Tr
 
 use super::churn::{self, Training, TrainingOutcome};
 use super::health::{self, PortfolioCache, Scored, Scoring};
-use super::{alerts, expansion, schedule, score_queue};
+use super::{alerts, expansion, score_queue};
 use crate::dto::RescoreStatus;
 use crate::error::AppError;
 
@@ -174,6 +174,11 @@ struct Runner {
 }
 
 impl Rescoring {
+    /// Whether a portfolio re-score runs now (or is about to run once more).
+    pub fn is_running(&self) -> bool {
+        self.runner().running
+    }
+
     pub fn status(&self) -> Option<RescoreStatus> {
         *self
             .status
@@ -302,57 +307,6 @@ pub async fn score_history<C: ConnectionTrait + TransactionTrait>(
     score_customers(db, cache, None, now, now).await
 }
 
-/// Name of the nightly full recompute in `scheduled_runs`.
-const NIGHTLY_SCORES: &str = "health.nightly";
-
-/// Name of the nightly retraining in `scheduled_runs`.
-const NIGHTLY_TRAINING: &str = "churn.nightly";
-
-/// Runs `work` once for `name` and `now`'s UTC day across all servers: whoever first
-/// claims the day runs it. `None` when the day was already claimed, or `work` had
-/// nothing to do; a failure releases the claim so another try can run it.
-async fn once_a_day<C, T, F>(
-    db: &C,
-    name: &str,
-    now: DateTime<Utc>,
-    work: F,
-) -> Result<Option<T>, AppError>
-where
-    C: ConnectionTrait + TransactionTrait,
-    F: std::future::Future<Output = Result<Option<T>, AppError>>,
-{
-    let day = now.date_naive();
-    if !schedule::claim(db, name, day, now).await? {
-        return Ok(None);
-    }
-    match work.await {
-        Ok(done) => {
-            schedule::finish(db, name, day).await?;
-            Ok(done)
-        }
-        Err(e) => {
-            schedule::release(db, name, day).await?;
-            Err(e)
-        }
-    }
-}
-
-/// The nightly full recompute, once per UTC day across all servers. Returns what it
-/// did, or `None` when the day was already claimed.
-///
-/// # Errors
-/// Database errors (the claim is released so another try can run it).
-pub async fn nightly_scores<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    cache: &PortfolioCache,
-    now: DateTime<Utc>,
-) -> Result<Option<Scored>, AppError> {
-    once_a_day(db, NIGHTLY_SCORES, now, async {
-        score_customers(db, cache, None, now, now).await.map(Some)
-    })
-    .await
-}
-
 /// Trains the churn model on the history as of `now` (see [`churn::train`]), then
 /// re-predicts every customer with what is now in use (and what follows from it).
 ///
@@ -367,25 +321,6 @@ pub async fn retrain<C: ConnectionTrait + TransactionTrait>(
     let outcome = churn::train(db, trigger, now).await?;
     score_customers(db, cache, None, now, now).await?;
     Ok(outcome)
-}
-
-/// The nightly retraining, once per UTC day across all servers; skipped when a model
-/// was trained in the last hours (the demo's, one started by hand).
-///
-/// # Errors
-/// Database errors (the claim is released so another try can run it).
-pub async fn nightly_training<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    cache: &PortfolioCache,
-    now: DateTime<Utc>,
-) -> Result<Option<TrainingOutcome>, AppError> {
-    once_a_day(db, NIGHTLY_TRAINING, now, async {
-        if churn::trained_recently(db, now).await? {
-            return Ok(None);
-        }
-        retrain(db, cache, "nightly", now).await.map(Some)
-    })
-    .await
 }
 
 /// Retrains in the background (from the model page); `false` when one is already running.

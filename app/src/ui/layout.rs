@@ -103,6 +103,7 @@ pub fn AppShell() -> impl IntoView {
                                 .map(|_| view! {
                                     <NavItem href="/integrations" label="Integrations" icon="⇄" collapsed/>
                                     <NavItem href="/users" label="Users" icon="☺" collapsed/>
+                                    <NavItem href="/jobs" label="Jobs" icon="⚙" collapsed/>
                                 })
                         }}
                     </Transition>

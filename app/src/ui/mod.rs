@@ -13,6 +13,7 @@ mod expansion;
 pub(crate) mod health;
 mod import;
 mod integrations;
+mod jobs;
 mod layout;
 mod login;
 mod scorecard;
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/customers/:id") view=customer_detail::CustomerDetailPage/>
                     <Route path=path!("/customers/:id/edit") view=customer_form::EditCustomerPage/>
                     <Route path=path!("/users") view=users::UsersPage/>
+                    <Route path=path!("/jobs") view=jobs::JobsPage/>
                     <Route path=path!("/account") view=account::AccountPage/>
                     <Route path=path!("/integrations") view=integrations::IntegrationsPage/>
                     <Route path=path!("/health/scorecard") view=scorecard::ScorecardPage/>

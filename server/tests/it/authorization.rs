@@ -134,6 +134,8 @@ fn table() -> Vec<(&'static str, Access, Args)> {
         ("test_slack", Admin, form(&[])),
         ("sync_hubspot", Admin, form(&[])),
         ("list_users", Admin, form(&[])),
+        ("list_jobs", Admin, form(&[])),
+        ("retry_job", Admin, form(&[("id", "999")])),
         (
             "create_user",
             Admin,

@@ -4,9 +4,9 @@
 //! Postgres.
 
 use crate::common;
+use common::binary::{self, free_port};
 
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,69 +14,16 @@ use app::backend::entities::usage_event;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_vcsm");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn vcsm(url: &str, port: u16) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("DATABASE_URL", url)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_OUTPUT_NAME", "vcsm")
-        .env("RUST_LOG", "warn");
-    cmd
-}
-
 fn create_source(url: &str) -> String {
-    let out = vcsm(url, 0)
-        .args(["source", "create", "durability", "--create-customers"])
-        .output()
-        .expect("run vcsm source create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("write key: "))
-        .expect("the key is printed")
-        .trim()
-        .to_string()
-}
-
-/// Starts the server and waits until it answers; the caller kills and reaps it.
-#[allow(clippy::zombie_processes)]
-async fn start(url: &str, port: u16, client: &reqwest::Client) -> Child {
-    let mut child = vcsm(url, port)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start vcsm serve");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let up = client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if up {
-            return child;
-        }
-        if Instant::now() > deadline {
-            child.kill().ok();
-            child.wait().ok();
-            panic!("the server did not come up");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    binary::run(
+        url,
+        &["source", "create", "durability", "--create-customers"],
+    )
+    .lines()
+    .find_map(|l| l.strip_prefix("write key: "))
+    .expect("the key is printed")
+    .trim()
+    .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -86,7 +33,7 @@ async fn kill_9_never_loses_an_acknowledged_event() {
     let key = create_source(&url);
     let client = reqwest::Client::new();
     let port = free_port();
-    let mut server = start(&url, port, &client).await;
+    let mut server = binary::start(&url, port, &client, &[]).await;
     let endpoint = format!("http://127.0.0.1:{port}/v1/batch");
     // The accounts exist before the traffic starts.
     let groups: Vec<_> = (0..5)
@@ -176,7 +123,7 @@ async fn kill_9_never_loses_an_acknowledged_event() {
 
     // The restarted server takes traffic again, and a sender's retry of an acknowledged
     // batch is recognised rather than stored twice.
-    let mut server = start(&url, port, &client).await;
+    let mut server = binary::start(&url, port, &client, &[]).await;
     let retry: Vec<_> = acked[..50]
         .iter()
         .map(|id| json!({"type": "track", "userId": "u0", "event": "Report Exported", "messageId": id, "context": {"groupId": "acct_0"}}))

@@ -151,6 +151,7 @@ async fn hostile_text_is_escaped_on_every_page() {
         "/customers?q=%3Cxss-probe%3E",
         "/customers?q=%22%3E%3Cxss-probe%3E&sort=name",
         "/users",
+        "/jobs",
         "/integrations",
         "/alerts",
         "/expansion",

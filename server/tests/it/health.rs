@@ -5,7 +5,7 @@
 use crate::common;
 
 use app::backend::entities::{billing_event, customer, health_score, subscription, support_ticket};
-use app::backend::health;
+use app::backend::{health, worker};
 use chrono::{Duration, Utc};
 use common::{spawn_app, TestApp};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
@@ -459,24 +459,29 @@ async fn new_data_queues_a_debounced_rescore_and_the_nightly_run_happens_once_a_
     assert!(scored(id).await.is_some());
     assert_eq!(scored(other).await, None);
 
-    // The nightly run scores everyone, once per day however often it is asked.
-    let ran = app::backend::pipeline::nightly_scores(&app.db, cache, later)
-        .await
-        .unwrap();
-    assert_eq!(ran.map(|r| r.customers), Some(2));
+    // The nightly recompute is a job, queued once per day however often (and by however
+    // many servers) it is queued, and it scores everyone.
+    let nightly_runs = |at: chrono::DateTime<Utc>| {
+        let state = app.state.clone();
+        async move {
+            let mut runs = Vec::new();
+            for _ in 0..2 {
+                worker::queue_periods(&state, at).await.unwrap();
+            }
+            while let Some((job, outcome)) = worker::run_next(&state, "test", at).await.unwrap() {
+                if job.kind == worker::HEALTH_NIGHTLY {
+                    runs.push(outcome.expect("the nightly recompute succeeds"));
+                }
+            }
+            runs
+        }
+    };
+    let ran = nightly_runs(later).await;
+    assert_eq!(ran.len(), 1);
+    assert_eq!(ran[0]["customers"], 2);
     assert!(scored(other).await.is_some());
-    assert_eq!(
-        app::backend::pipeline::nightly_scores(&app.db, cache, later)
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(
-        app::backend::pipeline::nightly_scores(&app.db, cache, later + Duration::days(1))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(nightly_runs(later).await.is_empty());
+    assert_eq!(nightly_runs(later + Duration::days(1)).await.len(), 1);
 }
 
 #[tokio::test]

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -155,7 +157,11 @@ impl TestApp {
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
     /// Scores one customer now, as the re-scoring worker would after new data about it.
+    /// Scores one customer now, as the server does seconds after new data — after any
+    /// portfolio re-score a settings change started has finished, so that its scores
+    /// (computed from an earlier moment) can't land after these.
     pub async fn rescore(&self, customer_id: i64) {
+        self.portfolio_rescored().await;
         let now = chrono::Utc::now();
         app::backend::pipeline::score_customers(
             &self.db,
@@ -166,6 +172,17 @@ impl TestApp {
         )
         .await
         .expect("score the customer");
+    }
+
+    /// Waits until no portfolio re-score (started by saving settings) is running.
+    pub async fn portfolio_rescored(&self) {
+        for _ in 0..6000 {
+            if !self.state.rescoring.is_running() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the portfolio re-score did not finish within a minute");
     }
 
     /// Writes what the server keeps in memory for a moment (counts, last activity), as

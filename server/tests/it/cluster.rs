@@ -1,0 +1,220 @@
+//! Several servers on one database, as a production deployment runs: each job runs once
+//! whichever servers are up, a job on a server that is killed is finished by another,
+//! a session made on one server works on the others, and new data sent to one server
+//! gets its customer re-scored. The real `vcsm` binary, SQLite and (with
+//! `VCSM_TEST_POSTGRES`) Postgres.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use app::backend::entities::{customer, job};
+use app::backend::worker;
+use chrono::Utc;
+use common::binary::{self, free_port};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+
+/// The servers of a test, killed (and reaped) however the test ends.
+struct Servers(Vec<(u16, Child)>);
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}
+
+async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    limit: Duration,
+    mut probe: impl FnMut() -> F,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_servers_run_each_job_once_and_finish_a_killed_servers_job() {
+    let (url, _) = common::fresh_db_url().await;
+    // A portfolio big enough that the nightly recompute takes a while.
+    binary::run(&url, &["demo", "--customers", "1200", "--days", "60"]);
+    let db = app::backend::db::connect(&url).await.unwrap();
+    // Today's recompute, due a few seconds after the servers are up (they would queue it
+    // due at once otherwise: one row per day, so theirs adds nothing).
+    let now = Utc::now();
+    let period = format!("{}/{}", worker::HEALTH_NIGHTLY, now.date_naive());
+    job::ActiveModel {
+        kind: Set(worker::HEALTH_NIGHTLY.into()),
+        payload: Set(serde_json::json!({})),
+        period_key: Set(Some(period.clone())),
+        state: Set("queued".into()),
+        run_at: Set(now + chrono::Duration::seconds(8)),
+        attempts: Set(0),
+        max_attempts: Set(3),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    // A short lease, so a killed server's job is taken up within seconds.
+    let env = [("VCSM_JOB_LEASE_SECS", "3"), ("VCSM_DEMO", "true")];
+    let mut servers = Servers(Vec::new());
+    for _ in 0..3 {
+        let port = free_port();
+        let child = binary::start(&url, port, &client, &env).await;
+        servers.0.push((port, child));
+    }
+
+    // Whichever server takes the recompute is killed while it runs.
+    let running = wait_for(
+        "a server to take the nightly recompute",
+        Duration::from_secs(60),
+        || {
+            let db = db.clone();
+            let period = period.clone();
+            async move {
+                job::Entity::find()
+                    .filter(job::Column::PeriodKey.eq(period))
+                    .filter(job::Column::State.eq("running"))
+                    .one(&db)
+                    .await
+                    .unwrap()
+            }
+        },
+    )
+    .await;
+    let holder = running.locked_by.clone().unwrap();
+    let victim = servers
+        .0
+        .iter()
+        .position(|(_, c)| holder.contains(&format!(":{}:", c.id())))
+        .unwrap_or_else(|| panic!("{holder} is one of the servers"));
+    let (port, mut child) = servers.0.remove(victim);
+    child.kill().expect("SIGKILL the server running the job");
+    child.wait().unwrap();
+    let killed_at = Instant::now();
+
+    let done = wait_for(
+        "another server to finish the recompute",
+        Duration::from_secs(180),
+        || {
+            let db = db.clone();
+            let period = period.clone();
+            async move {
+                job::Entity::find()
+                    .filter(job::Column::PeriodKey.eq(period))
+                    .filter(job::Column::State.eq("done"))
+                    .one(&db)
+                    .await
+                    .unwrap()
+            }
+        },
+    )
+    .await;
+    println!(
+        "nightly recompute: server on port {port} killed mid-run; finished by another after {:.1} s",
+        killed_at.elapsed().as_secs_f64()
+    );
+    assert_eq!(done.attempts, 2, "{done:?}");
+    assert_ne!(done.locked_by, Some(holder));
+    // Every live customer (the demo has churned ones too).
+    let today = Utc::now().date_naive();
+    let live = customer::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(customer::Column::ChurnedOn.is_null())
+                .add(customer::Column::ChurnedOn.gt(today)),
+        )
+        .count(&db)
+        .await
+        .unwrap();
+    assert!(live > 1000, "{live}");
+    assert_eq!(done.result.as_ref().unwrap()["customers"], live, "{done:?}");
+
+    // Every kind's period is one row, however many servers queued it.
+    let jobs = job::Entity::find().all(&db).await.unwrap();
+    let mut per_period: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    for j in &jobs {
+        per_period
+            .entry(j.period_key.clone().unwrap_or_default())
+            .or_default()
+            .push(j.attempts);
+    }
+    println!("jobs per period (tries): {per_period:?}");
+    assert!(per_period.values().all(|tries| tries.len() == 1));
+    for kind in [worker::CHURN_NIGHTLY, worker::SESSIONS_PURGE] {
+        assert!(jobs.iter().any(|j| j.kind == kind), "{kind} was queued");
+    }
+
+    // A session made on one server works on the others.
+    let (first, second) = (servers.0[0].0, servers.0[1].0);
+    let res = client
+        .post(format!("http://127.0.0.1:{first}/api/login"))
+        .form(&[
+            ("email", "priya@example.com"),
+            ("password", "demo-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let res = client
+        .post(format!("http://127.0.0.1:{second}/api/whoami"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let me: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(me["email"], "priya@example.com", "{me}");
+
+    // New data through one server: some server re-scores the customer seconds later.
+    let target = customer::Entity::find()
+        .filter(customer::Column::HealthComputedAt.is_not_null())
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let before = target.health_computed_at;
+    let res = client
+        .post(format!("http://127.0.0.1:{second}/api/set_csm_sentiment"))
+        .form(&[
+            ("customer_id", target.id.to_string()),
+            ("sentiment", "2".to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    wait_for(
+        "the customer to be re-scored",
+        Duration::from_secs(60),
+        || {
+            let db = db.clone();
+            async move {
+                let c = customer::Entity::find_by_id(target.id)
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                (c.health_computed_at > before).then_some(())
+            }
+        },
+    )
+    .await;
+}
