@@ -73,7 +73,7 @@ pub async fn alert_rules() -> Result<AlertRulesPage, AppError> {
     )
 }
 
-/// Saves the whole rule set (admins), then re-evaluates the portfolio in the background so
+/// Saves the whole rule set (admins), then queues the portfolio's re-evaluation (a job) so
 /// the new thresholds apply at once.
 #[server(input = leptos::server_fn::codec::Json, endpoint = "save_alert_rules")]
 pub async fn save_alert_rules(rules: Vec<vcsm::alerts::RuleConfig>) -> Result<(), AppError> {
@@ -81,6 +81,14 @@ pub async fn save_alert_rules(rules: Vec<vcsm::alerts::RuleConfig>) -> Result<()
     ctx::respond(
         crate::backend::alerts::save_rules(&state.db, &admin, &rules, chrono::Utc::now()).await,
     )?;
-    crate::backend::pipeline::rescore_in_background(&state.db, &state.portfolio, &state.rescoring);
-    Ok(())
+    ctx::respond(
+        crate::backend::worker::request_rescore(
+            &state.db,
+            Some(&admin),
+            "alert rules",
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(Into::into),
+    )
 }

@@ -43,7 +43,7 @@ pub async fn act_on_signal(
     )
 }
 
-/// Replaces the plan list (admins), then re-evaluates the portfolio in the background.
+/// Replaces the plan list (admins), then queues the portfolio's re-evaluation (a job).
 #[server(input = leptos::server_fn::codec::Json, endpoint = "save_plans")]
 pub async fn save_plans(plans: Vec<vcsm::expansion::Plan>) -> Result<(), AppError> {
     let (state, admin) = ctx::require(vcsm::auth::Role::can_admin).await?;
@@ -51,6 +51,14 @@ pub async fn save_plans(plans: Vec<vcsm::expansion::Plan>) -> Result<(), AppErro
         crate::backend::expansion::save_plans(&state.db, Some(&admin), &plans, chrono::Utc::now())
             .await,
     )?;
-    crate::backend::pipeline::rescore_in_background(&state.db, &state.portfolio, &state.rescoring);
-    Ok(())
+    ctx::respond(
+        crate::backend::worker::request_rescore(
+            &state.db,
+            Some(&admin),
+            "plans",
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(Into::into),
+    )
 }

@@ -18,20 +18,23 @@ pub async fn customer_health(id: i64) -> Result<Option<CustomerHealthDto>, AppEr
 #[server(endpoint = "get_scorecard")]
 pub async fn get_scorecard() -> Result<crate::dto::ScorecardDto, AppError> {
     let (state, _) = ctx::signed_in().await?;
-    ctx::respond(
-        crate::backend::health::scorecard_for_editor(&state.db, state.rescoring.status()).await,
-    )
+    let rescore = ctx::respond(crate::backend::worker::rescore_status(&state.db).await)?;
+    ctx::respond(crate::backend::health::scorecard_for_editor(&state.db, rescore).await)
 }
 
-/// Saves an edited scorecard as a new version (admins), then re-scores the portfolio in
-/// the background; returns the new version.
+/// Saves an edited scorecard as a new version (admins), then queues the portfolio's
+/// re-score (a job); returns the new version.
 #[server(input = leptos::server_fn::codec::Json, endpoint = "save_scorecard")]
 pub async fn save_scorecard(card: vcsm::health::Scorecard) -> Result<i32, AppError> {
     let (state, admin) = ctx::require(vcsm::auth::Role::can_admin).await?;
-    let version = ctx::respond(
-        crate::backend::health::save_scorecard(&state.db, &admin, &card, chrono::Utc::now()).await,
+    let now = chrono::Utc::now();
+    let version =
+        ctx::respond(crate::backend::health::save_scorecard(&state.db, &admin, &card, now).await)?;
+    ctx::respond(
+        crate::backend::worker::request_rescore(&state.db, Some(&admin), "scorecard", now)
+            .await
+            .map_err(Into::into),
     )?;
-    crate::backend::pipeline::rescore_in_background(&state.db, &state.portfolio, &state.rescoring);
     Ok(version)
 }
 
@@ -62,19 +65,22 @@ pub async fn customer_churn(id: i64) -> Result<Option<crate::dto::ChurnDto>, App
 #[server(endpoint = "churn_model")]
 pub async fn churn_model() -> Result<crate::dto::ChurnModelDto, AppError> {
     let (state, _) = ctx::signed_in().await?;
-    ctx::respond(
-        crate::backend::churn::model_overview(&state.db, state.training.is_running()).await,
-    )
+    let training = ctx::respond(
+        crate::backend::worker::retraining(&state.db)
+            .await
+            .map_err(Into::into),
+    )?;
+    ctx::respond(crate::backend::churn::model_overview(&state.db, training).await)
 }
 
 /// Retrains the churn model now, in the background (admins); `false` when a training is
 /// already running.
 #[server(endpoint = "retrain_churn_model")]
 pub async fn retrain_churn_model() -> Result<bool, AppError> {
-    let (state, _) = ctx::require(vcsm::auth::Role::can_admin).await?;
-    Ok(crate::backend::pipeline::train_in_background(
-        &state.db,
-        &state.portfolio,
-        &state.training,
-    ))
+    let (state, admin) = ctx::require(vcsm::auth::Role::can_admin).await?;
+    ctx::respond(
+        crate::backend::worker::request_retrain(&state.db, &admin, chrono::Utc::now())
+            .await
+            .map_err(Into::into),
+    )
 }

@@ -493,29 +493,3 @@ pub async fn trained_recently(
         .await?
         > 0)
 }
-
-/// Whether a training started from the model page is running on this server.
-#[derive(Default)]
-pub struct Training {
-    running: std::sync::atomic::AtomicBool,
-}
-
-impl Training {
-    pub fn is_running(&self) -> bool {
-        self.running.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Marks a training started: `false` when one already runs.
-    pub fn start(&self) -> bool {
-        use std::sync::atomic::Ordering;
-        self.running
-            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-    }
-
-    /// Marks the running training ended.
-    pub fn finish(&self) {
-        self.running
-            .store(false, std::sync::atomic::Ordering::SeqCst);
-    }
-}

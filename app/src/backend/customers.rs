@@ -735,3 +735,32 @@ pub async fn names_of(
         .into_iter()
         .collect())
 }
+
+/// The ids of up to `limit` customers after id `after`, in id order (to walk the whole
+/// portfolio a step at a time).
+///
+/// # Errors
+/// Database errors.
+pub async fn ids_after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<i64>, DbErr> {
+    customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .filter(customer::Column::Id.gt(after))
+        .order_by_asc(customer::Column::Id)
+        .limit(limit)
+        .into_tuple::<i64>()
+        .all(db)
+        .await
+}
+
+/// How many customers there are (archived and churned ones included).
+///
+/// # Errors
+/// Database errors.
+pub async fn count_all(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    customer::Entity::find().count(db).await
+}

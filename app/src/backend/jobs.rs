@@ -121,8 +121,28 @@ pub async fn enqueue(
     new.row(None, now).insert(db).await
 }
 
+/// Queues `new` unless a job of its kind is in one of `states`; the job that will do
+/// it, new or not, and whether it is new.
+async fn enqueue_unless_in(
+    db: &impl ConnectionTrait,
+    new: NewJob,
+    states: &[&str],
+    now: DateTime<Utc>,
+) -> Result<(job::Model, bool), DbErr> {
+    let existing = job::Entity::find()
+        .filter(job::Column::Kind.eq(new.kind.as_str()))
+        .filter(job::Column::State.is_in(states.iter().copied()))
+        .order_by_asc(job::Column::Id)
+        .one(db)
+        .await?;
+    match existing {
+        Some(job) => Ok((job, false)),
+        None => Ok((enqueue(db, new, now).await?, true)),
+    }
+}
+
 /// Queues `new` unless a job of its kind is already queued or running (a second "do it
-/// now" while one waits adds nothing). Returns the job that will do it, new or not, and
+/// now" while one runs adds nothing). Returns the job that will do it, new or not, and
 /// whether it is new.
 ///
 /// # Errors
@@ -132,16 +152,46 @@ pub async fn enqueue_once(
     new: NewJob,
     now: DateTime<Utc>,
 ) -> Result<(job::Model, bool), DbErr> {
-    let pending = job::Entity::find()
-        .filter(job::Column::Kind.eq(new.kind.as_str()))
-        .filter(job::Column::State.is_in([state::QUEUED, state::RUNNING]))
-        .order_by_asc(job::Column::Id)
+    enqueue_unless_in(db, new, &[state::QUEUED, state::RUNNING], now).await
+}
+
+/// Queues `new` unless a job of its kind is waiting to start: one that runs now read its
+/// inputs already, so a change since needs a run after it, but one waiting will read them
+/// when it starts. Returns the job that will do it, new or not, and whether it is new.
+///
+/// # Errors
+/// Database errors.
+pub async fn enqueue_unless_waiting(
+    db: &impl ConnectionTrait,
+    new: NewJob,
+    now: DateTime<Utc>,
+) -> Result<(job::Model, bool), DbErr> {
+    enqueue_unless_in(db, new, &[state::QUEUED], now).await
+}
+
+/// The newest job of `kind`.
+///
+/// # Errors
+/// Database errors.
+pub async fn latest(db: &impl ConnectionTrait, kind: &str) -> Result<Option<job::Model>, DbErr> {
+    job::Entity::find()
+        .filter(job::Column::Kind.eq(kind))
+        .order_by_desc(job::Column::Id)
         .one(db)
-        .await?;
-    match pending {
-        Some(job) => Ok((job, false)),
-        None => Ok((enqueue(db, new, now).await?, true)),
-    }
+        .await
+}
+
+/// Whether a job of `kind` is queued or running.
+///
+/// # Errors
+/// Database errors.
+pub async fn pending(db: &impl ConnectionTrait, kind: &str) -> Result<bool, DbErr> {
+    Ok(job::Entity::find()
+        .filter(job::Column::Kind.eq(kind))
+        .filter(job::Column::State.is_in([state::QUEUED, state::RUNNING]))
+        .count(db)
+        .await?
+        > 0)
 }
 
 /// Queues `new` for the period `period` (a day, an hour…) unless that period's job
@@ -226,16 +276,25 @@ pub async fn claim(
         DatabaseBackend::Postgres => (" FOR UPDATE SKIP LOCKED", ["$1", "$2", "$3", "$4"]),
         _ => ("", ["?1", "?2", "?3", "?4"]),
     };
-    let due = format!(
-        "((state = 'queued' AND run_at <= {now}) OR (state = 'running' AND locked_until < {now}))",
-        now = p[2]
-    );
+    let due = |t: &str| {
+        format!(
+            "(({t}state = 'queued' AND {t}run_at <= {now}) \
+             OR ({t}state = 'running' AND {t}locked_until < {now}))",
+            now = p[2]
+        )
+    };
+    // One job of a kind at a time across the servers: a second portfolio re-score waits
+    // for the first rather than racing it.
     let sql = format!(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = {worker}, \
          locked_until = {until}, started_at = COALESCE(started_at, {now}), \
          last_error = CASE WHEN state = 'running' THEN {abandoned} ELSE last_error END \
-         WHERE id = (SELECT id FROM jobs WHERE {due} ORDER BY run_at, id LIMIT 1{lock}) \
+         WHERE id = (SELECT j.id FROM jobs j WHERE {due_j} AND NOT EXISTS (SELECT 1 FROM \
+         jobs r WHERE r.kind = j.kind AND r.id <> j.id AND r.state = 'running' \
+         AND r.locked_until >= {now}) ORDER BY j.run_at, j.id LIMIT 1{lock}) \
          AND {due} RETURNING *",
+        due_j = due("j."),
+        due = due(""),
         worker = p[0],
         until = p[1],
         now = p[2],
@@ -309,6 +368,26 @@ pub async fn set_progress(
 }
 
 /// The job's server lets go of it; `finished` when it is over (done or dead).
+/// Records where job `id` has got to: `checkpoint` for the server that takes it up if
+/// this one dies, `progress` in words for the jobs page.
+///
+/// # Errors
+/// Database errors.
+pub async fn checkpoint(
+    db: &impl ConnectionTrait,
+    id: i64,
+    worker: &str,
+    checkpoint: Value,
+    progress: &str,
+) -> Result<bool, DbErr> {
+    let text: String = progress.chars().take(200).collect();
+    let set = vec![
+        (job::Column::Checkpoint, Expr::value(checkpoint)),
+        (job::Column::Progress, Expr::value(text)),
+    ];
+    update_held(db, id, worker, set).await
+}
+
 fn released(finished: Option<DateTime<Utc>>) -> Vec<(job::Column, Expr)> {
     vec![
         (job::Column::LockedBy, Expr::value(Option::<String>::None)),

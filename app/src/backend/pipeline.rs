@@ -9,15 +9,13 @@
 //! nightly recompute (a job, see `worker`), a history for bulk-loaded data, and retraining the churn model.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionSession, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 
-use super::churn::{self, Training, TrainingOutcome};
+use super::churn::{self, TrainingOutcome};
 use super::health::{self, PortfolioCache, Scored, Scoring};
 use super::{alerts, expansion, score_queue};
-use crate::dto::RescoreStatus;
 use crate::error::AppError;
 
 /// What the steps after health produced for the customers just scored.
@@ -158,135 +156,31 @@ pub fn rest_after_run(worked: std::time::Duration) -> std::time::Duration {
     worked.saturating_mul(9).clamp(LOOK_EVERY, MOST)
 }
 
-/// Where re-scoring the portfolio after a settings change is: one at a time per server.
-#[derive(Default)]
-pub struct Rescoring {
-    status: std::sync::Mutex<Option<RescoreStatus>>,
-    runner: std::sync::Mutex<Runner>,
-}
+/// Customers per step of a portfolio re-score.
+pub const RESCORE_STEP: u64 = 500;
 
-/// Whether a background re-score runs, and whether settings changed since it read them
-/// (then it runs once more).
-#[derive(Default)]
-struct Runner {
-    running: bool,
-    again: bool,
-}
-
-impl Rescoring {
-    /// Whether a portfolio re-score runs now (or is about to run once more).
-    pub fn is_running(&self) -> bool {
-        self.runner().running
-    }
-
-    pub fn status(&self) -> Option<RescoreStatus> {
-        *self
-            .status
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn set(&self, f: impl FnOnce(&mut RescoreStatus)) {
-        let mut status = self
-            .status
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(s) = status.as_mut() {
-            f(s);
-        }
-    }
-
-    fn runner(&self) -> std::sync::MutexGuard<'_, Runner> {
-        self.runner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// A re-score is wanted: `true` when the caller is to run it, `false` when the one
-    /// running will run once more.
-    fn request(&self) -> bool {
-        let mut r = self.runner();
-        if r.running {
-            r.again = true;
-            false
-        } else {
-            r.running = true;
-            true
-        }
-    }
-
-    /// The running re-score ended: `true` when it is to run once more.
-    fn run_again(&self) -> bool {
-        let mut r = self.runner();
-        r.running = r.again;
-        std::mem::take(&mut r.again)
-    }
-
-    fn start(&self, version: i32) {
-        *self
-            .status
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(RescoreStatus {
-            version,
-            done: 0,
-            total: 0,
-            finished: false,
-            failed: false,
-        });
-    }
-}
-
-/// Re-scores the whole portfolio now with the scorecard in force, reporting progress
-/// chunk by chunk to `progress`.
+/// One step of re-scoring the whole portfolio now, with the scorecard in force: the next
+/// `limit` customers after id `after`, scored and stored with everything that follows
+/// from their scores. Returns the last id of the step, how many customers it looked at,
+/// and how many of them it scored (archived and churned ones aren't), or `None` when no
+/// customer is left. A
+/// re-score run step by step resumes from the last step stored if its server dies.
 ///
 /// # Errors
 /// Database errors.
-pub async fn rescore_portfolio<C: ConnectionTrait + TransactionTrait>(
+pub async fn rescore_step<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     cache: &PortfolioCache,
-    progress: &Rescoring,
+    after: i64,
+    limit: u64,
     now: DateTime<Utc>,
-) -> Result<Scored, AppError> {
-    let version = health::active_scorecard(db).await?.version;
-    progress.start(version);
-    let outcome = async {
-        let scoring = health::compute(db, cache, None, now, now).await?;
-        progress.set(|s| s.total = scoring.scores.len() as u64);
-        let written = |n| progress.set(|s| s.done += n);
-        Ok::<_, AppError>(store_and_follow(db, &scoring, now, written).await?.0)
-    }
-    .await;
-    progress.set(|s| {
-        s.finished = true;
-        s.failed = outcome.is_err();
-    });
-    outcome
-}
-
-/// Re-scores the portfolio in the background (after a settings change: scorecard, alert
-/// rules, plans); the scorecard editor polls `progress`.
-///
-/// One runs at a time: a change saved while one runs makes it run once more when it
-/// ends (it may have read the settings before the change), however many were saved.
-pub fn rescore_in_background(
-    db: &DatabaseConnection,
-    cache: &Arc<PortfolioCache>,
-    progress: &Arc<Rescoring>,
-) {
-    if !progress.request() {
-        return;
-    }
-    let (db, cache, progress) = (db.clone(), cache.clone(), progress.clone());
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = rescore_portfolio(&db, &cache, &progress, Utc::now()).await {
-                tracing::warn!(error = %e, "re-scoring after a settings change failed");
-            }
-            if !progress.run_again() {
-                break;
-            }
-        }
-    });
+) -> Result<Option<(i64, u64, u64)>, AppError> {
+    let ids = super::customers::ids_after(db, after, limit).await?;
+    let Some(&last) = ids.last() else {
+        return Ok(None);
+    };
+    let scored = score_customers(db, cache, Some(&ids), now, now).await?;
+    Ok(Some((last, ids.len() as u64, scored.customers)))
 }
 
 /// Scores the whole portfolio once a week back over `weeks`, then now: a history to
@@ -321,25 +215,6 @@ pub async fn retrain<C: ConnectionTrait + TransactionTrait>(
     let outcome = churn::train(db, trigger, now).await?;
     score_customers(db, cache, None, now, now).await?;
     Ok(outcome)
-}
-
-/// Retrains in the background (from the model page); `false` when one is already running.
-pub fn train_in_background(
-    db: &DatabaseConnection,
-    cache: &Arc<PortfolioCache>,
-    training: &Arc<Training>,
-) -> bool {
-    if !training.start() {
-        return false;
-    }
-    let (db, cache, training) = (db.clone(), cache.clone(), training.clone());
-    tokio::spawn(async move {
-        if let Err(e) = retrain(&db, &cache, "manual", Utc::now()).await {
-            tracing::warn!(error = %e, "churn training from the model page failed");
-        }
-        training.finish();
-    });
-    true
 }
 
 #[cfg(test)]

@@ -6,13 +6,11 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
-use super::churn::Training;
 use super::health::PortfolioCache;
 use super::imports::ImportJobs;
 use super::ingest::SourceCache;
 use super::mail::{Mailer, DEFAULT_FROM};
 use super::meter::Meter;
-use super::pipeline::Rescoring;
 
 /// Process settings read once from the environment (see the README's settings table).
 #[derive(Clone, Debug, Default)]
@@ -64,10 +62,6 @@ pub struct AppState {
     pub sources: Arc<SourceCache>,
     /// The portfolio's distribution for percentile measures, from the last full scoring.
     pub portfolio: Arc<PortfolioCache>,
-    /// Re-scoring the portfolio after a scorecard change, polled by the editor.
-    pub rescoring: Arc<Rescoring>,
-    /// Retraining the churn model from the model page.
-    pub training: Arc<Training>,
     /// Alert e-mails' SMTP relay, when configured.
     pub mailer: Option<Arc<Mailer>>,
     /// Ingestion requests allowed at the database at once (see [`ingest_slots`]).
@@ -117,8 +111,6 @@ impl AppState {
             imports: Arc::new(ImportJobs::default()),
             sources: Arc::new(SourceCache::default()),
             portfolio: Arc::new(PortfolioCache::default()),
-            rescoring: Arc::new(Rescoring::default()),
-            training: Arc::new(Training::default()),
             mailer: mailer.map(Arc::new),
             ingest_slots,
         }

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::entities::job;
 use super::jobs::{self, NewJob};
-use super::{churn, hubspot, pipeline, users, AppState};
-use crate::dto::{JobDto, JobsDto};
+use super::{churn, customers, health, hubspot, pipeline, users, AppState};
+use crate::dto::{CurrentUser, JobDto, JobsDto, RescoreStatus};
 use crate::error::AppError;
 
 /// The full health recompute, once per UTC day.
@@ -18,6 +18,11 @@ pub const HEALTH_NIGHTLY: &str = "health.nightly";
 pub const CHURN_NIGHTLY: &str = "churn.nightly";
 /// Companies and contacts from HubSpot, every six hours when a token is configured.
 pub const HUBSPOT_SYNC: &str = "hubspot.sync";
+/// Re-scoring the whole portfolio after a settings change (scorecard, alert rules,
+/// plans), step by step: a server that takes it up after a crash goes on from the last step.
+pub const HEALTH_RESCORE: &str = "health.rescore";
+/// Retraining the churn model now ("Retrain now" on the model page).
+pub const CHURN_RETRAIN: &str = "churn.retrain";
 /// Ending expired sessions and forgetting old login attempts and finished jobs, hourly.
 pub const SESSIONS_PURGE: &str = "sessions.purge";
 
@@ -101,9 +106,96 @@ fn failed(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// Where a portfolio re-score is, kept in its job so another server can go on from it.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
+struct RescoreCheckpoint {
+    /// The last customer id done.
+    after: i64,
+    /// Customers looked at, and scored (archived and churned ones aren't).
+    done: u64,
+    scored: u64,
+    total: u64,
+    /// The scorecard version it scores with.
+    version: i32,
+}
+
+/// Re-scores the whole portfolio step by step from where `job` got to, recording each
+/// step in the job.
+async fn rescore_portfolio(
+    state: &AppState,
+    job: &job::Model,
+    worker: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, AppError> {
+    let db = &state.db;
+    let mut at: RescoreCheckpoint = job
+        .checkpoint
+        .clone()
+        .and_then(|c| serde_json::from_value(c).ok())
+        .unwrap_or_default();
+    let version = health::active_scorecard(db).await?.version;
+    if at.version != version {
+        // Settings changed since the steps stored: start over with the new scorecard.
+        at = RescoreCheckpoint {
+            version,
+            ..RescoreCheckpoint::default()
+        };
+    }
+    // Taken up after its server stopped: it goes on from the last step stored.
+    let resumed_from = at.done;
+    at.total = customers::count_all(db).await?.max(at.done);
+    let record = |at: RescoreCheckpoint| async move {
+        let words = format!("{} of {} customers", at.done, at.total);
+        let checkpoint = serde_json::to_value(at).unwrap_or_default();
+        jobs::checkpoint(db, job.id, worker, checkpoint, &words).await
+    };
+    record(at).await?;
+    while let Some((last, looked_at, scored)) =
+        pipeline::rescore_step(db, &state.portfolio, at.after, pipeline::RESCORE_STEP, now).await?
+    {
+        at.after = last;
+        at.done += looked_at;
+        at.scored += scored;
+        at.total = at.total.max(at.done);
+        if !record(at).await? {
+            return Err(AppError::Conflict(
+                "another server took this re-score over".into(),
+            ));
+        }
+    }
+    let mut result = json!({ "scored": at.scored, "scorecard_version": version });
+    if resumed_from > 0 {
+        result["resumed_after"] = json!(resumed_from);
+    }
+    Ok(result)
+}
+
+/// A retraining's result.
+fn trained(outcome: &churn::TrainingOutcome) -> Value {
+    json!({
+        "status": outcome.status,
+        "observations": outcome.observations,
+        "churned": outcome.churned,
+    })
+}
+
 /// Does `job`: its result, or what went wrong.
-async fn perform(state: &AppState, job: &job::Model, now: DateTime<Utc>) -> Result<Value, String> {
+async fn perform(
+    state: &AppState,
+    job: &job::Model,
+    worker: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, String> {
     match job.kind.as_str() {
+        HEALTH_RESCORE => rescore_portfolio(state, job, worker, now)
+            .await
+            .map_err(failed),
+        CHURN_RETRAIN => {
+            let outcome = pipeline::retrain(&state.db, &state.portfolio, "manual", now)
+                .await
+                .map_err(failed)?;
+            Ok(trained(&outcome))
+        }
         HEALTH_NIGHTLY => {
             let scored = pipeline::score_customers(&state.db, &state.portfolio, None, now, now)
                 .await
@@ -120,11 +212,7 @@ async fn perform(state: &AppState, job: &job::Model, now: DateTime<Utc>) -> Resu
             let outcome = pipeline::retrain(&state.db, &state.portfolio, "nightly", now)
                 .await
                 .map_err(failed)?;
-            Ok(json!({
-                "status": outcome.status,
-                "observations": outcome.observations,
-                "churned": outcome.churned,
-            }))
+            Ok(trained(&outcome))
         }
         HUBSPOT_SYNC => {
             let Some(token) = hubspot::token(&state.db, now).await.map_err(failed)? else {
@@ -183,7 +271,7 @@ pub async fn run_next(
         })
     };
     let took = std::time::Instant::now();
-    let outcome = perform(state, &job, now).await;
+    let outcome = perform(state, &job, worker, now).await;
     beat.abort();
     // On the caller's clock (tests run the runner at chosen moments).
     let finished = now + Duration::from_std(took.elapsed()).unwrap_or_default();
@@ -245,11 +333,82 @@ pub fn start(state: AppState) {
     }
 }
 
+/// Asks for the portfolio to be re-scored with the settings now saved (after a change to
+/// the scorecard, the alert rules or the plans): queued unless one is waiting to start.
+///
+/// # Errors
+/// Database errors.
+pub async fn request_rescore(
+    db: &impl sea_orm::ConnectionTrait,
+    by: Option<&CurrentUser>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut new = NewJob::now(HEALTH_RESCORE, json!({ "reason": reason }), now);
+    new.created_by = by.map(|u| u.id);
+    jobs::enqueue_unless_waiting(db, new, now).await?;
+    Ok(())
+}
+
+/// Asks for the churn model to be retrained now; `false` when a retraining is already
+/// queued or running.
+///
+/// # Errors
+/// Database errors.
+pub async fn request_retrain(
+    db: &impl sea_orm::ConnectionTrait,
+    by: &CurrentUser,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let mut new = NewJob::now(CHURN_RETRAIN, json!({}), now);
+    new.created_by = Some(by.id);
+    Ok(jobs::enqueue_once(db, new, now).await?.1)
+}
+
+/// Whether a retraining asked for on the model page is queued or running.
+///
+/// # Errors
+/// Database errors.
+pub async fn retraining(db: &impl sea_orm::ConnectionTrait) -> Result<bool, DbErr> {
+    jobs::pending(db, CHURN_RETRAIN).await
+}
+
+/// Where the latest portfolio re-score is, for the scorecard editor (`None`: there never
+/// was one).
+///
+/// # Errors
+/// Database errors.
+pub async fn rescore_status(
+    db: &impl sea_orm::ConnectionTrait,
+) -> Result<Option<RescoreStatus>, AppError> {
+    let Some(job) = jobs::latest(db, HEALTH_RESCORE).await? else {
+        return Ok(None);
+    };
+    let at: RescoreCheckpoint = job
+        .checkpoint
+        .and_then(|c| serde_json::from_value(c).ok())
+        .unwrap_or_default();
+    let version = if at.version > 0 {
+        at.version
+    } else {
+        health::active_scorecard(db).await?.version
+    };
+    Ok(Some(RescoreStatus {
+        version,
+        done: at.done,
+        total: at.total,
+        finished: job.state == jobs::state::DONE || job.state == jobs::state::DEAD,
+        failed: job.state == jobs::state::DEAD,
+    }))
+}
+
 /// What a kind of job is called on the jobs page.
 #[must_use]
 pub fn label(kind: &str) -> &str {
     match kind {
         HEALTH_NIGHTLY => "Nightly health recompute",
+        HEALTH_RESCORE => "Re-score after a settings change",
+        CHURN_RETRAIN => "Retrain the churn model",
         CHURN_NIGHTLY => "Nightly churn retraining",
         HUBSPOT_SYNC => "HubSpot sync",
         SESSIONS_PURGE => "Purge expired sessions",
@@ -327,7 +486,7 @@ pub async fn overview(state: &AppState) -> Result<JobsDto, AppError> {
 /// `NotFound` for an unknown job, `Conflict` when it isn't dead; database errors.
 pub async fn retry(
     state: &AppState,
-    user: &crate::dto::CurrentUser,
+    user: &CurrentUser,
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<JobDto, AppError> {

@@ -163,7 +163,7 @@ fn Editor(
         {rescore.map(|r| {
             let pct = (r.done * 100).checked_div(r.total).unwrap_or(0);
             let text = if r.failed {
-                format!("Re-scoring with version {} failed: the nightly run will try again.", r.version)
+                format!("Re-scoring with version {} failed on its last try: see the Jobs page; the nightly recompute will catch up.", r.version)
             } else if r.finished {
                 format!("Every customer re-scored with version {} ({} customers).", r.version, r.done)
             } else {

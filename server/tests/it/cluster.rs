@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use app::backend::entities::{customer, job};
+use app::backend::entities::{customer, health_score, job};
 use app::backend::worker;
 use chrono::Utc;
 use common::binary::{self, free_port};
@@ -18,6 +18,28 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 
 /// The servers of a test, killed (and reaped) however the test ends.
 struct Servers(Vec<(u16, Child)>);
+
+impl Servers {
+    /// Kills (SIGKILL) the server whose job runner is `holder`; its port.
+    fn kill_holder(&mut self, holder: &str) -> u16 {
+        let victim = self
+            .0
+            .iter()
+            .position(|(_, c)| holder.contains(&format!(":{}:", c.id())))
+            .unwrap_or_else(|| panic!("{holder} is one of the servers"));
+        let (port, mut child) = self.0.remove(victim);
+        child.kill().expect("SIGKILL the server");
+        child.wait().unwrap();
+        port
+    }
+
+    /// Starts one more server, as a supervisor restarts a killed one.
+    async fn restart(&mut self, url: &str, client: &reqwest::Client, env: &[(&str, &str)]) {
+        let port = free_port();
+        let child = binary::start(url, port, client, env).await;
+        self.0.push((port, child));
+    }
+}
 
 impl Drop for Servers {
     fn drop(&mut self) {
@@ -100,15 +122,9 @@ async fn three_servers_run_each_job_once_and_finish_a_killed_servers_job() {
     )
     .await;
     let holder = running.locked_by.clone().unwrap();
-    let victim = servers
-        .0
-        .iter()
-        .position(|(_, c)| holder.contains(&format!(":{}:", c.id())))
-        .unwrap_or_else(|| panic!("{holder} is one of the servers"));
-    let (port, mut child) = servers.0.remove(victim);
-    child.kill().expect("SIGKILL the server running the job");
-    child.wait().unwrap();
+    let port = servers.kill_holder(&holder);
     let killed_at = Instant::now();
+    servers.restart(&url, &client, &env).await;
 
     let done = wait_for(
         "another server to finish the recompute",
@@ -161,6 +177,86 @@ async fn three_servers_run_each_job_once_and_finish_a_killed_servers_job() {
     for kind in [worker::CHURN_NIGHTLY, worker::SESSIONS_PURGE] {
         assert!(jobs.iter().any(|j| j.kind == kind), "{kind} was queued");
     }
+
+    // A portfolio re-score after a settings change, killed part-way: another server goes
+    // on from the last step stored, and every customer ends up scored with the new card.
+    let admin = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let on = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
+    let res = admin
+        .post(on(servers.0[0].0, "/api/login"))
+        .form(&[
+            ("email", "admin@example.com"),
+            ("password", "demo-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let mut card = vcsm::health::Scorecard::default();
+    card.groups.truncate(2);
+    let res = admin
+        .post(on(servers.0[0].0, "/api/save_scorecard"))
+        .json(&serde_json::json!({ "card": card }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let version: i32 = res.json().await.unwrap();
+    let part_way = wait_for(
+        "the re-score to store a step",
+        Duration::from_secs(120),
+        || {
+            let db = db.clone();
+            async move {
+                job::Entity::find()
+                    .filter(job::Column::Kind.eq(worker::HEALTH_RESCORE))
+                    .filter(job::Column::State.eq("running"))
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .filter(|j| {
+                        j.checkpoint
+                            .as_ref()
+                            .is_some_and(|c| c["done"].as_u64() > Some(0))
+                    })
+            }
+        },
+    )
+    .await;
+    let holder = part_way.locked_by.clone().unwrap();
+    servers.kill_holder(&holder);
+    servers.restart(&url, &client, &env).await;
+    let stored = part_way.checkpoint.unwrap()["done"].as_u64().unwrap();
+    let rescored = wait_for(
+        "another server to finish the re-score",
+        Duration::from_secs(180),
+        || {
+            let db = db.clone();
+            async move {
+                job::Entity::find_by_id(part_way.id)
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .filter(|j| j.state == "done")
+            }
+        },
+    )
+    .await;
+    let result = rescored.result.clone().unwrap();
+    println!("portfolio re-score: killed after {stored} customers; finished by another: {result}");
+    assert_eq!(rescored.attempts, 2);
+    assert!(result["resumed_after"].as_u64() >= Some(stored), "{result}");
+    assert_eq!(result["scored"], live);
+    let stale = health_score::Entity::find()
+        .filter(health_score::Column::Day.eq(Utc::now().date_naive()))
+        .filter(health_score::Column::ScorecardVersion.ne(version))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(stale, 0, "every score of today is of version {version}");
 
     // A session made on one server works on the others.
     let (first, second) = (servers.0[0].0, servers.0[1].0);

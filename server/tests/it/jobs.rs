@@ -304,3 +304,58 @@ async fn admins_see_jobs_and_retry_a_dead_one() {
     assert!(html.contains("probe.broken"), "unknown kinds show by name");
     assert!(html.contains("jobs-table"));
 }
+
+#[tokio::test]
+async fn a_settings_change_queues_one_rescore_and_one_of_a_kind_runs_at_a_time() {
+    let app = spawn_app().await;
+    let now = Utc::now();
+    let kinds = || async {
+        job::Entity::find()
+            .filter(job::Column::Kind.eq(worker::HEALTH_RESCORE))
+            .count(&app.db)
+            .await
+            .unwrap()
+    };
+    // Saved twice before it starts: one re-score, which reads the newest settings.
+    worker::request_rescore(&app.db, None, "scorecard", now)
+        .await
+        .unwrap();
+    worker::request_rescore(&app.db, None, "plans", now)
+        .await
+        .unwrap();
+    assert_eq!(kinds().await, 1);
+    let first = jobs::claim(&app.db, "server-a", now)
+        .await
+        .unwrap()
+        .unwrap();
+    // Saved while it runs: it read the settings already, so one more is queued…
+    worker::request_rescore(&app.db, None, "alert rules", now)
+        .await
+        .unwrap();
+    assert_eq!(kinds().await, 2);
+    // …which no server starts while the first runs.
+    assert!(jobs::claim(&app.db, "server-b", now)
+        .await
+        .unwrap()
+        .is_none());
+    jobs::complete(&app.db, first.id, "server-a", json!({}), now)
+        .await
+        .unwrap();
+    let second = jobs::claim(&app.db, "server-b", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.kind, worker::HEALTH_RESCORE);
+    assert_ne!(second.id, first.id);
+
+    // "Retrain now" twice: one retraining.
+    let admin = app::dto::CurrentUser {
+        id: 1,
+        email: "root@example.com".into(),
+        name: "root".into(),
+        role: vcsm::auth::Role::Admin,
+    };
+    assert!(worker::request_retrain(&app.db, &admin, now).await.unwrap());
+    assert!(!worker::request_retrain(&app.db, &admin, now).await.unwrap());
+    assert!(worker::retraining(&app.db).await.unwrap());
+}

@@ -158,8 +158,8 @@ impl TestApp {
     }
     /// Scores one customer now, as the re-scoring worker would after new data about it.
     /// Scores one customer now, as the server does seconds after new data — after any
-    /// portfolio re-score a settings change started has finished, so that its scores
-    /// (computed from an earlier moment) can't land after these.
+    /// portfolio re-score a settings change queued has run, so that its scores can't land
+    /// after these.
     pub async fn rescore(&self, customer_id: i64) {
         self.portfolio_rescored().await;
         let now = chrono::Utc::now();
@@ -174,15 +174,17 @@ impl TestApp {
         .expect("score the customer");
     }
 
-    /// Waits until no portfolio re-score (started by saving settings) is running.
+    /// Runs the jobs due now, as a server's job runner would (tests run none in the
+    /// background, so that nothing scores behind their backs): the portfolio re-score a
+    /// settings change queued, a retraining.
     pub async fn portfolio_rescored(&self) {
-        for _ in 0..6000 {
-            if !self.state.rescoring.is_running() {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        while let Some((job, outcome)) =
+            app::backend::worker::run_next(&self.state, "test", chrono::Utc::now())
+                .await
+                .expect("run a due job")
+        {
+            outcome.unwrap_or_else(|e| panic!("job {} ({}) failed: {e}", job.id, job.kind));
         }
-        panic!("the portfolio re-score did not finish within a minute");
     }
 
     /// Writes what the server keeps in memory for a moment (counts, last activity), as
