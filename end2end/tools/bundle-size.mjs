@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 const base = process.env.VCSM_BASE_URL ?? 'http://127.0.0.1:3300';
 const pages = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ['/', '/customers', '/customers/1', '/alerts', '/alerts/rules', '/expansion', '/health/scorecard', '/health/model', '/integrations', '/customers/import', '/users', '/account'];
+  : ['/', '/customers', '/customers/1', '/alerts', '/alerts/rules', '/expansion', '/health/scorecard', '/health/model', '/integrations', '/customers/import', '/users', '/jobs', '/account'];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

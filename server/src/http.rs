@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use app::backend::{auth::session_token, notify, pipeline, users, AppState};
+use app::backend::{auth::session_token, users, AppState};
 use app::{shell, App};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
@@ -105,10 +105,9 @@ async fn require_session(State(state): State<AppState>, req: Request, next: Next
     }
 }
 
-/// Serves until Ctrl-C / SIGTERM, with the integration counters flushed every second
-/// (and once more on the way out), customers re-scored seconds after new data, alert
-/// notifications delivered, and the job runner (nightly recompute and retraining,
-/// HubSpot sync, purges).
+/// Serves until Ctrl-C / SIGTERM, with the background work of `worker::start` (jobs,
+/// counters flushed every second, re-scores seconds after new data, notifications), and
+/// the counters flushed once more on the way out.
 ///
 /// # Errors
 /// Returns a message when the address can't be bound.
@@ -117,51 +116,8 @@ pub async fn serve(state: AppState) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let (meter, db) = (state.meter.clone(), state.db.clone());
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            if let Err(e) = meter.flush(&db).await {
-                tracing::warn!(error = %e, "flushing integration counters failed");
-            }
-        }
-    });
-    let scoring = state.clone();
-    tokio::spawn(async move {
-        // Customers with new data, re-scored once their debounce passes; paced so that a
-        // flood of data can't make re-scoring crowd out pages and ingestion.
-        loop {
-            let started = std::time::Instant::now();
-            if let Err(e) =
-                pipeline::score_due(&scoring.db, &scoring.portfolio, chrono::Utc::now()).await
-            {
-                tracing::warn!(error = %e, "re-scoring customers failed");
-            }
-            tokio::time::sleep(pipeline::rest_after_run(started.elapsed())).await;
-        }
-    });
-    let notifying = state.clone();
-    tokio::spawn(async move {
-        // Alert notifications from the outbox (Slack, e-mail), retried with back-off.
-        let public_url = notifying.public_url();
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
-        loop {
-            tick.tick().await;
-            let channels = notify::Channels {
-                http: &notifying.http,
-                meter: &notifying.meter,
-                mailer: notifying.mailer.as_deref(),
-                public_url: &public_url,
-            };
-            if let Err(e) = notify::deliver_due(&notifying.db, &channels, chrono::Utc::now()).await
-            {
-                tracing::warn!(error = %e, "delivering alert notifications failed");
-            }
-        }
-    });
-    // Jobs claimed in the database (the nightly recompute and retraining, the HubSpot
-    // sync, purges): each runs once across every server.
+    // Every background task of the server: the job runner's slots, and the standing
+    // loops (counters, re-scores, notifications), whose work is claimed in the database.
     app::backend::worker::start(state.clone());
     println!("Virtual CSM is listening on http://{addr}");
     let (meter, db) = (state.meter.clone(), state.db.clone());

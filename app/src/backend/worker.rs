@@ -1,5 +1,6 @@
 //! The job runner: what each kind of job does, the recurring jobs and when they fall
-//! due, and the loops every server runs to take jobs up (see `jobs` for the claiming).
+//! due, and the loops every server runs to take jobs up (see `jobs` for the claiming) —
+//! the one place that starts a server's background work, its standing loops included.
 //! The top of the backend: it reaches the modules that do the work; none reaches it.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -8,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::entities::job;
 use super::jobs::{self, NewJob};
-use super::{churn, customers, health, hubspot, pipeline, users, AppState};
+use super::{churn, customers, health, hubspot, notify, pipeline, users, AppState};
 use crate::dto::{CurrentUser, JobDto, JobsDto, RescoreStatus};
 use crate::error::AppError;
 
@@ -301,9 +302,56 @@ fn worker_name() -> String {
     )
 }
 
-/// Starts this server's runner: it queues the recurring jobs each minute and runs due
-/// jobs in [`SLOTS`] slots.
+/// The loops every server runs besides jobs, each over work claimed in the database (or,
+/// for the counters, this server's own): the integration counters written every second,
+/// customers with new data re-scored once their debounce passes (paced, so that a flood
+/// of data can't crowd out pages and ingestion), and alert notifications delivered from
+/// the outbox with back-off.
+fn start_loops(state: &AppState) {
+    let (meter, db) = (state.meter.clone(), state.db.clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = meter.flush(&db).await {
+                tracing::warn!(error = %e, "flushing integration counters failed");
+            }
+        }
+    });
+    let scoring = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let started = std::time::Instant::now();
+            if let Err(e) = pipeline::score_due(&scoring.db, &scoring.portfolio, Utc::now()).await {
+                tracing::warn!(error = %e, "re-scoring customers failed");
+            }
+            tokio::time::sleep(pipeline::rest_after_run(started.elapsed())).await;
+        }
+    });
+    let notifying = state.clone();
+    tokio::spawn(async move {
+        let public_url = notifying.public_url();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let channels = notify::Channels {
+                http: &notifying.http,
+                meter: &notifying.meter,
+                mailer: notifying.mailer.as_deref(),
+                public_url: &public_url,
+            };
+            if let Err(e) = notify::deliver_due(&notifying.db, &channels, Utc::now()).await {
+                tracing::warn!(error = %e, "delivering alert notifications failed");
+            }
+        }
+    });
+}
+
+/// Starts this server's background work — the only place it is started: the standing
+/// loops (see `start_loops`), the recurring jobs queued each minute, and due jobs run
+/// in [`SLOTS`] slots.
 pub fn start(state: AppState) {
+    start_loops(&state);
     let worker = worker_name();
     tracing::info!(%worker, "job runner started");
     let queuing = state.clone();
