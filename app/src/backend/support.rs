@@ -77,21 +77,24 @@ pub async fn replay_held<C: ConnectionTrait + TransactionTrait>(
     Ok(applied)
 }
 
+/// Whom a ticket is about: a customer, or why none matched.
+enum Match {
+    Customer(i64),
+    Unmatched(String),
+}
+
 /// The customer a ticket is about: the account the helpdesk names (our external id, or
 /// the helpdesk's organization id once linked), else the requester as a known contact
 /// (by user id, then e-mail), else the requester's company e-mail domain when exactly one
-/// customer has it. `Err` says why none was found.
-async fn resolve(
-    db: &impl ConnectionTrait,
-    u: &TicketUpdate,
-) -> Result<Result<i64, String>, DbErr> {
+/// customer has it; else why none was found.
+async fn resolve(db: &impl ConnectionTrait, u: &TicketUpdate) -> Result<Match, DbErr> {
     if let Some(org) = &u.organization {
         if let Some(c) = customer::Entity::find()
             .filter(customer::Column::ExternalId.eq(org.as_str()))
             .one(db)
             .await?
         {
-            return Ok(Ok(c.id));
+            return Ok(Match::Customer(c.id));
         }
         if let Some(i) = customer_identity::Entity::find()
             .filter(customer_identity::Column::Source.eq(u.source.as_str()))
@@ -99,7 +102,7 @@ async fn resolve(
             .one(db)
             .await?
         {
-            return Ok(Ok(i.customer_id));
+            return Ok(Match::Customer(i.customer_id));
         }
     }
     if let Some(user) = &u.requester_external_id {
@@ -108,7 +111,7 @@ async fn resolve(
             .one(db)
             .await?
         {
-            return Ok(Ok(k.customer_id));
+            return Ok(Match::Customer(k.customer_id));
         }
     }
     if let Some(email) = &u.requester_email {
@@ -118,7 +121,7 @@ async fn resolve(
             .one(db)
             .await?
         {
-            return Ok(Ok(k.customer_id));
+            return Ok(Match::Customer(k.customer_id));
         }
         if let Some(domain) = vcsm::customer::company_email_domain(&email) {
             let same = customer::Entity::find()
@@ -127,17 +130,17 @@ async fn resolve(
                 .all(db)
                 .await?;
             if same.len() == 1 {
-                return Ok(Ok(same[0].id));
+                return Ok(Match::Customer(same[0].id));
             }
             if same.len() > 1 {
-                return Ok(Err(format!(
+                return Ok(Match::Unmatched(format!(
                     "{} customers have the domain {domain}; add {email} as a contact of the right one",
                     same.len()
                 )));
             }
         }
     }
-    Ok(Err(format!(
+    Ok(Match::Unmatched(format!(
         "no customer matches (organization: {}, requester: {})",
         u.organization.as_deref().unwrap_or("none"),
         u.requester_email
@@ -149,8 +152,8 @@ async fn resolve(
 
 async fn apply(db: &impl ConnectionTrait, u: &TicketUpdate) -> Result<Disposition, AppError> {
     let customer_id = match resolve(db, u).await? {
-        Ok(id) => id,
-        Err(reason) => return Ok(Disposition::Held(reason)),
+        Match::Customer(id) => id,
+        Match::Unmatched(reason) => return Ok(Disposition::Held(reason)),
     };
     let existing = support_ticket::Entity::find()
         .filter(support_ticket::Column::Source.eq(u.source.as_str()))
