@@ -499,15 +499,25 @@ pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<job::Mo
     Ok(urgent)
 }
 
-/// How many jobs are in `state`.
+/// How many jobs are in each state (states without jobs are left out), in one query.
 ///
 /// # Errors
 /// Database errors.
-pub async fn count_in(db: &impl ConnectionTrait, state: &str) -> Result<u64, DbErr> {
-    job::Entity::find()
-        .filter(job::Column::State.eq(state))
-        .count(db)
-        .await
+pub async fn counts(
+    db: &impl ConnectionTrait,
+) -> Result<std::collections::HashMap<String, u64>, DbErr> {
+    let rows: Vec<(String, i64)> = job::Entity::find()
+        .select_only()
+        .column(job::Column::State)
+        .column_as(job::Column::Id.count(), "n")
+        .group_by(job::Column::State)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(state, n)| (state, u64::try_from(n).unwrap_or(0)))
+        .collect())
 }
 
 /// Deletes the jobs, done or dead, that finished before `before`.

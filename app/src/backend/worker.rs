@@ -515,11 +515,13 @@ const SHOWN: u64 = 200;
 /// Database errors.
 pub async fn overview(state: &AppState) -> Result<JobsDto, AppError> {
     let db = &state.db;
+    let counts = jobs::counts(db).await?;
+    let in_state = |s: &str| counts.get(s).copied().unwrap_or(0);
     Ok(JobsDto {
-        queued: jobs::count_in(db, jobs::state::QUEUED).await?,
-        running: jobs::count_in(db, jobs::state::RUNNING).await?,
-        dead: jobs::count_in(db, jobs::state::DEAD).await?,
-        done: jobs::count_in(db, jobs::state::DONE).await?,
+        queued: in_state(jobs::state::QUEUED),
+        running: in_state(jobs::state::RUNNING),
+        dead: in_state(jobs::state::DEAD),
+        done: in_state(jobs::state::DONE),
         jobs: jobs::recent(db, SHOWN)
             .await?
             .into_iter()

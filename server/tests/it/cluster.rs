@@ -14,7 +14,9 @@ use app::backend::entities::{customer, health_score, job};
 use app::backend::worker;
 use chrono::Utc;
 use common::binary::{self, free_port};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 
 /// The servers of a test, killed (and reaped) however the test ends.
 struct Servers(Vec<(u16, Child)>);
@@ -65,6 +67,32 @@ async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
     }
 }
 
+/// Waits until a job matching `filter` is in `state` and `ready` holds of it.
+async fn wait_for_job(
+    db: &sea_orm::DatabaseConnection,
+    what: &str,
+    limit: Duration,
+    filter: Condition,
+    state: &str,
+    ready: impl Fn(&job::Model) -> bool,
+) -> job::Model {
+    let ready = &ready;
+    wait_for(what, limit, || {
+        let (db, filter) = (db.clone(), filter.clone());
+        async move {
+            job::Entity::find()
+                .filter(filter)
+                .filter(job::Column::State.eq(state))
+                .all(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|j| ready(j))
+        }
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_servers_run_each_job_once_and_finish_a_killed_servers_job() {
     let (url, _) = common::fresh_db_url().await;
@@ -104,21 +132,14 @@ async fn three_servers_run_each_job_once_and_finish_a_killed_servers_job() {
     }
 
     // Whichever server takes the recompute is killed while it runs.
-    let running = wait_for(
+    let nightly = Condition::all().add(job::Column::PeriodKey.eq(period.clone()));
+    let running = wait_for_job(
+        &db,
         "a server to take the nightly recompute",
         Duration::from_secs(60),
-        || {
-            let db = db.clone();
-            let period = period.clone();
-            async move {
-                job::Entity::find()
-                    .filter(job::Column::PeriodKey.eq(period))
-                    .filter(job::Column::State.eq("running"))
-                    .one(&db)
-                    .await
-                    .unwrap()
-            }
-        },
+        nightly.clone(),
+        "running",
+        |_| true,
     )
     .await;
     let holder = running.locked_by.clone().unwrap();
@@ -126,21 +147,13 @@ async fn three_servers_run_each_job_once_and_finish_a_killed_servers_job() {
     let killed_at = Instant::now();
     servers.restart(&url, &client, &env).await;
 
-    let done = wait_for(
+    let done = wait_for_job(
+        &db,
         "another server to finish the recompute",
         Duration::from_secs(180),
-        || {
-            let db = db.clone();
-            let period = period.clone();
-            async move {
-                job::Entity::find()
-                    .filter(job::Column::PeriodKey.eq(period))
-                    .filter(job::Column::State.eq("done"))
-                    .one(&db)
-                    .await
-                    .unwrap()
-            }
-        },
+        nightly,
+        "done",
+        |_| true,
     )
     .await;
     println!(
@@ -205,24 +218,16 @@ async fn three_servers_run_each_job_once_and_finish_a_killed_servers_job() {
         .unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let version: i32 = res.json().await.unwrap();
-    let part_way = wait_for(
+    let part_way = wait_for_job(
+        &db,
         "the re-score to store a step",
         Duration::from_secs(120),
-        || {
-            let db = db.clone();
-            async move {
-                job::Entity::find()
-                    .filter(job::Column::Kind.eq(worker::HEALTH_RESCORE))
-                    .filter(job::Column::State.eq("running"))
-                    .one(&db)
-                    .await
-                    .unwrap()
-                    .filter(|j| {
-                        j.checkpoint
-                            .as_ref()
-                            .is_some_and(|c| c["done"].as_u64() > Some(0))
-                    })
-            }
+        Condition::all().add(job::Column::Kind.eq(worker::HEALTH_RESCORE)),
+        "running",
+        |j| {
+            j.checkpoint
+                .as_ref()
+                .is_some_and(|c| c["done"].as_u64() > Some(0))
         },
     )
     .await;
@@ -230,19 +235,13 @@ async fn three_servers_run_each_job_once_and_finish_a_killed_servers_job() {
     servers.kill_holder(&holder);
     servers.restart(&url, &client, &env).await;
     let stored = part_way.checkpoint.unwrap()["done"].as_u64().unwrap();
-    let rescored = wait_for(
+    let rescored = wait_for_job(
+        &db,
         "another server to finish the re-score",
         Duration::from_secs(180),
-        || {
-            let db = db.clone();
-            async move {
-                job::Entity::find_by_id(part_way.id)
-                    .one(&db)
-                    .await
-                    .unwrap()
-                    .filter(|j| j.state == "done")
-            }
-        },
+        Condition::all().add(job::Column::Id.eq(part_way.id)),
+        "done",
+        |_| true,
     )
     .await;
     let result = rescored.result.clone().unwrap();

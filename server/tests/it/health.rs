@@ -49,7 +49,7 @@ fn ticket(
 async fn rescored(app: &TestApp, version: i32) -> serde_json::Value {
     let mut status = serde_json::Value::Null;
     for _ in 0..1000 {
-        app.portfolio_rescored().await;
+        app.run_due_jobs().await;
         status = app
             .post_form("get_scorecard", &[])
             .await

@@ -161,7 +161,7 @@ impl TestApp {
     /// portfolio re-score a settings change queued has run, so that its scores can't land
     /// after these.
     pub async fn rescore(&self, customer_id: i64) {
-        self.portfolio_rescored().await;
+        self.run_due_jobs().await;
         let now = chrono::Utc::now();
         app::backend::pipeline::score_customers(
             &self.db,
@@ -177,7 +177,7 @@ impl TestApp {
     /// Runs the jobs due now, as a server's job runner would (tests run none in the
     /// background, so that nothing scores behind their backs): the portfolio re-score a
     /// settings change queued, a retraining.
-    pub async fn portfolio_rescored(&self) {
+    pub async fn run_due_jobs(&self) {
         while let Some((job, outcome)) =
             app::backend::worker::run_next(&self.state, "test", chrono::Utc::now())
                 .await
