@@ -347,27 +347,6 @@ pub async fn heartbeat(
     update_held(db, id, worker, vec![(job::Column::LockedUntil, until)]).await
 }
 
-/// Records how far job `id` has come, in words.
-///
-/// # Errors
-/// Database errors.
-pub async fn set_progress(
-    db: &impl ConnectionTrait,
-    id: i64,
-    worker: &str,
-    progress: &str,
-) -> Result<bool, DbErr> {
-    let text: String = progress.chars().take(200).collect();
-    update_held(
-        db,
-        id,
-        worker,
-        vec![(job::Column::Progress, Expr::value(text))],
-    )
-    .await
-}
-
-/// The job's server lets go of it; `finished` when it is over (done or dead).
 /// Records where job `id` has got to: `checkpoint` for the server that takes it up if
 /// this one dies, `progress` in words for the jobs page.
 ///

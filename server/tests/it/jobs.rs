@@ -64,9 +64,16 @@ async fn a_job_is_claimed_once_however_many_servers_ask() {
     assert!(jobs::heartbeat(&app.db, job.id, &holder, now)
         .await
         .unwrap());
-    assert!(jobs::set_progress(&app.db, job.id, &holder, "half way")
-        .await
-        .unwrap());
+    assert!(
+        !jobs::checkpoint(&app.db, job.id, "another", json!({"at": 1}), "x")
+            .await
+            .unwrap()
+    );
+    assert!(
+        jobs::checkpoint(&app.db, job.id, &holder, json!({"at": 1}), "half way")
+            .await
+            .unwrap()
+    );
     assert!(!jobs::complete(&app.db, job.id, "another", json!({}), now)
         .await
         .unwrap());
@@ -79,6 +86,7 @@ async fn a_job_is_claimed_once_however_many_servers_ask() {
     assert_eq!(done.state, "done");
     assert_eq!(done.result, Some(json!({"ok": true})));
     assert_eq!(done.progress.as_deref(), Some("half way"));
+    assert_eq!(done.checkpoint, Some(json!({"at": 1})));
     assert!(done.locked_by.is_none() && done.finished_at.is_some());
     // Done is done: not claimed again; the later job comes due in its time.
     assert!(jobs::claim(&app.db, "another", now)
