@@ -224,11 +224,15 @@ impl ImportKind {
 /// Where a background import is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ImportPhase {
+    /// Waiting for a server to take it up (imports run one at a time), or to try again
+    /// after an error of ours (see `error`).
+    Queued,
     /// Reading and validating every row, and looking up what they refer to.
     Checking,
     /// Writing rows, all in one transaction (`done` of `total`).
     Writing,
-    /// Committed, or refused with the report's errors: see `report`.
+    /// Committed, or refused with the report's errors: see `report` (or `error`, when
+    /// the rows were written but the report was lost with the server writing them).
     Finished,
     /// Stopped by an error of ours (see `error`); nothing was written.
     Failed,
@@ -253,6 +257,7 @@ impl ImportStatus {
     /// tenth, writing as the rest.
     pub fn percent(&self) -> u8 {
         match self.phase {
+            ImportPhase::Queued => 0,
             ImportPhase::Checking => 5,
             ImportPhase::Writing if self.total > 0 => {
                 (10 + self.done.min(self.total) * 90 / self.total) as u8

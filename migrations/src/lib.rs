@@ -14,6 +14,7 @@ mod m20261124_000008_notifications;
 mod m20261124_000009_expansion;
 mod m20261125_000010_event_name_index;
 mod m20261205_000011_jobs;
+mod m20261206_000012_import_files;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000009_expansion::Migration),
             Box::new(m20261125_000010_event_name_index::Migration),
             Box::new(m20261205_000011_jobs::Migration),
+            Box::new(m20261206_000012_import_files::Migration),
         ]
     }
 }

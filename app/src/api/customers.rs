@@ -85,9 +85,9 @@ pub async fn start_import(kind: ImportKind, csv: String) -> Result<u64, AppError
         ))));
     }
     ctx::respond(
-        state
-            .imports
-            .start(&state.db, &state.meter, user, kind, csv),
+        crate::backend::imports::start(&state.db, &user, kind, csv, chrono::Utc::now())
+            .await
+            .map(|id| id.unsigned_abs()),
     )
 }
 
@@ -95,7 +95,7 @@ pub async fn start_import(kind: ImportKind, csv: String) -> Result<u64, AppError
 #[server(endpoint = "import_progress")]
 pub async fn import_progress(id: u64) -> Result<ImportStatus, AppError> {
     let (state, user) = ctx::signed_in().await?;
-    ctx::respond(state.imports.status(id, user.id))
+    ctx::respond(crate::backend::imports::status(&state.db, id, user.id).await)
 }
 
 /// Users who can own customers.

@@ -121,20 +121,16 @@ pub async fn replay_webhooks() -> Result<ReplayReport, AppError> {
 #[server(endpoint = "test_slack")]
 pub async fn test_slack() -> Result<(), AppError> {
     let (state, admin) = (ctx::require(Role::can_admin).await)?;
-    let text = format!(
-        ":white_check_mark: Virtual CSM is connected to this channel (test sent by {}).",
-        admin.email
-    );
-    let sent = crate::backend::slack::notify(
-        &state.db,
-        &state.meter,
-        &state.http,
-        &text,
-        chrono::Utc::now(),
+    ctx::respond(
+        crate::backend::slack::send_test(
+            &state.db,
+            &state.meter,
+            &state.http,
+            &admin,
+            chrono::Utc::now(),
+        )
+        .await,
     )
-    .await
-    .map_err(AppError::Upstream);
-    ctx::respond(sent)
 }
 
 /// Imports companies and contacts from HubSpot now.

@@ -22,9 +22,13 @@ use vcsm::hubspot::{self as hs, RateLimit, Step};
 use super::customers::active_model;
 use super::entities::{contact, customer, customer_identity, integration_setting};
 use super::meter::{Counts, Meter};
+use super::upstream::UpstreamError;
 use crate::error::AppError;
 
 pub const HUBSPOT: &str = "hubspot";
+
+/// HubSpot as its failures name it.
+const SYSTEM: &str = "HubSpot";
 
 /// What a sync did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -64,7 +68,7 @@ async fn fetch(
     http: &reqwest::Client,
     url: &str,
     token: &str,
-) -> Result<(Vec<u8>, Option<Duration>, bool), String> {
+) -> Result<(Vec<u8>, Option<Duration>, bool), UpstreamError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -74,7 +78,7 @@ async fn fetch(
             .timeout(Duration::from_secs(30))
             .send()
             .await
-            .map_err(|e| format!("HubSpot could not be reached: {e}"))?;
+            .map_err(|e| UpstreamError::unreachable(SYSTEM, e))?;
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -83,7 +87,13 @@ async fn fetch(
         let body = res
             .bytes()
             .await
-            .map_err(|e| format!("reading HubSpot's answer failed: {e}"))?
+            .map_err(|e| {
+                UpstreamError::other(
+                    SYSTEM,
+                    Some(status),
+                    format!("reading HubSpot's answer failed: {e}"),
+                )
+            })?
             .to_vec();
         match hs::next_step(status, retry_after.as_deref(), &limit, attempt) {
             Step::Proceed => return Ok((body, None, false)),
@@ -94,10 +104,11 @@ async fn fetch(
                 return Ok((body, None, true));
             }
             Step::GiveUp(why) => {
+                let error = UpstreamError::other(SYSTEM, Some(status), why);
+                // HubSpot's own message when it sent one, else the start of its answer.
                 let detail = hs::parse_error(&body)
-                    .map(|m| format!(" ({m})"))
-                    .unwrap_or_default();
-                return Err(format!("{why}{detail}"));
+                    .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+                return Err(error.with_excerpt(&detail));
             }
         }
     }
@@ -134,14 +145,58 @@ pub async fn sync<C: ConnectionTrait + TransactionTrait>(
             ..Counts::default()
         },
     );
-    remember(db, &result, &report, now).await?;
+    let outcome = result.as_ref().map_err(SyncStop::to_string).cloned();
+    remember(db, &outcome, &report, now).await?;
     match result {
         Ok(()) => Ok(report),
-        Err(e) => {
-            super::refusals::record(db, HUBSPOT, 502, &e, b"", now).await?;
-            Err(AppError::Upstream(e))
+        Err(SyncStop::Upstream(e)) => {
+            let problem = e.to_string();
+            let status = e.status.unwrap_or(502);
+            super::refusals::record(db, HUBSPOT, status, &problem, b"", now).await?;
+            Err(e.into())
+        }
+        Err(SyncStop::Database(e)) => Err(e.into()),
+    }
+}
+
+/// Why a sync stopped before the end: HubSpot, or our database.
+#[derive(Debug)]
+enum SyncStop {
+    Upstream(UpstreamError),
+    Database(DbErr),
+}
+
+impl std::fmt::Display for SyncStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyncStop::Upstream(e) => e.fmt(f),
+            SyncStop::Database(e) => write!(f, "the database refused the import: {e}"),
         }
     }
+}
+
+impl From<UpstreamError> for SyncStop {
+    fn from(e: UpstreamError) -> Self {
+        SyncStop::Upstream(e)
+    }
+}
+
+impl From<DbErr> for SyncStop {
+    fn from(e: DbErr) -> Self {
+        SyncStop::Database(e)
+    }
+}
+
+/// HubSpot's answer `what` ("companies") didn't read: what was wrong in it.
+fn unreadable(what: &str, problems: &[hs::Problem]) -> UpstreamError {
+    UpstreamError::other(
+        SYSTEM,
+        Some(200),
+        format!(
+            "HubSpot's {what} page is unreadable: {}",
+            describe(problems)
+        ),
+    )
 }
 
 async fn run<C: ConnectionTrait + TransactionTrait>(
@@ -151,23 +206,21 @@ async fn run<C: ConnectionTrait + TransactionTrait>(
     token: &str,
     now: DateTime<Utc>,
     report: &mut SyncReport,
-) -> Result<(), String> {
-    let db_err = |e: DbErr| format!("the database refused the import: {e}");
+) -> Result<(), SyncStop> {
     let mut after: Option<String> = None;
     loop {
         let (body, wait, last) =
             fetch(http, &hs::companies_url(base, after.as_deref()), token).await?;
-        let page = hs::parse_companies(&body)
-            .map_err(|p| format!("HubSpot's companies page is unreadable: {}", describe(&p)))?;
+        let page = hs::parse_companies(&body).map_err(|p| unreadable("companies", &p))?;
         report.pages += 1;
         for p in &page.skipped {
             report.skip(format!("company {}: {}", p.path, p.reason));
         }
-        let txn = super::db::begin_write(db).await.map_err(db_err)?;
+        let txn = super::db::begin_write(db).await?;
         for c in &page.results {
-            import_company(&txn, c, now, report).await.map_err(db_err)?;
+            import_company(&txn, c, now, report).await?;
         }
-        txn.commit().await.map_err(db_err)?;
+        txn.commit().await?;
         after = page.next_after;
         if let Some(d) = wait {
             tokio::time::sleep(d).await;
@@ -180,20 +233,17 @@ async fn run<C: ConnectionTrait + TransactionTrait>(
     loop {
         let (body, wait, last) =
             fetch(http, &hs::contacts_url(base, after.as_deref()), token).await?;
-        let page = hs::parse_contacts(&body)
-            .map_err(|p| format!("HubSpot's contacts page is unreadable: {}", describe(&p)))?;
+        let page = hs::parse_contacts(&body).map_err(|p| unreadable("contacts", &p))?;
         report.pages += 1;
         for p in &page.skipped {
             report.skip(format!("contact {}: {}", p.path, p.reason));
         }
-        let txn = super::db::begin_write(db).await.map_err(db_err)?;
-        let linked = linked_companies(&txn).await.map_err(db_err)?;
+        let txn = super::db::begin_write(db).await?;
+        let linked = linked_companies(&txn).await?;
         for k in &page.results {
-            import_contact(&txn, k, &linked, now, report)
-                .await
-                .map_err(db_err)?;
+            import_contact(&txn, k, &linked, now, report).await?;
         }
-        txn.commit().await.map_err(db_err)?;
+        txn.commit().await?;
         after = page.next_after;
         if let Some(d) = wait {
             tokio::time::sleep(d).await;

@@ -2,19 +2,19 @@
 //!
 //! Every file is all or nothing: every row is checked (by the domain's parsers, then
 //! against the database) before anything is written, every problem is reported by line,
-//! and the rows are written in one transaction. Large files run as background jobs whose
-//! progress the import page polls ([`ImportJobs`]).
+//! and the rows are written in one transaction. A file is stored and imported by a job
+//! (whichever server claims it); its progress is written to the job's row, so the import
+//! page can follow it from any server, and the file is deleted in the transaction that
+//! writes its rows.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -25,8 +25,9 @@ use vcsm::csv_import::{
 
 use super::audit;
 use super::customers::{active_model, ids_by_external_id, owner_ids, resolve_owner};
-use super::entities::{contact, customer, usage_event};
+use super::entities::{contact, customer, import_file, job, usage_event};
 use super::ingest::insert_events;
+use super::jobs::{self, NewJob};
 use super::meter::Meter;
 use crate::dto::{CurrentUser, ImportKind, ImportPhase, ImportReport, ImportStatus};
 use crate::error::{unique_as, AppError};
@@ -34,37 +35,93 @@ use crate::error::{unique_as, AppError};
 /// Rows per multi-row statement, and so per step of the progress bar.
 const CHUNK: usize = 500;
 
-/// How far an import has got; shared between the job and whoever polls it.
-#[derive(Debug, Default)]
-pub struct Progress {
-    writing: AtomicBool,
-    total: AtomicU64,
-    done: AtomicU64,
+/// How far an import job has got, written to its job row (`{"phase": "checking"}`, then
+/// `{"phase": "writing", "done", "total"}`) so that the page following it can ask any
+/// server.
+pub struct Progress<'a> {
+    db: &'a DatabaseConnection,
+    job_id: i64,
+    worker: &'a str,
+    file_id: i64,
+    /// Whether the row can be written while the import's transaction is open: on
+    /// Postgres, yes; SQLite has one writer, and that transaction is it, so there the
+    /// row says "writing N rows" until the import is over.
+    live: bool,
+    done: u64,
+    total: u64,
+    saved: Instant,
 }
 
-impl Progress {
-    /// Checking is over: `total` rows are about to be written.
-    pub fn start_writing(&self, total: u64) {
-        self.total.store(total, Ordering::Relaxed);
-        self.writing.store(true, Ordering::Relaxed);
+/// How often, at most, progress is written while rows are written.
+const SAVE_EVERY: Duration = Duration::from_millis(250);
+
+impl<'a> Progress<'a> {
+    fn new(db: &'a DatabaseConnection, job_id: i64, worker: &'a str, file_id: i64) -> Self {
+        Self {
+            db,
+            job_id,
+            worker,
+            file_id,
+            live: db.get_database_backend() == DatabaseBackend::Postgres,
+            done: 0,
+            total: 0,
+            saved: Instant::now(),
+        }
     }
 
-    pub fn wrote(&self, rows: u64) {
-        self.done.fetch_add(rows, Ordering::Relaxed);
-    }
-
-    fn phase(&self) -> (ImportPhase, u64, u64) {
-        let phase = if self.writing.load(Ordering::Relaxed) {
-            ImportPhase::Writing
+    async fn save(&mut self) -> Result<(), AppError> {
+        let checkpoint =
+            serde_json::json!({ "phase": "writing", "done": self.done, "total": self.total });
+        let words = format!(
+            "Writing rows: {} of {}",
+            vcsm::money::group_thousands(self.done),
+            vcsm::money::group_thousands(self.total)
+        );
+        self.saved = Instant::now();
+        if jobs::checkpoint(self.db, self.job_id, self.worker, checkpoint, &words).await? {
+            Ok(())
         } else {
-            ImportPhase::Checking
-        };
-        (
-            phase,
-            self.done.load(Ordering::Relaxed),
-            self.total.load(Ordering::Relaxed),
-        )
+            Err(taken_over())
+        }
     }
+
+    /// Checking is over: `total` rows are about to be written (recorded before the
+    /// import's transaction begins).
+    async fn start_writing(&mut self, total: u64) -> Result<(), AppError> {
+        self.total = total;
+        self.save().await
+    }
+
+    async fn wrote(&mut self, rows: u64) -> Result<(), AppError> {
+        self.done += rows;
+        if self.live && self.saved.elapsed() >= SAVE_EVERY {
+            self.save().await?;
+        }
+        Ok(())
+    }
+
+    /// Called in the import's transaction just before it commits: the file is deleted
+    /// with the rows written, so a file is imported once (when it is already gone,
+    /// another server imported it and this one rolls back), and the lease is renewed with
+    /// them. On SQLite the heartbeat can't renew it while this transaction holds the only
+    /// write lock; renewed here, the job is still held the moment the rows are in, and
+    /// until the job is recorded as done.
+    async fn committing(&self, txn: &impl ConnectionTrait) -> Result<(), AppError> {
+        let gone = import_file::Entity::delete_by_id(self.file_id)
+            .exec(txn)
+            .await?;
+        if gone.rows_affected == 1
+            && jobs::heartbeat(txn, self.job_id, self.worker, Utc::now()).await?
+        {
+            Ok(())
+        } else {
+            Err(taken_over())
+        }
+    }
+}
+
+fn taken_over() -> AppError {
+    AppError::Conflict("Another server took this import over: it finishes it.".into())
 }
 
 /// A file refused: nothing imported, every problem listed by line (at most
@@ -134,7 +191,7 @@ pub async fn import_customers<C: ConnectionTrait + TransactionTrait>(
     actor: &CurrentUser,
     text: &str,
     now: DateTime<Utc>,
-    progress: &Progress,
+    progress: &mut Progress<'_>,
 ) -> Result<ImportReport, AppError> {
     let parsed = parse_customers_csv(text, now.date_naive());
     let mut errors = parsed.errors;
@@ -167,7 +224,7 @@ pub async fn import_customers<C: ConnectionTrait + TransactionTrait>(
     if !errors.is_empty() {
         return Ok(refused(errors, parsed.rows_read));
     }
-    progress.start_writing(resolved.len() as u64);
+    progress.start_writing(resolved.len() as u64).await?;
     let txn = super::db::begin_write(db).await?;
     for chunk in resolved.chunks(CHUNK) {
         let models = chunk.iter().map(|(r, owner)| {
@@ -182,7 +239,7 @@ pub async fn import_customers<C: ConnectionTrait + TransactionTrait>(
                 "external_id",
                 "is already used by another customer",
             ))?;
-        progress.wrote(chunk.len() as u64);
+        progress.wrote(chunk.len() as u64).await?;
     }
     audit::record(
         &txn,
@@ -194,6 +251,7 @@ pub async fn import_customers<C: ConnectionTrait + TransactionTrait>(
         now,
     )
     .await?;
+    progress.committing(&txn).await?;
     txn.commit().await?;
     Ok(ImportReport {
         imported: resolved.len() as u64,
@@ -272,7 +330,7 @@ pub async fn import_contacts<C: ConnectionTrait + TransactionTrait>(
     actor: &CurrentUser,
     text: &str,
     now: DateTime<Utc>,
-    progress: &Progress,
+    progress: &mut Progress<'_>,
 ) -> Result<ImportReport, AppError> {
     let Parsed {
         rows,
@@ -366,7 +424,7 @@ pub async fn import_contacts<C: ConnectionTrait + TransactionTrait>(
         rows_read,
         ..ImportReport::default()
     };
-    progress.start_writing(rows.len() as u64);
+    progress.start_writing(rows.len() as u64).await?;
     let txn = super::db::begin_write(db).await?;
     let clash = || {
         unique_as(
@@ -382,7 +440,7 @@ pub async fn import_contacts<C: ConnectionTrait + TransactionTrait>(
             .exec_without_returning(&txn)
             .await
             .map_err(clash())?;
-        progress.wrote(n);
+        progress.wrote(n).await?;
     }
     // Updates as one upsert per chunk, keyed on the id: every matched row exists.
     let mut updates = updates.into_iter().peekable();
@@ -405,7 +463,7 @@ pub async fn import_contacts<C: ConnectionTrait + TransactionTrait>(
             .exec_without_returning(&txn)
             .await
             .map_err(clash())?;
-        progress.wrote(n);
+        progress.wrote(n).await?;
     }
     audit::record(
         &txn,
@@ -417,6 +475,7 @@ pub async fn import_contacts<C: ConnectionTrait + TransactionTrait>(
         now,
     )
     .await?;
+    progress.committing(&txn).await?;
     txn.commit().await?;
     Ok(report)
 }
@@ -483,7 +542,7 @@ pub async fn import_events<C: ConnectionTrait + TransactionTrait>(
     actor: &CurrentUser,
     text: &str,
     now: DateTime<Utc>,
-    progress: &Progress,
+    progress: &mut Progress<'_>,
 ) -> Result<EventsImported, AppError> {
     let Parsed {
         rows,
@@ -532,7 +591,7 @@ pub async fn import_events<C: ConnectionTrait + TransactionTrait>(
             ..Default::default()
         });
     }
-    progress.start_writing(total);
+    progress.start_writing(total).await?;
     let txn = super::db::begin_write(db).await?;
     let mut stored = 0;
     let mut models = models.into_iter().peekable();
@@ -540,7 +599,7 @@ pub async fn import_events<C: ConnectionTrait + TransactionTrait>(
         let chunk: Vec<_> = models.by_ref().take(CHUNK).collect();
         let n = chunk.len() as u64;
         stored += insert_events(&txn, chunk).await?;
-        progress.wrote(n);
+        progress.wrote(n).await?;
     }
     audit::record(
         &txn,
@@ -552,6 +611,7 @@ pub async fn import_events<C: ConnectionTrait + TransactionTrait>(
         now,
     )
     .await?;
+    progress.committing(&txn).await?;
     txn.commit().await?;
     Ok(EventsImported {
         report: ImportReport {
@@ -568,14 +628,14 @@ pub async fn import_events<C: ConnectionTrait + TransactionTrait>(
 ///
 /// # Errors
 /// Database errors only: bad rows come back in the report.
-pub async fn run<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+async fn run(
+    db: &DatabaseConnection,
     meter: &Meter,
     actor: &CurrentUser,
     kind: ImportKind,
     text: &str,
     now: DateTime<Utc>,
-    progress: &Progress,
+    progress: &mut Progress<'_>,
 ) -> Result<ImportReport, AppError> {
     match kind {
         ImportKind::Customers => import_customers(db, actor, text, now, progress).await,
@@ -588,123 +648,211 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
     }
 }
 
-/// How long a finished import's result stays available to its page.
-const KEEP_FINISHED: Duration = Duration::from_secs(3600);
+/// The kind of job that imports a file.
+pub const JOB_KIND: &str = "csv.import";
 
-struct Job {
-    owner: i64,
+/// Imports queued or running at once across users, each with its file stored until it
+/// is written. They run one at a time across the servers (one job of a kind runs at a
+/// time), so the memory a file takes is bounded whatever people send.
+pub const MAX_UNFINISHED_IMPORTS: usize = 2;
+
+/// How often a failing import is tried (a database that was briefly away); a refused
+/// file is not a failure: its report lists the rows to fix.
+const MAX_ATTEMPTS: i32 = 3;
+
+/// What an import job needs: the stored file, what it holds, who sent it (for the audit
+/// log).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ImportPayload {
+    file_id: i64,
     kind: ImportKind,
-    progress: Arc<Progress>,
-    outcome: Option<Result<ImportReport, AppError>>,
-    finished_at: Option<Instant>,
+    actor: CurrentUser,
 }
 
-/// Imports running at once across users: each holds its file and parsed rows in memory.
-pub const MAX_RUNNING_IMPORTS: usize = 2;
-
-/// Imports running in the background, by id, for their pages to poll. Held in memory:
-/// a restart forgets them, and an import cut off by one committed nothing.
-#[derive(Default)]
-pub struct ImportJobs {
-    next_id: AtomicU64,
-    jobs: Mutex<HashMap<u64, Job>>,
-}
-
-impl ImportJobs {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Job>> {
-        // A panic elsewhere while holding the lock leaves the map itself intact.
-        self.jobs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Stores `text` and queues its import; returns the job's id at once, for
+/// [`status`]. One import waits or runs per user and [`MAX_UNFINISHED_IMPORTS`] in all.
+///
+/// # Errors
+/// `Conflict` when the user's previous import or too many others haven't finished.
+pub async fn start(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    kind: ImportKind,
+    text: String,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let unfinished = jobs::unfinished(db, JOB_KIND).await?;
+    if unfinished.iter().any(|j| j.created_by == Some(actor.id)) {
+        return Err(AppError::Conflict(
+            "Your previous import hasn't finished: wait for it.".into(),
+        ));
     }
+    if unfinished.len() >= MAX_UNFINISHED_IMPORTS {
+        return Err(AppError::Conflict(format!(
+            "{MAX_UNFINISHED_IMPORTS} imports are waiting or running already: try again when one has finished."
+        )));
+    }
+    let txn = super::db::begin_write(db).await?;
+    let file = import_file::ActiveModel {
+        kind: Set(kind.as_str().to_owned()),
+        size_bytes: Set(i64::try_from(text.len()).unwrap_or(i64::MAX)),
+        content: Set(text),
+        created_by: Set(actor.id),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let payload = ImportPayload {
+        file_id: file.id,
+        kind,
+        actor: actor.clone(),
+    };
+    let mut new = NewJob::now(
+        JOB_KIND,
+        serde_json::to_value(&payload).map_err(unreadable)?,
+        now,
+    );
+    new.created_by = Some(actor.id);
+    new.max_attempts = MAX_ATTEMPTS;
+    let job = jobs::enqueue(&txn, new, now).await?;
+    txn.commit().await?;
+    Ok(job.id)
+}
 
-    /// Starts importing `text` in the background; returns the job's id at once. One import
-    /// runs per user and [`MAX_RUNNING_IMPORTS`] in all, so the memory files take is
-    /// bounded whatever people send.
-    ///
-    /// # Errors
-    /// `Conflict` when the user's previous import or too many others are still running.
-    pub fn start(
-        self: &Arc<Self>,
-        db: &sea_orm::DatabaseConnection,
-        meter: &Arc<Meter>,
-        actor: CurrentUser,
-        kind: ImportKind,
-        text: String,
-    ) -> Result<u64, AppError> {
-        let jobs = self.clone();
-        let id = jobs.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let progress = Arc::new(Progress::default());
+/// Runs the import job `job` for `worker` (which holds it): the report of a file
+/// imported or refused. A file whose rows were written before its server stopped (the
+/// file is deleted with them) is not imported again.
+///
+/// # Errors
+/// Database errors, a job whose payload isn't an import's, a lease lost to another
+/// server.
+pub async fn perform(
+    db: &DatabaseConnection,
+    meter: &Meter,
+    job: &job::Model,
+    worker: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, AppError> {
+    let payload: ImportPayload = serde_json::from_value(job.payload.clone()).map_err(unreadable)?;
+    let Some(file) = import_file::Entity::find_by_id(payload.file_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(serde_json::json!({ WRITTEN_EARLIER: true }));
+    };
+    // A try after a crash starts over: what the last one wrote is gone with its
+    // transaction.
+    let checking = serde_json::json!({ "phase": "checking" });
+    if !jobs::checkpoint(db, job.id, worker, checking, "Checking every row").await? {
+        return Err(taken_over());
+    }
+    let mut progress = Progress::new(db, job.id, worker, file.id);
+    let report = run(
+        db,
+        meter,
+        &payload.actor,
+        payload.kind,
+        &file.content,
+        now,
+        &mut progress,
+    )
+    .await?;
+    // A refused file wrote nothing, so its file is still here: it isn't needed any more.
+    import_file::Entity::delete_by_id(file.id).exec(db).await?;
+    serde_json::to_value(report).map_err(unreadable)
+}
+
+/// A stored job that doesn't read as an import's (a bug, or a hand-edited row).
+fn unreadable(e: serde_json::Error) -> AppError {
+    tracing::error!(error = %e, "an import job's payload or result doesn't read");
+    AppError::Internal
+}
+
+/// In a job's result: its rows were written by an earlier try, which stopped before it
+/// recorded its report.
+const WRITTEN_EARLIER: &str = "written_earlier";
+
+/// Where the import `id` is, for the user who started it.
+///
+/// # Errors
+/// `NotFound` for an unknown id, another user's import, or one finished long ago.
+pub async fn status(
+    db: &DatabaseConnection,
+    id: u64,
+    user_id: i64,
+) -> Result<ImportStatus, AppError> {
+    let job = match i64::try_from(id) {
+        Ok(id) => jobs::find(db, id).await?,
+        Err(_) => None,
+    }
+    .filter(|j| j.kind == JOB_KIND && j.created_by == Some(user_id))
+    .ok_or_else(|| {
+        AppError::NotFound(
+            "No import of yours has this id: imports are kept for 30 days after they finish."
+                .into(),
+        )
+    })?;
+    let payload: ImportPayload = serde_json::from_value(job.payload.clone()).map_err(unreadable)?;
+    let count = |key: &str| {
+        job.checkpoint
+            .as_ref()
+            .and_then(|c| c.get(key))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
+    let (done, total) = (count("done"), count("total"));
+    let mut status = ImportStatus {
+        id,
+        kind: payload.kind,
+        phase: ImportPhase::Queued,
+        done,
+        total,
+        report: None,
+        error: None,
+    };
+    match job.state.as_str() {
+        jobs::state::QUEUED => status.error = job.last_error,
+        jobs::state::RUNNING
+            if job
+                .checkpoint
+                .as_ref()
+                .is_some_and(|c| c["phase"] == "writing") =>
         {
-            let mut map = jobs.lock();
-            map.retain(|_, j| j.finished_at.is_none_or(|t| t.elapsed() < KEEP_FINISHED));
-            let running = || map.values().filter(|j| j.outcome.is_none());
-            if running().any(|j| j.owner == actor.id) {
-                return Err(AppError::Conflict(
-                    "Your previous import is still running: wait for it to finish.".into(),
-                ));
-            }
-            if running().count() >= MAX_RUNNING_IMPORTS {
-                return Err(AppError::Conflict(format!(
-                    "{MAX_RUNNING_IMPORTS} imports are running already: try again when one has finished."
-                )));
-            }
-            map.insert(
-                id,
-                Job {
-                    owner: actor.id,
-                    kind,
-                    progress: progress.clone(),
-                    outcome: None,
-                    finished_at: None,
-                },
-            );
+            status.phase = ImportPhase::Writing;
         }
-        let (db, meter) = (db.clone(), meter.clone());
-        let work = tokio::spawn(async move {
-            run(&db, &meter, &actor, kind, &text, Utc::now(), &progress).await
-        });
-        tokio::spawn(async move {
-            let outcome = work.await.unwrap_or_else(|e| {
-                tracing::error!(error = %e, import = id, "import task failed");
-                Err(AppError::Internal)
-            });
-            if let Some(job) = jobs.lock().get_mut(&id) {
-                job.outcome = Some(outcome);
-                job.finished_at = Some(Instant::now());
+        jobs::state::RUNNING => status.phase = ImportPhase::Checking,
+        jobs::state::DONE => {
+            status.phase = ImportPhase::Finished;
+            let result = job.result.unwrap_or_default();
+            if result.get(WRITTEN_EARLIER).is_some() {
+                status.error = Some(
+                    "The rows were written, but the server writing them stopped before it \
+                     recorded its report: check the customer list."
+                        .into(),
+                );
+            } else {
+                status.report = Some(serde_json::from_value(result).map_err(unreadable)?);
+                status.done = status.total;
             }
-        });
-        Ok(id)
+        }
+        _ => {
+            status.phase = ImportPhase::Failed;
+            status.error = job.last_error;
+        }
     }
+    Ok(status)
+}
 
-    /// Where the import `id` is, for the user who started it.
-    ///
-    /// # Errors
-    /// `NotFound` for an unknown id, another user's import, or one finished long ago.
-    pub fn status(&self, id: u64, user_id: i64) -> Result<ImportStatus, AppError> {
-        let map = self.lock();
-        let job = map.get(&id).filter(|j| j.owner == user_id).ok_or_else(|| {
-            AppError::NotFound(
-                "This server doesn't know this import: it finished over an hour ago, or the \
-                 server restarted while it ran. An import cut off by a restart saved nothing: \
-                 check the customer list, and send the file again if it isn't there."
-                    .into(),
-            )
-        })?;
-        let (phase, done, total) = job.progress.phase();
-        let (phase, report, error) = match &job.outcome {
-            None => (phase, None, None),
-            Some(Ok(report)) => (ImportPhase::Finished, Some(report.clone()), None),
-            Some(Err(e)) => (ImportPhase::Failed, None, Some(e.to_string())),
-        };
-        Ok(ImportStatus {
-            id,
-            kind: job.kind,
-            phase,
-            done,
-            total,
-            report,
-            error,
-        })
-    }
+/// Deletes files older than `before` whose import never finished (their job died and
+/// was never retried).
+///
+/// # Errors
+/// Database errors.
+pub async fn purge_files(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
+    let gone = import_file::Entity::delete_many()
+        .filter(import_file::Column::CreatedAt.lt(before))
+        .exec(db)
+        .await?;
+    Ok(gone.rows_affected)
 }

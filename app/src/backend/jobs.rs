@@ -121,6 +121,19 @@ pub async fn enqueue(
     new.row(None, now).insert(db).await
 }
 
+/// The jobs of `kind` queued or running, oldest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn unfinished(db: &impl ConnectionTrait, kind: &str) -> Result<Vec<job::Model>, DbErr> {
+    job::Entity::find()
+        .filter(job::Column::Kind.eq(kind))
+        .filter(job::Column::State.is_in([state::QUEUED, state::RUNNING]))
+        .order_by_asc(job::Column::Id)
+        .all(db)
+        .await
+}
+
 /// Queues `new` unless a job of its kind is in one of `states`; the job that will do
 /// it, new or not, and whether it is new.
 async fn enqueue_unless_in(

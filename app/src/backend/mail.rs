@@ -7,6 +7,11 @@ use std::time::Duration;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::upstream::UpstreamError;
+
+/// The relay as its failures name it.
+const SYSTEM: &str = "the mail server";
+
 /// An SMTP relay and the sender address.
 #[derive(Clone)]
 pub struct Mailer {
@@ -41,22 +46,35 @@ impl Mailer {
     /// Sends a plain-text message to one recipient.
     ///
     /// # Errors
-    /// A message for the delivery record: a bad address, or the relay's refusal.
-    pub async fn send(&self, to: &str, subject: &str, text: &str) -> Result<(), String> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|e| format!("{to} is not an e-mail address: {e}"))?;
+    /// For the delivery record: a bad address or a message that can't be built (no
+    /// status: the relay wasn't called), the relay unreachable, or its refusal with its
+    /// reply code.
+    pub async fn send(&self, to: &str, subject: &str, text: &str) -> Result<(), UpstreamError> {
+        let to: Mailbox = to.parse().map_err(|e| {
+            UpstreamError::other(SYSTEM, None, format!("{to} is not an e-mail address: {e}"))
+        })?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(text.to_string())
-            .map_err(|e| format!("the message could not be built: {e}"))?;
+            .map_err(|e| {
+                UpstreamError::other(SYSTEM, None, format!("the message could not be built: {e}"))
+            })?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| format!("the mail server refused or could not be reached: {e}"))
+            .map_err(|e| match e.status() {
+                // The relay's reply code (550 mailbox unavailable…) and its words.
+                Some(code) => UpstreamError::other(
+                    SYSTEM,
+                    code.to_string().parse().ok(),
+                    "the mail server refused the message",
+                )
+                .with_excerpt(&e.to_string()),
+                None => UpstreamError::unreachable(SYSTEM, e),
+            })
     }
 }

@@ -32,6 +32,7 @@ pub mod slack;
 pub mod state;
 pub mod support;
 pub mod tokens;
+pub mod upstream;
 pub mod users;
 pub mod webhooks;
 pub mod worker;

@@ -19,6 +19,7 @@ use super::entities::{alert, notification, user};
 use super::mail::Mailer;
 use super::meter::Meter;
 use super::slack;
+use super::upstream::UpstreamError;
 use super::{customers, users};
 use crate::dto::NotificationRow;
 
@@ -193,10 +194,11 @@ pub async fn deliver_due(
         let outcome = match row.channel.as_str() {
             SLACK => match slack::webhook_url(db, now).await? {
                 None => Outcome::Skipped("Slack is no longer configured".into()),
-                Some(_) => {
-                    match slack::notify(db, channels.meter, channels.http, &message.slack, now)
-                        .await
-                    {
+                Some(url) => {
+                    let sent =
+                        slack::post(db, channels.meter, channels.http, &url, &message.slack, now)
+                            .await;
+                    match sent {
                         Ok(()) => Outcome::Sent,
                         Err(e) => Outcome::Failed(e),
                     }
@@ -224,7 +226,7 @@ pub async fn deliver_due(
 enum Outcome {
     Sent,
     Skipped(String),
-    Failed(String),
+    Failed(UpstreamError),
 }
 
 async fn record(
@@ -251,7 +253,7 @@ async fn record(
             } else {
                 am.next_attempt_at = Set(now + backoff(row.attempts));
             }
-            am.last_error = Set(Some(why.chars().take(1000).collect()));
+            am.last_error = Set(Some(why.to_string().chars().take(1000).collect()));
         }
     }
     sea_orm::ActiveModelTrait::update(am, db).await?;

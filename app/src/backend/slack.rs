@@ -8,10 +8,15 @@ use serde_json::json;
 
 use super::meter::{Counts, Meter};
 use super::refusals;
+use super::upstream::UpstreamError;
+use crate::dto::CurrentUser;
 use crate::error::AppError;
 
 /// The `integration_settings` row and the channel name on the Integrations page.
 pub const SLACK: &str = "slack";
+
+/// Slack as its failures name it.
+const SYSTEM: &str = "Slack";
 
 /// Checks a webhook URL: https to a public host (see `outbound`). Slack's own start with
 /// `https://hooks.slack.com/services/`; others (a proxy) are allowed.
@@ -37,27 +42,23 @@ pub async fn webhook_url(
         .next())
 }
 
-/// Posts `text` (Slack mrkdwn) to the configured channel. Every attempt is counted on the
-/// Integrations page, and a failure is recorded there with Slack's answer.
+/// Posts `text` (Slack mrkdwn) to the channel of the webhook `url`. Every attempt is
+/// counted on the Integrations page, and a failure is recorded there with Slack's answer.
 ///
 /// # Errors
-/// A message for the user: not configured, unreachable, or Slack's refusal
-/// (`invalid_payload`, `no_service`, `channel_is_archived`…).
-pub async fn notify(
+/// Slack unreachable, or its refusal (`invalid_payload`, `no_service`,
+/// `channel_is_archived`…).
+pub async fn post(
     db: &impl ConnectionTrait,
     meter: &Meter,
     client: &reqwest::Client,
+    url: &str,
     text: &str,
     now: DateTime<Utc>,
-) -> Result<(), String> {
-    let Some(url) = webhook_url(db, now).await.map_err(|e| e.to_string())? else {
-        return Err(
-            "Slack is not configured: add an incoming-webhook URL on the Integrations page".into(),
-        );
-    };
+) -> Result<(), UpstreamError> {
     let body = json!({ "text": text });
     let sent = client
-        .post(&url)
+        .post(url)
         .timeout(std::time::Duration::from_secs(10))
         .json(&body)
         .send()
@@ -66,16 +67,10 @@ pub async fn notify(
         Ok(r) if r.status().is_success() => None,
         Ok(r) => {
             let status = r.status().as_u16();
-            let answer = r.text().await.unwrap_or_default();
-            Some((
-                status,
-                format!(
-                    "Slack answered {status}: {}",
-                    answer.chars().take(200).collect::<String>()
-                ),
-            ))
+            let answer = r.bytes().await.unwrap_or_default();
+            Some(UpstreamError::answered(SYSTEM, status, &answer))
         }
-        Err(e) => Some((0, format!("Slack could not be reached: {e}"))),
+        Err(e) => Some(UpstreamError::unreachable(SYSTEM, e)),
     };
     let mut counts = Counts {
         received: 1,
@@ -88,14 +83,45 @@ pub async fn notify(
     meter.add(SLACK, now, counts);
     match failure {
         None => Ok(()),
-        Some((status, problem)) => {
-            let excerpt = body.to_string();
-            if let Err(e) =
-                refusals::record(db, SLACK, status, &problem, excerpt.as_bytes(), now).await
+        Some(e) => {
+            let sent = body.to_string();
+            let problem = e.to_string();
+            if let Err(db) = refusals::record(
+                db,
+                SLACK,
+                e.status_or_zero(),
+                &problem,
+                sent.as_bytes(),
+                now,
+            )
+            .await
             {
-                tracing::warn!(error = %e, "recording a Slack failure failed");
+                tracing::warn!(error = %db, "recording a Slack failure failed");
             }
-            Err(problem)
+            Err(e)
         }
     }
+}
+
+/// Sends a test message (from the Integrations page) to the configured channel.
+///
+/// # Errors
+/// `Upstream` when Slack isn't configured or refuses; database errors.
+pub async fn send_test(
+    db: &impl ConnectionTrait,
+    meter: &Meter,
+    client: &reqwest::Client,
+    admin: &CurrentUser,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let Some(url) = webhook_url(db, now).await? else {
+        return Err(AppError::Upstream(
+            "Slack is not configured: add an incoming-webhook URL on the Integrations page".into(),
+        ));
+    };
+    let text = format!(
+        ":white_check_mark: Virtual CSM is connected to this channel (test sent by {}).",
+        admin.email
+    );
+    Ok(post(db, meter, client, &url, &text, now).await?)
 }

@@ -7,7 +7,6 @@ use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
 use super::health::PortfolioCache;
-use super::imports::ImportJobs;
 use super::ingest::SourceCache;
 use super::mail::{Mailer, DEFAULT_FROM};
 use super::meter::Meter;
@@ -56,8 +55,6 @@ pub struct AppState {
     pub meter: Arc<Meter>,
     /// Outgoing HTTP (Slack, HubSpot), one connection pool for the process.
     pub http: reqwest::Client,
-    /// CSV imports running in the background, polled by the import page.
-    pub imports: Arc<ImportJobs>,
     /// Write keys found live a moment ago (see `SourceCache`).
     pub sources: Arc<SourceCache>,
     /// The portfolio's distribution for percentile measures, from the last full scoring.
@@ -108,7 +105,6 @@ impl AppState {
             config: Arc::new(config),
             meter: Arc::new(Meter::default()),
             http,
-            imports: Arc::new(ImportJobs::default()),
             sources: Arc::new(SourceCache::default()),
             portfolio: Arc::new(PortfolioCache::default()),
             mailer: mailer.map(Arc::new),

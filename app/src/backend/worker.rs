@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::entities::job;
 use super::jobs::{self, NewJob};
-use super::{churn, customers, health, hubspot, notify, pipeline, users, AppState};
+use super::{churn, customers, health, hubspot, imports, notify, pipeline, users, AppState};
 use crate::dto::{CurrentUser, JobDto, JobsDto, RescoreStatus};
 use crate::error::AppError;
 
@@ -225,12 +225,18 @@ async fn perform(
                 .map_err(failed)?;
             serde_json::to_value(report).map_err(failed)
         }
+        imports::JOB_KIND => imports::perform(&state.db, &state.meter, job, worker, now)
+            .await
+            .map_err(failed),
         SESSIONS_PURGE => {
             users::purge_expired(&state.db, now).await.map_err(failed)?;
             let jobs = jobs::purge_finished(&state.db, now - KEEP_FINISHED)
                 .await
                 .map_err(failed)?;
-            Ok(json!({ "old_jobs_deleted": jobs }))
+            let files = imports::purge_files(&state.db, now - KEEP_FINISHED)
+                .await
+                .map_err(failed)?;
+            Ok(json!({ "old_jobs_deleted": jobs, "unimported_files_deleted": files }))
         }
         other => Err(format!(
             "no server knows how to run a job of kind {other:?}"
@@ -460,6 +466,7 @@ pub fn label(kind: &str) -> &str {
         CHURN_NIGHTLY => "Nightly churn retraining",
         HUBSPOT_SYNC => "HubSpot sync",
         SESSIONS_PURGE => "Purge expired sessions",
+        imports::JOB_KIND => "CSV import",
         other => other,
     }
 }

@@ -53,6 +53,8 @@ fn success_text(kind: ImportKind, r: &ImportReport) -> String {
 fn progress_text(s: &ImportStatus) -> String {
     let n = |x: u64| vcsm::money::group_thousands(x);
     match s.phase {
+        ImportPhase::Queued if s.error.is_some() => "Waiting to try again…".into(),
+        ImportPhase::Queued => "Waiting for the import before it to finish…".into(),
         ImportPhase::Checking => "Checking every row…".into(),
         ImportPhase::Writing => format!("Writing rows: {} of {}", n(s.done), n(s.total)),
         ImportPhase::Finished | ImportPhase::Failed => "Done".into(),
@@ -214,6 +216,9 @@ pub fn ImportPage() -> impl IntoView {
                         Run::Failed(e) => view! { <div class="mt-4"><ErrorNotice error=e/></div> }.into_any(),
                         Run::Running(s) => match (s.phase, s.report.clone(), s.error.clone()) {
                             (ImportPhase::Finished, Some(rep), _) => view! { <ImportOutcome kind=s.kind report=rep/> }.into_any(),
+                            (ImportPhase::Finished, None, e) => view! {
+                                <p class="mt-4 rounded-lg bg-amber-50 p-3 text-sm text-amber-800" data-testid="import-outcome">{e.unwrap_or_default()}</p>
+                            }.into_any(),
                             (ImportPhase::Failed, _, e) => view! {
                                 <div class="mt-4"><ErrorNotice error=AppError::Upstream(format!("The import stopped and nothing was written: {}", e.unwrap_or_default()))/></div>
                             }.into_any(),

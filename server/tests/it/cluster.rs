@@ -1,6 +1,7 @@
 //! Several servers on one database, as a production deployment runs: each job runs once
-//! whichever servers are up, a job on a server that is killed is finished by another,
-//! a session made on one server works on the others, and new data sent to one server
+//! whichever servers are up, a job on a server that is killed is finished by another
+//! (a CSV import among them, followed from another server), a session made on one
+//! server works on the others, and new data sent to one server
 //! gets its customer re-scored. The real `vcsm` binary, SQLite and (with
 //! `VCSM_TEST_POSTGRES`) Postgres.
 
@@ -10,7 +11,7 @@ use std::collections::BTreeMap;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use app::backend::entities::{customer, health_score, job};
+use app::backend::entities::{customer, health_score, job, usage_event};
 use app::backend::worker;
 use chrono::Utc;
 use common::binary::{self, free_port};
@@ -278,7 +279,108 @@ async fn three_servers_run_each_job_once_and_finish_a_killed_servers_job() {
     let me: serde_json::Value = res.json().await.unwrap();
     assert_eq!(me["email"], "priya@example.com", "{me}");
 
-    // New data through one server: some server re-scores the customer seconds later.
+    // A CSV import started on one server, whose server is killed while it writes, is
+    // finished by another and followed to the end from any: its rows written once.
+    let accounts: Vec<String> = customer::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|c| c.external_id)
+        .take(50)
+        .collect();
+    let rows = 60_000;
+    let mut csv = String::from("customer_external_id,event,occurred_at,message_id\n");
+    for i in 0..rows {
+        csv.push_str(&format!(
+            "{},Cluster Import,2024-03-{:02}T10:00:00Z,cluster-{i}\n",
+            accounts[i % accounts.len()],
+            i % 28 + 1
+        ));
+    }
+    let imported_events = || {
+        let db = db.clone();
+        async move {
+            usage_event::Entity::find()
+                .filter(usage_event::Column::Name.eq("Cluster Import"))
+                .count(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let res = admin
+        .post(on(servers.0[0].0, "/api/start_import"))
+        .json(&serde_json::json!({ "kind": "Events", "csv": csv }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let import: u64 = res.json().await.unwrap();
+    let taken = wait_for_job(
+        &db,
+        "a server to write the import",
+        Duration::from_secs(60),
+        Condition::all().add(job::Column::Id.eq(import as i64)),
+        "running",
+        |j| {
+            j.checkpoint
+                .as_ref()
+                .is_some_and(|c| c["phase"] == "writing")
+        },
+    )
+    .await;
+    servers.kill_holder(taken.locked_by.as_deref().unwrap());
+    servers.restart(&url, &client, &env).await;
+    assert_eq!(
+        imported_events().await,
+        0,
+        "nothing of the killed try is kept"
+    );
+    // Followed from the server started last, which was not up when the import began.
+    let follower = servers.0.last().unwrap().0;
+    let mut phases: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let status = loop {
+        let status: serde_json::Value = admin
+            .post(on(follower, "/api/import_progress"))
+            .form(&[("id", import.to_string())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let phase = status["phase"].as_str().unwrap().to_owned();
+        if phases.last() != Some(&phase) {
+            phases.push(phase.clone());
+        }
+        if matches!(phase.as_str(), "Finished" | "Failed") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the import didn't finish: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let finished = job::Entity::find_by_id(import as i64)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    println!(
+        "CSV import of {rows} events: its server killed while it ran; phases seen from \
+         another server {phases:?}; {} tries; report {}",
+        finished.attempts, status["report"]
+    );
+    assert_eq!(status["phase"], "Finished", "{status}");
+    assert_eq!(status["report"]["imported"], rows, "{status}");
+    assert_eq!(finished.attempts, 2);
+    assert_eq!(imported_events().await, rows as u64);
+
+    // New data through one server (one up now): some server re-scores the customer
+    // seconds later.
+    let second = servers.0[1].0;
     let target = customer::Entity::find()
         .filter(customer::Column::HealthComputedAt.is_not_null())
         .one(&db)

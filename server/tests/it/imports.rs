@@ -309,3 +309,105 @@ async fn imports_need_an_editor_and_progress_is_private() {
     let res = app.post_form("import_progress", &[("id", "999")]).await;
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn one_import_waits_per_user_and_two_in_all_then_they_run_in_turn() {
+    let app = spawn_app().await;
+    let start = |name: &'static str| {
+        let app = &app;
+        async move {
+            let csv = format!("external_id,name\nacct_{name},{name}\n");
+            app.post_json("start_import", json!({ "kind": "Customers", "csv": csv }))
+                .await
+        }
+    };
+    app.sign_in_as("csm@example.com", "csm").await;
+    let first = start("one").await;
+    assert_eq!(first.status(), 200);
+    let first: u64 = first.json().await.unwrap();
+    let again = start("again").await;
+    assert_eq!(again.status(), 409, "the user's first import hasn't run");
+    assert!(again.text().await.unwrap().contains("previous import"));
+    app.sign_in_as("other@example.com", "csm").await;
+    assert_eq!(start("two").await.status(), 200);
+    app.sign_in_as("third@example.com", "csm").await;
+    let third = start("three").await;
+    assert_eq!(third.status(), 409, "two are waiting");
+    assert!(third.text().await.unwrap().contains("2 imports"));
+
+    // Queued until a runner takes them up, then finished in turn; their files gone.
+    app.sign_in_again("csm@example.com").await;
+    let res = app
+        .post_form("import_progress", &[("id", &first.to_string())])
+        .await;
+    let status: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(status["phase"], "Queued", "{status}");
+    app.run_due_jobs().await;
+    let res = app
+        .post_form("import_progress", &[("id", &first.to_string())])
+        .await;
+    let status: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(status["phase"], "Finished", "{status}");
+    assert_eq!(status["report"]["imported"], 1, "{status}");
+    let files = app::backend::entities::import_file::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(files, 0, "each file is deleted once imported");
+    assert_eq!(
+        customer::Entity::find().count(&app.db).await.unwrap(),
+        2,
+        "both imports ran"
+    );
+    app.sign_in_again("third@example.com").await;
+    assert_eq!(start("three").await.status(), 200, "room again");
+}
+
+#[tokio::test]
+async fn an_import_whose_server_stopped_after_writing_is_not_written_again() {
+    let app = spawn_app().await;
+    app.sign_in_as("csm@example.com", "csm").await;
+    let res = app
+        .post_json(
+            "start_import",
+            json!({ "kind": "Customers", "csv": "external_id,name\nacct_1,Acme\nacct_2,Beta\n" }),
+        )
+        .await;
+    let id: u64 = res.json().await.unwrap();
+    // A server takes it up and writes the rows, then dies before it records the report.
+    let now = chrono::Utc::now();
+    let job = app::backend::jobs::claim(&app.db, "doomed", now)
+        .await
+        .unwrap()
+        .expect("the import is due");
+    assert_eq!(job.id as u64, id);
+    app::backend::imports::perform(&app.db, &app.state.meter, &job, "doomed", now)
+        .await
+        .expect("the first try writes the rows");
+    assert_eq!(customer::Entity::find().count(&app.db).await.unwrap(), 2);
+
+    // Its lease runs out; another server takes the job up and finds the file written.
+    let later = now + chrono::Duration::minutes(5);
+    let (retried, outcome) = app::backend::worker::run_next(&app.state, "heir", later)
+        .await
+        .unwrap()
+        .expect("the abandoned import is taken up");
+    assert_eq!(retried.attempts, 2);
+    outcome.unwrap();
+    assert_eq!(
+        customer::Entity::find().count(&app.db).await.unwrap(),
+        2,
+        "not written twice"
+    );
+    let status: serde_json::Value = app
+        .post_form("import_progress", &[("id", &id.to_string())])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["phase"], "Finished", "{status}");
+    assert!(
+        status["error"].as_str().unwrap().contains("were written"),
+        "{status}"
+    );
+}

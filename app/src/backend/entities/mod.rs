@@ -13,6 +13,7 @@ pub mod customer;
 pub mod customer_identity;
 pub mod expansion_signal;
 pub mod health_score;
+pub mod import_file;
 pub mod integration_error;
 pub mod integration_setting;
 pub mod integration_stat;

@@ -198,7 +198,8 @@ impl TestApp {
     }
 
     /// Imports a CSV file of `kind` ("Customers", "Contacts", "Events") as the import page
-    /// does: starts the background job, then polls its progress until it is over. Returns
+    /// does: starts the import job, then polls its progress until it is over while the
+    /// job runs. Returns
     /// the final status (its `report`, or `error`) and every distinct progress seen.
     pub async fn import(&self, kind: &str, csv: &str) -> (serde_json::Value, Vec<(u64, u64)>) {
         let res = self
@@ -211,6 +212,15 @@ impl TestApp {
         let body = res.text().await.unwrap();
         assert_eq!(status, 200, "start_import: {body}");
         let id: u64 = body.parse().unwrap();
+        // The job runs as a server's runner would run it, while the page polls.
+        let state = self.state.clone();
+        let runner = tokio::spawn(async move {
+            while app::backend::worker::run_next(&state, "test", chrono::Utc::now())
+                .await
+                .expect("run the due jobs, the import among them")
+                .is_some()
+            {}
+        });
         let mut seen = Vec::new();
         for _ in 0..12_000 {
             let status: serde_json::Value = self
@@ -227,6 +237,7 @@ impl TestApp {
                 seen.push(step);
             }
             if matches!(status["phase"].as_str(), Some("Finished" | "Failed")) {
+                runner.await.expect("the import job's task");
                 return (status, seen);
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -324,6 +335,11 @@ impl TestApp {
     /// Creates a user with `role` and signs this client in as them.
     pub async fn sign_in_as(&self, email: &str, role: &str) {
         self.create_user(email, role).await;
+        self.sign_in_again(email).await;
+    }
+
+    /// Signs this client in as a user made earlier by [`Self::sign_in_as`].
+    pub async fn sign_in_again(&self, email: &str) {
         let res = self
             .post_form("login", &[("email", email), ("password", PASSWORD)])
             .await;
