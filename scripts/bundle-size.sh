@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vcsm-target}"
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
-if [ "${1:-}" = "--no-build" ]; then shift; else cargo leptos build --release >&2; fi
+if [ "${1:-}" = "--no-build" ]; then shift; else cargo leptos build --release --split >&2; fi
 port=3300
 work=$(mktemp -d)
 server=

@@ -12,7 +12,7 @@ stamp_file="$CARGO_TARGET_DIR/.vcsm-run-stamp"
 stamp=$( { git rev-parse HEAD; git status --porcelain; git diff; } 2>/dev/null | sha256sum | cut -d' ' -f1 || true)
 if [ ! -x "$CARGO_TARGET_DIR/release/vcsm" ] || [ ! -f target/site/pkg/vcsm.wasm ] || [ -z "$stamp" ] ||
    [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
-  cargo leptos build --release
+  cargo leptos build --release --split
   echo "$stamp" > "$stamp_file"
 fi
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"

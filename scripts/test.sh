@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: lints, unit tests, integration tests on SQLite and on Postgres, and the
-# Playwright suite in Chromium against the real binary.
+# Playwright suite in Chromium against the real release binary.
 # Postgres: VCSM_TEST_POSTGRES=postgres://user@host:port (a server where the tests may
 # create databases). Given by default when CI=true or a server answers on 127.0.0.1:5432.
 set -euo pipefail
@@ -47,13 +47,15 @@ else
   say "SKIPPED integration tests on Postgres: no server (set VCSM_TEST_POSTGRES)"
 fi
 
-say "browser tests (Playwright + Chromium)"
+# The release build, as users get it: split into lazy routes (--split) and optimised, so the
+# browser tests check that every page hydrates from it without console errors.
+say "browser tests (Playwright + Chromium) against the release build"
 export LEPTOS_SITE_ROOT=target/e2e-site
-cargo leptos build
+cargo leptos build --release --split
 e2e_dir=$(mktemp -d)
 port="${VCSM_E2E_PORT:-3100}"
-LEPTOS_SITE_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$e2e_dir/e2e.db?mode=rwc" \
-  "$CARGO_TARGET_DIR/debug/vcsm" serve --demo > "$e2e_dir/server.log" 2>&1 &
+LEPTOS_ENV=PROD LEPTOS_SITE_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$e2e_dir/e2e.db?mode=rwc" \
+  "$CARGO_TARGET_DIR/release/vcsm" serve --demo > "$e2e_dir/server.log" 2>&1 &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null || true; rm -rf "$e2e_dir"' EXIT
 for _ in $(seq 300); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 1; done

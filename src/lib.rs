@@ -14,6 +14,7 @@ pub mod churn;
 pub mod csv_import;
 pub mod customer;
 pub mod demo;
+pub mod events;
 pub mod expansion;
 pub mod health;
 pub mod hubspot;

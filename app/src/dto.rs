@@ -654,3 +654,17 @@ pub struct JobsDto {
     /// Dead and running jobs first, then the newest.
     pub jobs: Vec<JobDto>,
 }
+
+/// One domain event about a customer, for the admin's list on the customer page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DomainEventRow {
+    pub id: i64,
+    /// e.g. `health.level_changed`.
+    pub kind: String,
+    /// In words: "Health level changed".
+    pub label: String,
+    /// What it carries, in a line: "good → poor".
+    pub summary: String,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}

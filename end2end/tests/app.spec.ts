@@ -152,6 +152,18 @@ test('a contact added on the detail page is listed', async ({ page }) => {
   await expect(page.getByTestId('contacts')).toContainText(name);
 });
 
+test('an admin sees what happened to a customer as events, newest first', async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'admin@example.com');
+  await page.goto('/customers/1');
+  await hydrated(page);
+  const events = page.getByTestId('domain-events');
+  await expect(events).toContainText('what playbooks start from');
+  // The demo's product usage is the newest thing that happened to it.
+  await expect(events.locator('li[data-kind="event.received"]').first()).toContainText('Product event received');
+  expect(errors).toEqual([]);
+});
+
 test('an executive can read but not edit', async ({ page }) => {
   await signIn(page, 'exec@example.com');
   await expect(page).toHaveURL(/\/$/);
@@ -163,6 +175,7 @@ test('an executive can read but not edit', async ({ page }) => {
   await hydrated(page);
   await expect(page.getByTestId('timeline')).toBeVisible();
   await expect(page.getByTestId('edit-customer')).toHaveCount(0);
+  await expect(page.getByTestId('domain-events')).toHaveCount(0);
   await expect(page.locator('#note-body')).toHaveCount(0);
   await expect(page.getByTestId('add-contact')).toHaveCount(0);
   await page.goto('/customers/1/edit');

@@ -15,6 +15,7 @@ mod m20261124_000009_expansion;
 mod m20261125_000010_event_name_index;
 mod m20261205_000011_jobs;
 mod m20261206_000012_import_files;
+mod m20261206_000013_domain_events;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000010_event_name_index::Migration),
             Box::new(m20261205_000011_jobs::Migration),
             Box::new(m20261206_000012_import_files::Migration),
+            Box::new(m20261206_000013_domain_events::Migration),
         ]
     }
 }

@@ -9,7 +9,9 @@ use vcsm::listing::CustomerQuery;
 use super::ctx;
 #[cfg(feature = "ssr")]
 use crate::backend::customers as svc;
-use crate::dto::{CustomerDetail, CustomerPage, ImportKind, ImportStatus, OwnerOption};
+use crate::dto::{
+    CustomerDetail, CustomerPage, DomainEventRow, ImportKind, ImportStatus, OwnerOption,
+};
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use vcsm::auth::Role;
@@ -96,6 +98,18 @@ pub async fn start_import(kind: ImportKind, csv: String) -> Result<u64, AppError
 pub async fn import_progress(id: u64) -> Result<ImportStatus, AppError> {
     let (state, user) = ctx::signed_in().await?;
     ctx::respond(crate::backend::imports::status(&state.db, id, user.id).await)
+}
+
+/// The newest domain events about a customer — what playbooks will start from — for
+/// admins checking what the system saw.
+#[server(endpoint = "customer_events")]
+pub async fn customer_events(customer_id: i64) -> Result<Vec<DomainEventRow>, AppError> {
+    let (state, _) = ctx::require(Role::can_admin).await?;
+    ctx::respond(
+        crate::backend::events::for_customer(&state.db, customer_id, 50)
+            .await
+            .map_err(Into::into),
+    )
 }
 
 /// Users who can own customers.

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod entities;
+pub mod events;
 pub mod expansion;
 pub mod facts;
 pub mod health;

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 
 use super::entities::job;
 use super::jobs::{self, NewJob};
-use super::{churn, customers, health, hubspot, imports, notify, pipeline, users, AppState};
+use super::{
+    churn, customers, events, health, hubspot, imports, notify, pipeline, users, AppState,
+};
 use crate::dto::{CurrentUser, JobDto, JobsDto, RescoreStatus};
 use crate::error::AppError;
 
@@ -26,6 +28,8 @@ pub const HEALTH_RESCORE: &str = "health.rescore";
 pub const CHURN_RETRAIN: &str = "churn.retrain";
 /// Ending expired sessions and forgetting old login attempts and finished jobs, hourly.
 pub const SESSIONS_PURGE: &str = "sessions.purge";
+/// The day's "renewal coming up" events, once per UTC day.
+pub const RENEWAL_NOTICES: &str = "events.renewals";
 
 /// Jobs one server runs at once: a long HubSpot sync doesn't hold up the nightly work.
 const SLOTS: usize = 2;
@@ -49,7 +53,8 @@ pub struct Period {
 
 /// The recurring jobs of the periods `now` is in: the nightly recompute at the start of
 /// the UTC day (a new installation gets scores at once), the retraining an hour later
-/// (on the recomputed history), the purge at the start of each hour, and — when
+/// (on the recomputed history), the purge at the start of each hour, the renewal
+/// notices at the start of the day, and — when
 /// `hubspot` is configured — the HubSpot sync an hour into each six-hour slot.
 #[must_use]
 pub fn periods(now: DateTime<Utc>, hubspot: bool) -> Vec<Period> {
@@ -72,6 +77,11 @@ pub fn periods(now: DateTime<Utc>, hubspot: bool) -> Vec<Period> {
             kind: SESSIONS_PURGE,
             period: hour.format("%Y-%m-%dT%H").to_string(),
             run_at: hour,
+        },
+        Period {
+            kind: RENEWAL_NOTICES,
+            period: day.to_string(),
+            run_at: midnight,
         },
     ];
     if hubspot {
@@ -228,6 +238,12 @@ async fn perform(
         imports::JOB_KIND => imports::perform(&state.db, &state.meter, job, worker, now)
             .await
             .map_err(failed),
+        RENEWAL_NOTICES => {
+            let written = events::record_renewals(&state.db, now.date_naive(), now)
+                .await
+                .map_err(failed)?;
+            Ok(json!({ "renewal_events": written }))
+        }
         SESSIONS_PURGE => {
             users::purge_expired(&state.db, now).await.map_err(failed)?;
             let jobs = jobs::purge_finished(&state.db, now - KEEP_FINISHED)
@@ -466,6 +482,7 @@ pub fn label(kind: &str) -> &str {
         CHURN_NIGHTLY => "Nightly churn retraining",
         HUBSPOT_SYNC => "HubSpot sync",
         SESSIONS_PURGE => "Purge expired sessions",
+        RENEWAL_NOTICES => "Renewal notices",
         imports::JOB_KIND => "CSV import",
         other => other,
     }
@@ -614,6 +631,11 @@ mod tests {
                     run_at: at(14, 0)
                 },
                 Period {
+                    kind: RENEWAL_NOTICES,
+                    period: "2026-12-05".into(),
+                    run_at: at(0, 0)
+                },
+                Period {
                     kind: HUBSPOT_SYNC,
                     period: "2026-12-05T12".into(),
                     run_at: at(13, 0)
@@ -622,7 +644,7 @@ mod tests {
         );
         // Without HubSpot, no sync is queued; a minute later, the same periods.
         let later = periods(now + Duration::minutes(1), false);
-        assert_eq!(later, got[..3].to_vec());
+        assert_eq!(later, got[..4].to_vec());
         // The next day and hour are new periods.
         let tomorrow = periods(now + Duration::hours(10), false);
         assert_eq!(tomorrow[0].period, "2026-12-06");

@@ -13,7 +13,7 @@ use super::components::{
 };
 use super::expansion::CustomerExpansion;
 use super::health::HealthPanel;
-use crate::api::customers::{get_customer, AddContact, AddNote, ArchiveCustomer};
+use crate::api::customers::{customer_events, get_customer, AddContact, AddNote, ArchiveCustomer};
 use crate::dto::{CustomerDetail, TimelineKind};
 use crate::error::AppError;
 use vcsm::customer::ContactRole;
@@ -123,7 +123,12 @@ fn kind_style(kind: TimelineKind) -> (&'static str, &'static str) {
     }
 }
 
-fn render(d: CustomerDetail, can_edit: bool, actions: DetailActions) -> impl IntoView {
+fn render(
+    d: CustomerDetail,
+    can_edit: bool,
+    is_admin: bool,
+    actions: DetailActions,
+) -> impl IntoView {
     let DetailActions {
         note: note_action,
         archive,
@@ -254,6 +259,38 @@ fn render(d: CustomerDetail, can_edit: bool, actions: DetailActions) -> impl Int
                 }}
             </section>
         </div>
+        {is_admin.then(|| view! { <EventLog customer_id=id/> })}
+    }
+}
+
+/// The domain events about the customer, newest first: what the system saw happen, and
+/// what playbooks start from (admins).
+#[component]
+fn EventLog(customer_id: i64) -> impl IntoView {
+    let events = Resource::new(move || customer_id, customer_events);
+    view! {
+        <section class="card mt-6" data-testid="domain-events">
+            <h2 class="border-b border-slate-100 px-5 py-3 text-sm font-semibold text-slate-700">
+                "Events" <span class="ml-1 font-normal text-slate-500">"· what playbooks start from, newest first"</span>
+            </h2>
+            <Transition fallback=Loading>
+                {move || events.get().map(|r| match r {
+                    Ok(list) if list.is_empty() => view! { <p class="px-5 py-4 text-sm text-slate-500">"No events yet: changes to this customer, its health, billing and usage will appear here."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ol class="divide-y divide-slate-100">
+                            {list.into_iter().map(|e| view! {
+                                <li class="flex flex-wrap items-baseline gap-x-3 px-5 py-2 text-sm" data-kind=e.kind>
+                                    <span class="w-60 shrink-0 font-medium text-slate-700">{e.label}</span>
+                                    <span class="min-w-0 flex-1 break-words text-slate-600">{e.summary}</span>
+                                    <span class="shrink-0 text-xs text-slate-500" title=format!("recorded {}", date_time(e.recorded_at))>{date_time(e.occurred_at)}</span>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    }.into_any(),
+                    Err(e) => view! { <div class="p-4"><ErrorNotice error=e/></div> }.into_any(),
+                })}
+            </Transition>
+        </section>
     }
 }
 
@@ -290,11 +327,12 @@ pub fn CustomerDetailPage() -> impl IntoView {
         },
     );
     let can_edit = user_can(Role::can_edit_customers);
+    let is_admin = user_can(Role::can_admin);
     view! {
         <a href="/customers" class="mb-4 inline-block text-sm text-slate-500 hover:text-slate-800">"← Customers"</a>
         <Transition fallback=Loading>
             {move || data.get().map(|r| match r {
-                Ok(d) => render(d, can_edit.get(), actions).into_any(),
+                Ok(d) => render(d, can_edit.get(), is_admin.get(), actions).into_any(),
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
             })}
         </Transition>

@@ -22,7 +22,7 @@ mod users;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,8 +53,47 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// A page whose code the browser loads only when the page is opened: with
+/// `cargo leptos build --split`, what only this page uses (its views, its server-function
+/// calls) goes into a wasm file of its own. The first pages a user opens (sign-in,
+/// dashboard) and the layout stay in the main file.
+macro_rules! lazy_page {
+    ($route:ident => $page:path) => {
+        struct $route;
+
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(this: Self) -> AnyView {
+                // The page loads its own data (its resources are in the server's HTML).
+                let _ = this;
+                untrack($page).into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(CustomerListRoute => customers::CustomerListPage);
+lazy_page!(NewCustomerRoute => customer_form::NewCustomerPage);
+lazy_page!(ImportRoute => import::ImportPage);
+lazy_page!(CustomerDetailRoute => customer_detail::CustomerDetailPage);
+lazy_page!(EditCustomerRoute => customer_form::EditCustomerPage);
+lazy_page!(UsersRoute => users::UsersPage);
+lazy_page!(JobsRoute => jobs::JobsPage);
+lazy_page!(AccountRoute => account::AccountPage);
+lazy_page!(IntegrationsRoute => integrations::IntegrationsPage);
+lazy_page!(ScorecardRoute => scorecard::ScorecardPage);
+lazy_page!(ChurnModelRoute => churn::ChurnModelPage);
+lazy_page!(AlertsRoute => alerts::AlertsPage);
+lazy_page!(AlertRulesRoute => alert_rules::AlertRulesPage);
+lazy_page!(ExpansionRoute => expansion::ExpansionPipelinePage);
+
 /// Routes. Every page renders fully on the server (`SsrMode::Async`): its data is in the
-/// HTML, so pages work before hydration and with JavaScript disabled.
+/// HTML, so pages work before hydration and with JavaScript disabled. All but the first
+/// pages are lazy (see `lazy_page`).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -66,20 +105,20 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=layout::AppShell ssr=SsrMode::Async>
                     <Route path=path!("/") view=dashboard::DashboardPage/>
-                    <Route path=path!("/customers") view=customers::CustomerListPage/>
-                    <Route path=path!("/customers/new") view=customer_form::NewCustomerPage/>
-                    <Route path=path!("/customers/import") view=import::ImportPage/>
-                    <Route path=path!("/customers/:id") view=customer_detail::CustomerDetailPage/>
-                    <Route path=path!("/customers/:id/edit") view=customer_form::EditCustomerPage/>
-                    <Route path=path!("/users") view=users::UsersPage/>
-                    <Route path=path!("/jobs") view=jobs::JobsPage/>
-                    <Route path=path!("/account") view=account::AccountPage/>
-                    <Route path=path!("/integrations") view=integrations::IntegrationsPage/>
-                    <Route path=path!("/health/scorecard") view=scorecard::ScorecardPage/>
-                    <Route path=path!("/health/model") view=churn::ChurnModelPage/>
-                    <Route path=path!("/alerts") view=alerts::AlertsPage/>
-                    <Route path=path!("/alerts/rules") view=alert_rules::AlertRulesPage/>
-                    <Route path=path!("/expansion") view=expansion::ExpansionPipelinePage/>
+                    <Route path=path!("/customers") view={Lazy::<CustomerListRoute>::new()}/>
+                    <Route path=path!("/customers/new") view={Lazy::<NewCustomerRoute>::new()}/>
+                    <Route path=path!("/customers/import") view={Lazy::<ImportRoute>::new()}/>
+                    <Route path=path!("/customers/:id") view={Lazy::<CustomerDetailRoute>::new()}/>
+                    <Route path=path!("/customers/:id/edit") view={Lazy::<EditCustomerRoute>::new()}/>
+                    <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("/jobs") view={Lazy::<JobsRoute>::new()}/>
+                    <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
+                    <Route path=path!("/integrations") view={Lazy::<IntegrationsRoute>::new()}/>
+                    <Route path=path!("/health/scorecard") view={Lazy::<ScorecardRoute>::new()}/>
+                    <Route path=path!("/health/model") view={Lazy::<ChurnModelRoute>::new()}/>
+                    <Route path=path!("/alerts") view={Lazy::<AlertsRoute>::new()}/>
+                    <Route path=path!("/alerts/rules") view={Lazy::<AlertRulesRoute>::new()}/>
+                    <Route path=path!("/expansion") view={Lazy::<ExpansionRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>

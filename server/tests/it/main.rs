@@ -15,6 +15,7 @@ mod customers;
 mod demo;
 mod durability;
 mod escaping;
+mod events;
 mod expansion;
 mod health;
 mod hubspot;

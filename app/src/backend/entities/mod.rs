@@ -11,6 +11,8 @@ pub mod churn_prediction;
 pub mod contact;
 pub mod customer;
 pub mod customer_identity;
+pub mod domain_event;
+pub mod event_cursor;
 pub mod expansion_signal;
 pub mod health_score;
 pub mod import_file;
