@@ -19,5 +19,14 @@ LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR=127.0.0.1:$port LEPTOS_ENV=PROD RU
 server=$!
 for _ in $(seq 300); do curl -fs http://127.0.0.1:$port/healthz >/dev/null 2>&1 && break; sleep 1; done
 curl -fs http://127.0.0.1:$port/healthz >/dev/null || { cat "$work/server.log"; exit 1; }
-echo "files: $(cd target/site/pkg && for f in *.wasm *.js; do printf '%s %s KB gz; ' "$f" $(( $(gzip -9c "$f" | wc -c) / 1024 )); done)"
+# The main files and each lazy route's own file; the shared chunks (code two routes use) summed.
+( cd target/site/pkg
+  gz() { gzip -9c "$1" | wc -c; }
+  for f in vcsm.wasm vcsm.js __wasm_split*.js split_*.wasm; do
+    [ -f "$f" ] && printf '%-60s %6s KB gz\n' "$f" $(( $(gz "$f") / 1024 ))
+  done
+  n=0; total=0
+  for f in chunk_*.wasm; do [ -f "$f" ] || continue; n=$((n + 1)); total=$((total + $(gz "$f"))); done
+  [ "$n" -gt 0 ] && printf '%-60s %6s KB gz\n' "$n shared chunks" $((total / 1024))
+) || true
 VCSM_BASE_URL=http://127.0.0.1:$port node end2end/tools/bundle-size.mjs "$@"

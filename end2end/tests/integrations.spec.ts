@@ -66,6 +66,9 @@ test('events sent through the public API appear on the customer timeline; bad an
   await page.fill('#external_id', newAccount);
   await page.getByTestId('save-customer').click();
   await expect(page).toHaveURL(/\/customers\/\d+$/);
+  // The page's code is its own file (a lazy route): let it load before leaving, as a person
+  // reading the page would (leaving mid-download aborts it, which the browser reports).
+  await expect(page.getByRole('heading', { level: 1, name: `E2E Replay Co ${stamp}` })).toBeVisible();
   const detailUrl = page.url();
 
   await page.goto('/integrations');

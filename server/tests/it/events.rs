@@ -36,6 +36,16 @@ async fn events_of(app: &TestApp, customer_id: i64) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// Customer `id` as a row to change directly, as the pipeline and webhooks do.
+async fn editable_customer(app: &TestApp, id: i64) -> customer::ActiveModel {
+    customer::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model()
+}
+
 fn kinds(events: &[(String, Value)]) -> Vec<&str> {
     events.iter().map(|(k, _)| k.as_str()).collect()
 }
@@ -77,12 +87,7 @@ async fn edits_health_churn_billing_and_usage_are_events_written_with_the_change
         (91, Level::Excellent),
     ] {
         let before = events_of(&app, id).await.len();
-        let mut c = customer::Entity::find_by_id(id)
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .into_active_model();
+        let mut c = editable_customer(&app, id).await;
         c.health_score = Set(Some(score));
         c.health_level = Set(Some(level.as_str().into()));
         c.health_computed_at = Set(Some(Utc::now()));
@@ -183,12 +188,7 @@ async fn renewals_coming_up_are_noticed_once_a_day() {
     let later = app.create_customer("Later", "acct_later").await;
     let today = Utc::now().date_naive();
     for (id, days) in [(soon, 30), (later, 31)] {
-        let mut c = customer::Entity::find_by_id(id)
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .into_active_model();
+        let mut c = editable_customer(&app, id).await;
         c.renewal_date = Set(Some(today + Duration::days(days)));
         c.update(&app.db).await.unwrap();
     }
