@@ -159,7 +159,10 @@ test('an admin sees what happened to a customer as events, newest first', async 
   await hydrated(page);
   const events = page.getByTestId('domain-events');
   await expect(events).toContainText('what playbooks start from');
-  // The demo's product usage is the newest thing that happened to it.
+  // Product events only when asked for: they would bury the rest.
+  await expect(events.locator('li[data-kind="customer.created"]')).toHaveCount(1);
+  await expect(events.locator('li[data-kind="event.received"]')).toHaveCount(0);
+  await page.getByTestId('events-usage').check();
   await expect(events.locator('li[data-kind="event.received"]').first()).toContainText('Product event received');
   expect(errors).toEqual([]);
 });

@@ -83,17 +83,23 @@ pub async fn advance(
     Ok(())
 }
 
-/// The newest `limit` events about a customer, newest first, in words.
+/// The newest `limit` events about a customer, newest first, in words; product events
+/// received only with `usage` (they outnumber the rest by far).
 ///
 /// # Errors
 /// Database errors.
 pub async fn for_customer(
     db: &impl ConnectionTrait,
     customer_id: i64,
+    usage: bool,
     limit: u64,
 ) -> Result<Vec<DomainEventRow>, DbErr> {
-    let rows = domain_event::Entity::find()
-        .filter(domain_event::Column::CustomerId.eq(customer_id))
+    let mut query =
+        domain_event::Entity::find().filter(domain_event::Column::CustomerId.eq(customer_id));
+    if !usage {
+        query = query.filter(domain_event::Column::Kind.ne(EventKind::EventReceived.as_str()));
+    }
+    let rows = query
         .order_by_desc(domain_event::Column::Id)
         .limit(limit)
         .all(db)

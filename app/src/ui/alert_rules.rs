@@ -20,11 +20,20 @@ const SEVERITIES: [Severity; 4] = [
 /// `/alerts/rules`.
 #[component]
 pub fn AlertRulesPage() -> impl IntoView {
-    let save = Action::new(|rules: &Vec<RuleConfig>| {
+    // The page reloads the rules after a save that went through, not after a refused one:
+    // that would throw away the edits being corrected (and race the person correcting them).
+    let saves = RwSignal::new(0_u32);
+    let save = Action::new(move |rules: &Vec<RuleConfig>| {
         let rules = rules.clone();
-        async move { save_alert_rules(rules).await }
+        async move {
+            let saved = save_alert_rules(rules).await;
+            if saved.is_ok() {
+                saves.update(|n| *n += 1);
+            }
+            saved
+        }
     });
-    let data = Resource::new(move || save.version().get(), |_| alert_rules());
+    let data = Resource::new(move || saves.get(), |_| alert_rules());
     view! {
         <PageHeader title="Alert rules".into() subtitle="Which conditions raise an alert, how severe it is, and who is told when one opens.".into()>
             <a href="/alerts" class="btn-secondary">"Alert inbox"</a>

@@ -267,12 +267,22 @@ fn render(
 /// what playbooks start from (admins).
 #[component]
 fn EventLog(customer_id: i64) -> impl IntoView {
-    let events = Resource::new(move || customer_id, customer_events);
+    let usage = RwSignal::new(false);
+    let events = Resource::new(
+        move || (customer_id, usage.get()),
+        |(id, usage)| customer_events(id, usage),
+    );
     view! {
         <section class="card mt-6" data-testid="domain-events">
-            <h2 class="border-b border-slate-100 px-5 py-3 text-sm font-semibold text-slate-700">
-                "Events" <span class="ml-1 font-normal text-slate-500">"· what playbooks start from, newest first"</span>
-            </h2>
+            <div class="flex flex-wrap items-center justify-between gap-2 border-b border-slate-100 px-5 py-3">
+                <h2 class="text-sm font-semibold text-slate-700">
+                    "Events" <span class="ml-1 font-normal text-slate-500">"· what playbooks start from, newest first"</span>
+                </h2>
+                <label class="flex items-center gap-2 text-sm text-slate-600">
+                    <input type="checkbox" data-testid="events-usage" prop:checked=move || usage.get() on:change=move |ev| usage.set(event_target_checked(&ev))/>
+                    "Show product events"
+                </label>
+            </div>
             <Transition fallback=Loading>
                 {move || events.get().map(|r| match r {
                     Ok(list) if list.is_empty() => view! { <p class="px-5 py-4 text-sm text-slate-500">"No events yet: changes to this customer, its health, billing and usage will appear here."</p> }.into_any(),

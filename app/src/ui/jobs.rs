@@ -64,7 +64,7 @@ pub fn JobsPage() -> impl IntoView {
         |_| list_jobs(),
     );
     view! {
-        <PageHeader title="Jobs".into() subtitle="Work the servers do on their own, once across all of them: the nightly recompute and retraining, the HubSpot sync, purges.".into()>
+        <PageHeader title="Jobs".into() subtitle="Work the servers do on their own, once across all of them: the nightly recompute and retraining, re-scores after a settings change, CSV imports, the HubSpot sync, renewal notices, purges.".into()>
             <button type="button" class="btn-secondary" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
         </PageHeader>
         {move || retry.value().get().and_then(|r| r.err()).map(|e| view! { <div class="mb-4"><ErrorNotice error=e/></div> })}

@@ -70,7 +70,11 @@ fn table() -> Vec<(&'static str, Access, Args)> {
             Args::Json(json!({"query": vcsm::listing::CustomerQuery::default()})),
         ),
         ("get_customer", SignedIn, form(&[("id", "1")])),
-        ("customer_events", Admin, form(&[("customer_id", "1")])),
+        (
+            "customer_events",
+            Admin,
+            form(&[("customer_id", "1"), ("usage", "false")]),
+        ),
         ("customer_form", Editor, form(&[("id", "1")])),
         ("create_customer", Editor, Args::Form(customer)),
         ("update_customer", Editor, Args::Form(update)),

@@ -165,13 +165,26 @@ async fn edits_health_churn_billing_and_usage_are_events_written_with_the_change
     assert_eq!(tail[2].1["score"], 9);
 
     // The admin's list: newest first, in words.
-    let res = app
-        .post_form("customer_events", &[("customer_id", &id.to_string())])
-        .await;
-    assert_eq!(res.status(), 200);
-    let rows: Vec<Value> = res.json().await.unwrap();
+    let list = |usage: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .post_form(
+                    "customer_events",
+                    &[("customer_id", &id.to_string()), ("usage", usage)],
+                )
+                .await;
+            assert_eq!(res.status(), 200);
+            res.json::<Vec<Value>>().await.unwrap()
+        }
+    };
+    let with_usage = list("true").await;
+    assert_eq!(with_usage[0]["kind"], "nps.answered");
+    assert_eq!(with_usage[1]["kind"], "event.received");
+    let rows = list("false").await;
     assert_eq!(rows[0]["kind"], "nps.answered");
     assert_eq!(rows[0]["summary"], "score 9");
+    assert!(rows.iter().all(|r| r["kind"] != "event.received"));
     assert!(rows
         .iter()
         .any(|r| r["label"] == "Health level changed" && r["summary"] == "good → fair"));
