@@ -7,6 +7,8 @@
 #          the rate per 100,000 events from an emptied events table, autovacuum off for it and
 #          no ANALYZE: the planner never learns the table grew (default 1,000,000 events)
 # Postgres on 127.0.0.1:5432, trust auth (VCSM_BENCH_POSTGRES to point elsewhere).
+# VCSM_BENCH_NO_EVENT_TRIGGER=1 turns off the trigger that writes a domain event per usage
+# event, to measure what it costs (run with and without, alternately, and compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --growth ]; then
@@ -25,6 +27,10 @@ cargo build --release -p server --bin vcsm --bench ingest
 bin="$CARGO_TARGET_DIR/release/vcsm"
 DATABASE_URL=$url "$bin" demo --customers 1000 --days 1 >/dev/null
 key=$(DATABASE_URL=$url "$bin" source create bench | awk '/^write key:/ {print $3}')
+if [ "${VCSM_BENCH_NO_EVENT_TRIGGER:-}" = 1 ]; then
+  psql "$url" -qc "ALTER TABLE usage_events DISABLE TRIGGER de_usage_events"
+  echo "the domain-event trigger on usage_events is off"
+fi
 if [ -n "$growth" ]; then
   psql "$url" -qc "TRUNCATE usage_events" -c "ALTER TABLE usage_events SET (autovacuum_enabled = false)"
   echo "autovacuum: $(psql "$url" -Atc 'SHOW autovacuum') (server), off for usage_events"
