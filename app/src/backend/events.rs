@@ -20,7 +20,9 @@ use crate::dto::DomainEventRow;
 
 /// The events after `consumer`'s cursor, oldest first, at most `limit`. On Postgres only
 /// events of transactions older than every one still running are read (see the
-/// migration): one committing late can't be passed over.
+/// migration): one committing late can't be passed over. Transaction ids are the whole
+/// Postgres server's, so a long transaction anywhere on it delays new events (never
+/// loses them) until it ends.
 ///
 /// # Errors
 /// Database errors.
@@ -34,21 +36,24 @@ pub async fn read(
         .await?
         .map_or((0, 0), |c| (c.tx_id, c.last_id));
     let backend = db.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Postgres => {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let statement = match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
             "SELECT * FROM domain_events WHERE (tx_id > $1 OR (tx_id = $1 AND id > $2)) \
              AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-             ORDER BY tx_id, id LIMIT $3"
-        }
-        _ => "SELECT * FROM domain_events WHERE id > ?2 AND ?1 = ?1 ORDER BY id LIMIT ?3",
-    };
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    domain_event::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(
-            backend,
-            sql,
+             ORDER BY tx_id, id LIMIT $3",
             [tx_id.into(), last_id.into(), limit.into()],
-        ))
+        ),
+        // One writer: ids are in commit order, `tx_id` is 0.
+        _ => Statement::from_sql_and_values(
+            backend,
+            "SELECT * FROM domain_events WHERE id > ? ORDER BY id LIMIT ?",
+            [last_id.into(), limit.into()],
+        ),
+    };
+    domain_event::Entity::find()
+        .from_raw_sql(statement)
         .all(db)
         .await
 }

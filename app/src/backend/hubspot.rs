@@ -145,8 +145,8 @@ pub async fn sync<C: ConnectionTrait + TransactionTrait>(
             ..Counts::default()
         },
     );
-    let outcome = result.as_ref().map_err(SyncStop::to_string).cloned();
-    remember(db, &outcome, &report, now).await?;
+    let error = result.as_ref().err().map(ToString::to_string);
+    remember(db, error, &report, now).await?;
     match result {
         Ok(()) => Ok(report),
         Err(SyncStop::Upstream(e)) => {
@@ -395,14 +395,14 @@ async fn import_contact(
 /// Keeps the last sync's time and result for the Integrations page.
 async fn remember(
     db: &impl ConnectionTrait,
-    result: &Result<(), String>,
+    error: Option<String>,
     report: &SyncReport,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let config = json!({
         "last_sync_at": now,
-        "ok": result.is_ok(),
-        "error": result.as_ref().err(),
+        "ok": error.is_none(),
+        "error": error,
         "report": report,
     });
     match integration_setting::Entity::find_by_id(HUBSPOT.to_string())

@@ -681,7 +681,10 @@ pub async fn start(
     text: String,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
-    let unfinished = jobs::unfinished(db, JOB_KIND).await?;
+    // Checked in the transaction that queues the import: on SQLite it holds the write
+    // lock from the start, so two requests can't both pass the check.
+    let txn = super::db::begin_write(db).await?;
+    let unfinished = jobs::unfinished(&txn, JOB_KIND).await?;
     if unfinished.iter().any(|j| j.created_by == Some(actor.id)) {
         return Err(AppError::Conflict(
             "Your previous import hasn't finished: wait for it.".into(),
@@ -692,7 +695,6 @@ pub async fn start(
             "{MAX_UNFINISHED_IMPORTS} imports are waiting or running already: try again when one has finished."
         )));
     }
-    let txn = super::db::begin_write(db).await?;
     let file = import_file::ActiveModel {
         kind: Set(kind.as_str().to_owned()),
         size_bytes: Set(i64::try_from(text.len()).unwrap_or(i64::MAX)),
