@@ -7,8 +7,10 @@
 #          the rate per 100,000 events from an emptied events table, autovacuum off for it and
 #          no ANALYZE: the planner never learns the table grew (default 1,000,000 events)
 # Postgres on 127.0.0.1:5432, trust auth (VCSM_BENCH_POSTGRES to point elsewhere).
-# VCSM_BENCH_NO_EVENT_TRIGGER=1 turns off the trigger that writes a domain event per usage
-# event, to measure what it costs (run with and without, alternately, and compare).
+# VCSM_BENCH_EVENT_TRIGGER picks how "event received" domain events are written, to measure
+# what they cost (run the modes alternately and compare): `statement` (the schema's, one
+# INSERT … SELECT per statement), `row` (the first version's row trigger, one call per
+# event), `off` (none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --growth ]; then
@@ -27,10 +29,25 @@ cargo build --release -p server --bin vcsm --bench ingest
 bin="$CARGO_TARGET_DIR/release/vcsm"
 DATABASE_URL=$url "$bin" demo --customers 1000 --days 1 >/dev/null
 key=$(DATABASE_URL=$url "$bin" source create bench | awk '/^write key:/ {print $3}')
-if [ "${VCSM_BENCH_NO_EVENT_TRIGGER:-}" = 1 ]; then
-  psql "$url" -qc "ALTER TABLE usage_events DISABLE TRIGGER de_usage_events"
-  echo "the domain-event trigger on usage_events is off"
-fi
+case "${VCSM_BENCH_EVENT_TRIGGER:-statement}" in
+  statement) ;;
+  off) psql "$url" -qc "ALTER TABLE usage_events DISABLE TRIGGER de_usage_events" ;;
+  row) psql "$url" -q <<'SQL'
+DROP TRIGGER de_usage_events ON usage_events;
+CREATE FUNCTION de_usage_events_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  PERFORM de_record(NEW.customer_id, 'event.received', json_build_object('name', NEW.name,
+    'properties', NEW.properties, 'usage_event_id', NEW.id), NEW.occurred_at, NEW.received_at);
+  IF NEW.name = 'NPS Submitted' THEN PERFORM de_record(NEW.customer_id, 'nps.answered',
+    json_build_object('score', NEW.properties::json -> 'score', 'usage_event_id', NEW.id),
+    NEW.occurred_at, NEW.received_at); END IF;
+  RETURN NULL; END $$;
+CREATE TRIGGER de_usage_events AFTER INSERT ON usage_events FOR EACH ROW
+  EXECUTE FUNCTION de_usage_events_row();
+SQL
+  ;;
+  *) echo "VCSM_BENCH_EVENT_TRIGGER: statement, row or off" >&2; exit 2 ;;
+esac
+echo "domain events for usage events: ${VCSM_BENCH_EVENT_TRIGGER:-statement}"
 if [ -n "$growth" ]; then
   psql "$url" -qc "TRUNCATE usage_events" -c "ALTER TABLE usage_events SET (autovacuum_enabled = false)"
   echo "autovacuum: $(psql "$url" -Atc 'SHOW autovacuum') (server), off for usage_events"

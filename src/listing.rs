@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::customer::{Stage, Tier};
+use crate::customers::{Stage, Tier};
 
 /// Columns the customer list can be sorted by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::customer::{Stage, Tier};
+use crate::customers::{Stage, Tier};
 
 /// What the summary needs to know about one (non-archived) customer.
 #[derive(Clone, Debug, PartialEq, Eq)]

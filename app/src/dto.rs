@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use vcsm::auth::Role;
-use vcsm::csv_import::RowError;
-use vcsm::customer::{ContactRole, Stage, Tier};
+use vcsm::customers::{ContactRole, Stage, Tier};
+use vcsm::imports::RowError;
 use vcsm::listing::CustomerQuery;
 use vcsm::portfolio::PortfolioSummary;
 
@@ -214,9 +214,9 @@ impl ImportKind {
     /// The file's columns, in the order a template lists them.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            ImportKind::Customers => &vcsm::csv_import::CUSTOMER_COLUMNS,
-            ImportKind::Contacts => &vcsm::csv_import::CONTACT_COLUMNS,
-            ImportKind::Events => &vcsm::csv_import::EVENT_COLUMNS,
+            ImportKind::Customers => &vcsm::imports::CUSTOMER_COLUMNS,
+            ImportKind::Contacts => &vcsm::imports::CONTACT_COLUMNS,
+            ImportKind::Events => &vcsm::imports::EVENT_COLUMNS,
         }
     }
 }

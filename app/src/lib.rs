@@ -19,7 +19,10 @@ pub use ui::{shell, App};
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        reload_if_page_code_missing(&info.to_string());
+    }));
     // What `leptos::mount::hydrate_lazy` does, then the mark below once it is done.
     wasm_bindgen_futures::spawn_local(async {
         let Some(body) = web_sys::window()
@@ -33,5 +36,43 @@ pub fn hydrate() {
             .forget();
         // Lets end-to-end tests (and curious users) know the page is interactive now.
         let _ = body.set_attribute("data-hydrated", "true");
+        if let Some(storage) = session_storage() {
+            let _ = storage.remove_item(RELOADED_FOR);
+        }
     });
+}
+
+/// Session-storage key: the address reloaded because a page's code failed to load.
+#[cfg(feature = "hydrate")]
+const RELOADED_FOR: &str = "vcsm-reloaded-for";
+
+#[cfg(feature = "hydrate")]
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// A lazy page's code (its own wasm file) that can't be fetched — a new release replaced
+/// the files this tab was loaded with, or the network dropped — panics in the loader and
+/// leaves the page dead. Loading the address again from the server gets the current files.
+/// Once per address: if the reload fails the same way, the panic stays in the console.
+#[cfg(feature = "hydrate")]
+fn reload_if_page_code_missing(panic: &str) {
+    // The message of `wasm_split`'s loader when a split file fails to load.
+    if !panic.contains("load callback should succeed") {
+        return;
+    }
+    let Some(location) = web_sys::window().map(|w| w.location()) else {
+        return;
+    };
+    let Ok(href) = location.href() else {
+        return;
+    };
+    let storage = session_storage();
+    if let Some(storage) = &storage {
+        if storage.get_item(RELOADED_FOR).ok().flatten().as_deref() == Some(href.as_str()) {
+            return;
+        }
+        let _ = storage.set_item(RELOADED_FOR, &href);
+    }
+    let _ = location.reload();
 }

@@ -47,6 +47,16 @@ test('admins edit plans: a bad number is refused, a good list is saved', async (
   await page.getByTestId('save-plans').click();
   await expect(page.getByTestId('plans-error')).toContainText('seat limit must be a whole number');
   await seats.fill('15');
+  // A list the server refuses (two plans with one code) keeps the edits being corrected.
+  const secondCode = plans.nth(1).getByRole('textbox', { name: 'Code' });
+  const firstCode = await plans.first().getByRole('textbox', { name: 'Code' }).inputValue();
+  const ownCode = await secondCode.inputValue();
+  await secondCode.fill(firstCode);
+  await page.getByTestId('save-plans').click();
+  await expect(page.getByTestId('plans-error')).toContainText('is used by another plan');
+  await expect(secondCode).toHaveValue(firstCode);
+  await expect(seats).toHaveValue('15');
+  await secondCode.fill(ownCode);
   const features = plans.nth(1).getByRole('textbox', { name: 'Features, comma-separated' });
   await features.fill('API access, integrations, webhooks');
   await page.getByTestId('save-plans').click();

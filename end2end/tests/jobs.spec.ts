@@ -30,3 +30,32 @@ test('admins see the jobs the servers ran on their own; others are refused', asy
   await expect(page.getByRole('alert')).toBeVisible();
   await expect(page.getByTestId('jobs-table')).toHaveCount(0);
 });
+
+test("a page whose code can't be fetched (a release replaced it) is loaded again from the server", async ({ page }) => {
+  await signIn(page, 'admin@example.com');
+  await page.goto('/');
+  await hydrated(page);
+  // The next lazy file the tab asks for fails once, as a file a new release removed would.
+  const refused: string[] = [];
+  await page.route(/\/pkg\/[^/]+\.wasm$/, (route) => {
+    const file = new URL(route.request().url()).pathname;
+    if (refused.length === 0 && !file.endsWith('/vcsm.wasm')) {
+      refused.push(file);
+      return route.abort('connectionfailed');
+    }
+    return route.continue();
+  });
+  await page.evaluate(() => {
+    (window as unknown as { beforeReload: boolean }).beforeReload = true;
+  });
+  await page.getByRole('link', { name: 'Jobs' }).click();
+  // The tab was reloaded (the mark is gone) and works again.
+  await expect
+    .poll(() => page.evaluate(() => (window as unknown as { beforeReload?: boolean }).beforeReload ?? false))
+    .toBe(false);
+  expect(refused).toHaveLength(1);
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Jobs' }).click();
+  await expect(page).toHaveURL(/\/jobs$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Jobs' })).toBeVisible();
+});

@@ -16,6 +16,7 @@ mod m20261125_000010_event_name_index;
 mod m20261205_000011_jobs;
 mod m20261206_000012_import_files;
 mod m20261206_000013_domain_events;
+mod m20261206_000014_usage_events_statement_trigger;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_jobs::Migration),
             Box::new(m20261206_000012_import_files::Migration),
             Box::new(m20261206_000013_domain_events::Migration),
+            Box::new(m20261206_000014_usage_events_statement_trigger::Migration),
         ]
     }
 }

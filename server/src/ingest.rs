@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use vcsm::segment::{parse_batch, parse_message, Kind, Problem, MAX_BATCH_BYTES};
+use vcsm::sources::segment::{parse_batch, parse_message, Kind, Problem, MAX_BATCH_BYTES};
 
 pub fn routes() -> Router<AppState> {
     let mut router = Router::new();
@@ -74,7 +74,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Source, R
 async fn store(
     state: &AppState,
     source: &Source,
-    messages: &[(vcsm::segment::Message, Value)],
+    messages: &[(vcsm::sources::segment::Message, Value)],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ingest::Outcome, Rejection> {
     // Never closed, so acquiring fails only if it were: then go on unthrottled.
@@ -194,7 +194,7 @@ async fn single(
 /// A batch read from its body: each valid message with its raw JSON, the problems of the
 /// invalid ones, and how many messages the body held.
 struct ReadBatch {
-    messages: Vec<(vcsm::segment::Message, Value)>,
+    messages: Vec<(vcsm::sources::segment::Message, Value)>,
     problems: Vec<Problem>,
     item_count: usize,
 }

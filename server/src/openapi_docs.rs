@@ -1,6 +1,6 @@
 //! OpenAPI descriptions of the endpoints other systems call whose handlers live elsewhere
 //! (`ingest.rs`, `webhooks.rs`): the shapes here document the wire format; the parsers
-//! in the domain core (`vcsm::segment`, `vcsm::stripe`, `vcsm::tickets`) enforce it.
+//! in the domain core (`vcsm::sources::segment`, `vcsm::sources::stripe`, `vcsm::sources::tickets`) enforce it.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 /// Zendesk's replay window for the signature timestamp (as Stripe's).
-const ZENDESK_TOLERANCE_SECS: i64 = vcsm::tickets::ZENDESK_TOLERANCE_SECS;
+const ZENDESK_TOLERANCE_SECS: i64 = vcsm::sources::tickets::ZENDESK_TOLERANCE_SECS;
 
 /// Stripe's events are small; anything near this is not one.
 const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
@@ -103,7 +103,8 @@ async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let keys: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    if let Err(e) = vcsm::stripe::verify_signature(header, &body, &keys, now, STRIPE_TOLERANCE_SECS)
+    if let Err(e) =
+        vcsm::sources::stripe::verify_signature(header, &body, &keys, now, STRIPE_TOLERANCE_SECS)
     {
         return refuse(
             &state,
@@ -115,7 +116,7 @@ async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         )
         .await;
     }
-    let event = match vcsm::stripe::parse_event(&body) {
+    let event = match vcsm::sources::stripe::parse_event(&body) {
         Ok(e) => e,
         Err(problems) => {
             return refuse(
@@ -148,7 +149,7 @@ async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-fn problem_text(problems: &[vcsm::segment::Problem]) -> String {
+fn problem_text(problems: &[vcsm::sources::segment::Problem]) -> String {
     let text: Vec<String> = problems
         .iter()
         .take(20)
@@ -202,7 +203,10 @@ async fn secrets_of(
 async fn store_ticket(
     state: &AppState,
     channel: &str,
-    parsed: Result<Option<vcsm::tickets::TicketUpdate>, Vec<vcsm::segment::Problem>>,
+    parsed: Result<
+        Option<vcsm::sources::tickets::TicketUpdate>,
+        Vec<vcsm::sources::segment::Problem>,
+    >,
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Response {
@@ -258,7 +262,7 @@ async fn zendesk(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         header("x-zendesk-webhook-signature-timestamp"),
     );
     let verified = secrets.iter().map(|secret| {
-        vcsm::tickets::verify_zendesk(
+        vcsm::sources::tickets::verify_zendesk(
             signature,
             timestamp,
             &body,
@@ -278,7 +282,7 @@ async fn zendesk(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         )
         .await;
     }
-    let parsed = vcsm::tickets::parse_zendesk(&body);
+    let parsed = vcsm::sources::tickets::parse_zendesk(&body);
     store_ticket(&state, CHANNEL, parsed, &body, now).await
 }
 
@@ -295,7 +299,7 @@ async fn intercom(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         .unwrap_or("");
     let verified = secrets
         .iter()
-        .map(|secret| vcsm::tickets::verify_intercom(header, &body, secret));
+        .map(|secret| vcsm::sources::tickets::verify_intercom(header, &body, secret));
     if let Some(Err(e)) = verified.reduce(|a, b| if a.is_ok() { a } else { b }) {
         return refuse(
             &state,
@@ -307,7 +311,7 @@ async fn intercom(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         )
         .await;
     }
-    let parsed = vcsm::tickets::parse_intercom(&body);
+    let parsed = vcsm::sources::tickets::parse_intercom(&body);
     store_ticket(&state, CHANNEL, parsed, &body, now).await
 }
 
@@ -337,8 +341,8 @@ async fn tickets(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         Err(e) => return unavailable(e),
     }
     let parsed = match serde_json::from_slice::<Value>(&body) {
-        Ok(v) => vcsm::tickets::parse_generic(&v, now).map(Some),
-        Err(e) => Err(vec![vcsm::segment::Problem::new(
+        Ok(v) => vcsm::sources::tickets::parse_generic(&v, now).map(Some),
+        Err(e) => Err(vec![vcsm::sources::segment::Problem::new(
             "body",
             format!("is not valid JSON: {e}"),
         )]),

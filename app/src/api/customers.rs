@@ -2,22 +2,17 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use vcsm::customer::CustomerInput;
+use vcsm::customers::CustomerInput;
 use vcsm::listing::CustomerQuery;
 
 #[cfg(feature = "ssr")]
 use super::ctx;
 #[cfg(feature = "ssr")]
 use crate::backend::customers as svc;
-use crate::dto::{
-    CustomerDetail, CustomerPage, DomainEventRow, ImportKind, ImportStatus, OwnerOption,
-};
+use crate::dto::{CustomerDetail, CustomerPage, OwnerOption};
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use vcsm::auth::Role;
-
-/// Largest CSV accepted in one import (about 100,000 typical rows).
-pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
 
 #[server(input = Json, endpoint = "list_customers")]
 pub async fn list_customers(query: CustomerQuery) -> Result<CustomerPage, AppError> {
@@ -75,47 +70,6 @@ pub async fn add_note(customer_id: i64, body: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Starts importing a CSV file of `kind` in the background (all rows or none); poll
-/// [`import_progress`] with the id returned.
-#[server(input = Json, endpoint = "start_import")]
-pub async fn start_import(kind: ImportKind, csv: String) -> Result<u64, AppError> {
-    let (state, user) = (ctx::require(Role::can_edit_customers).await)?;
-    if csv.len() > MAX_IMPORT_BYTES {
-        return ctx::respond(Err(AppError::BadRequest(format!(
-            "The file is larger than {} MB: split it.",
-            MAX_IMPORT_BYTES / 1024 / 1024
-        ))));
-    }
-    ctx::respond(
-        crate::backend::imports::start(&state.db, &user, kind, csv, chrono::Utc::now())
-            .await
-            .map(|id| id.unsigned_abs()),
-    )
-}
-
-/// Where an import started by this user is: its progress, then its report.
-#[server(endpoint = "import_progress")]
-pub async fn import_progress(id: u64) -> Result<ImportStatus, AppError> {
-    let (state, user) = ctx::signed_in().await?;
-    ctx::respond(crate::backend::imports::status(&state.db, id, user.id).await)
-}
-
-/// The newest domain events about a customer — what playbooks will start from — for
-/// admins checking what the system saw; product events (every one received) only when
-/// `usage` asks for them, so they don't bury the rest.
-#[server(endpoint = "customer_events")]
-pub async fn customer_events(
-    customer_id: i64,
-    usage: bool,
-) -> Result<Vec<DomainEventRow>, AppError> {
-    let (state, _) = ctx::require(Role::can_admin).await?;
-    ctx::respond(
-        crate::backend::events::for_customer(&state.db, customer_id, usage, 50)
-            .await
-            .map_err(Into::into),
-    )
-}
-
 /// Users who can own customers.
 #[server(endpoint = "owner_options")]
 pub async fn owner_options() -> Result<Vec<OwnerOption>, AppError> {
@@ -130,7 +84,7 @@ pub async fn owner_options() -> Result<Vec<OwnerOption>, AppError> {
 #[server(endpoint = "add_contact")]
 pub async fn add_contact(
     customer_id: i64,
-    contact: vcsm::customer::ContactInput,
+    contact: vcsm::customers::ContactInput,
 ) -> Result<i64, AppError> {
     let (state, user) = ctx::require(Role::can_edit_customers).await?;
     ctx::respond(

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 use vcsm::money::format_money;
-use vcsm::stripe::{
+use vcsm::sources::stripe::{
     account_hint, payment_health, Charge, Customer as StripeCustomer, Event, Invoice,
     PaymentHealth, StripeObject, Subscription, SubscriptionStatus,
 };
@@ -76,7 +76,7 @@ async fn replay_for(
 ) -> Result<u64, AppError> {
     let mut applied = 0;
     for row in webhooks::held(db, STRIPE).await? {
-        let Ok(event) = vcsm::stripe::parse_event_value(&row.payload) else {
+        let Ok(event) = vcsm::sources::stripe::parse_event_value(&row.payload) else {
             continue;
         };
         if stripe_customer.is_some_and(|id| stripe_customer_of(&event.object) != Some(id)) {
@@ -228,7 +228,7 @@ fn describe(s: &Subscription, mrr: i64) -> String {
 }
 
 /// The item that bills the most per period: its price and interval describe the row.
-fn main_item(s: &Subscription) -> Option<&vcsm::stripe::SubscriptionItem> {
+fn main_item(s: &Subscription) -> Option<&vcsm::sources::stripe::SubscriptionItem> {
     s.items.iter().max_by_key(|i| {
         i.unit_amount_minor
             .unwrap_or(0)
@@ -243,10 +243,10 @@ fn interval_label(s: &Subscription) -> String {
         None => "month".into(),
         Some(i) => {
             let unit = match i.interval {
-                vcsm::stripe::Interval::Day => "day",
-                vcsm::stripe::Interval::Week => "week",
-                vcsm::stripe::Interval::Month => "month",
-                vcsm::stripe::Interval::Year => "year",
+                vcsm::sources::stripe::Interval::Day => "day",
+                vcsm::sources::stripe::Interval::Week => "week",
+                vcsm::sources::stripe::Interval::Month => "month",
+                vcsm::sources::stripe::Interval::Year => "year",
             };
             if i.interval_count <= 1 {
                 unit.into()
@@ -296,7 +296,7 @@ async fn apply_subscription(
     let quantity: u64 = s
         .items
         .iter()
-        .filter(|i| i.usage_type == vcsm::stripe::UsageType::Licensed)
+        .filter(|i| i.usage_type == vcsm::sources::stripe::UsageType::Licensed)
         .fold(0, |a, i| a.saturating_add(i.quantity));
     let before = existing.as_ref().map(|r| (r.status.clone(), r.mrr_minor));
     let mut am: subscription::ActiveModel = match existing {

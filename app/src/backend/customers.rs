@@ -10,7 +10,7 @@ use sea_orm::{
     TransactionTrait,
 };
 use vcsm::auth::Role;
-use vcsm::customer::{ContactRole, CustomerDraft, CustomerInput, Stage, Tier};
+use vcsm::customers::{ContactRole, CustomerDraft, CustomerInput, Stage, Tier};
 use vcsm::listing::{like_contains_pattern, CustomerQuery, SortKey};
 use vcsm::ValidationErrors;
 
@@ -275,7 +275,7 @@ pub async fn detail(
     timeline.extend(tickets.into_iter().map(|t| {
         let negative = t.sentiment.is_some_and(|s| s <= -0.05);
         let mood = t.sentiment.map(|s| {
-            let label = vcsm::tickets::SentimentLabel::from_compound(s).as_str();
+            let label = vcsm::sources::tickets::SentimentLabel::from_compound(s).as_str();
             format!(" · {label} ({s:+.2})")
         });
         TimelineItem {
@@ -669,7 +669,7 @@ pub async fn add_contact<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &CurrentUser,
     customer_id: i64,
-    input: &vcsm::customer::ContactInput,
+    input: &vcsm::customers::ContactInput,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
     let draft = input.validate().map_err(AppError::Validation)?;

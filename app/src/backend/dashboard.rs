@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use vcsm::alerts::Severity;
 use vcsm::churn::Risk;
-use vcsm::customer::{Stage, Tier};
+use vcsm::customers::{Stage, Tier};
 use vcsm::health::Level;
 use vcsm::portfolio::{silent_before, summarize, CustomerFacts};
 

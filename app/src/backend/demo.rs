@@ -186,7 +186,7 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
         stats.tickets += c.tickets.len() as u64;
         support_ticket::Entity::insert_many(c.tickets.iter().map(|t| {
             // Scored like tickets from a helpdesk, so demo tickets carry the same signals.
-            let signals = vcsm::tickets::analyze(&t.subject, &t.body);
+            let signals = vcsm::sources::tickets::analyze(&t.subject, &t.body);
             support_ticket::ActiveModel {
                 customer_id: Set(m.id),
                 source: Set("demo".into()),

@@ -123,6 +123,28 @@ pub async fn for_customer(
         .collect())
 }
 
+/// How long "product event received" events are kept. They are the one kind that comes
+/// in volume (one per event a customer's product sends); the events themselves stay in
+/// `usage_events`, this is only what consumers start from.
+pub const KEEP_PRODUCT_EVENTS: Duration = Duration::days(90);
+
+/// Deletes "product event received" events recorded before `before` (see
+/// [`KEEP_PRODUCT_EVENTS`]); every other kind is kept. Returns how many were deleted.
+///
+/// # Errors
+/// Database errors.
+pub async fn purge_product_events(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    Ok(domain_event::Entity::delete_many()
+        .filter(domain_event::Column::Kind.eq(EventKind::EventReceived.as_str()))
+        .filter(domain_event::Column::RecordedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Writes today's "renewal coming up" events: one per live customer whose renewal is a
 /// notice day away (`RENEWAL_NOTICE_DAYS`), unless today's is written already (the job
 /// ran before, or is run again). Returns how many were written.

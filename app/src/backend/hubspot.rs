@@ -1,6 +1,6 @@
 //! HubSpot import: companies become customers and contacts become their contacts, read
 //! page by page from HubSpot's CRM API with a private-app token, honouring its rate-limit
-//! headers (`vcsm::hubspot::next_step` decides when to wait, retry or stop).
+//! headers (`vcsm::sources::hubspot::next_step` decides when to wait, retry or stop).
 //!
 //! Policy: a HubSpot company is linked to a customer by a `customer_identities` row. An
 //! unlinked company is linked to the one customer with its domain, else created. Fields of
@@ -17,7 +17,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 use serde_json::json;
-use vcsm::hubspot::{self as hs, RateLimit, Step};
+use vcsm::sources::hubspot::{self as hs, RateLimit, Step};
 
 use super::customers::active_model;
 use super::entities::{contact, customer, customer_identity, integration_setting};
@@ -378,7 +378,7 @@ async fn import_contact(
                 name: Set(k.name.clone()),
                 email: Set(Some(email.clone())),
                 title: Set(k.title.clone()),
-                role: Set(vcsm::customer::ContactRole::User.as_str().into()),
+                role: Set(vcsm::customers::ContactRole::User.as_str().into()),
                 external_user_id: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),

@@ -18,9 +18,10 @@ use sea_orm::{
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use vcsm::csv_import::{
+use vcsm::imports::{RowError, MAX_REPORTED_ERRORS};
+use vcsm::sources::csv::{
     event_row_key, parse_contacts_csv, parse_customers_csv, parse_events_csv, ContactRow, EventRow,
-    Parsed, RowError, MAX_REPORTED_ERRORS,
+    Parsed,
 };
 
 use super::audit;

@@ -18,8 +18,8 @@ use sea_orm::{
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use vcsm::customer::{CustomerDraft, Stage, Tier};
-use vcsm::segment::{Kind, Message};
+use vcsm::customers::{CustomerDraft, Stage, Tier};
+use vcsm::sources::segment::{Kind, Message};
 
 use super::auth::{new_session_token, token_hash};
 use super::customers::active_model;
@@ -382,7 +382,7 @@ async fn create_customer_for_group(
     let draft = CustomerDraft {
         name: trait_str(m, "name").unwrap_or_else(|| group.to_string()),
         external_id: Some(group.to_string()),
-        domain: trait_str(m, "website").and_then(|w| vcsm::customer::parse_domain(&w).ok()),
+        domain: trait_str(m, "website").and_then(|w| vcsm::customers::parse_domain(&w).ok()),
         tier: Tier::SmallBusiness,
         stage: Stage::Onboarding,
         churned_on: None,
@@ -430,7 +430,7 @@ async fn apply_group(
             let k = contact::ActiveModel {
                 customer_id: Set(customer_id),
                 name: Set(user.chars().take(200).collect()),
-                role: Set(vcsm::customer::ContactRole::User.as_str().into()),
+                role: Set(vcsm::customers::ContactRole::User.as_str().into()),
                 external_user_id: Set(Some(user.clone())),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -789,11 +789,16 @@ pub async fn replay_quarantine<C: ConnectionTrait + TransactionTrait>(
     let parsed: Vec<Result<Message, String>> = held
         .iter()
         .map(|row| {
-            vcsm::segment::parse_message(&row.payload, Kind::parse(&row.kind), "", row.received_at)
-                .map_err(|problems| {
-                    let first = problems.first().map(|p| format!("{} {}", p.path, p.reason));
-                    format!("no longer valid: {}", first.unwrap_or_default())
-                })
+            vcsm::sources::segment::parse_message(
+                &row.payload,
+                Kind::parse(&row.kind),
+                "",
+                row.received_at,
+            )
+            .map_err(|problems| {
+                let first = problems.first().map(|p| format!("{} {}", p.path, p.reason));
+                format!("no longer valid: {}", first.unwrap_or_default())
+            })
         })
         .collect();
     let mut dir = Directory::load(&txn, parsed.iter().filter_map(|m| m.as_ref().ok())).await?;

@@ -8,7 +8,7 @@ use sea_orm::{
     TransactionSession, TransactionTrait,
 };
 use serde_json::Value;
-use vcsm::tickets::{TicketSource, TicketUpdate};
+use vcsm::sources::tickets::{TicketSource, TicketUpdate};
 
 use super::entities::{contact, customer, customer_identity, support_ticket};
 use super::webhooks::{self, Disposition};
@@ -41,9 +41,11 @@ pub async fn receive<C: ConnectionTrait + TransactionTrait>(
 fn reparse(provider: &str, payload: &Value, received_at: DateTime<Utc>) -> Option<TicketUpdate> {
     let bytes = payload.to_string().into_bytes();
     match TicketSource::parse(provider)? {
-        TicketSource::Zendesk => vcsm::tickets::parse_zendesk(&bytes).ok().flatten(),
-        TicketSource::Intercom => vcsm::tickets::parse_intercom(&bytes).ok().flatten(),
-        TicketSource::Api => vcsm::tickets::parse_generic(payload, received_at).ok(),
+        TicketSource::Zendesk => vcsm::sources::tickets::parse_zendesk(&bytes).ok().flatten(),
+        TicketSource::Intercom => vcsm::sources::tickets::parse_intercom(&bytes)
+            .ok()
+            .flatten(),
+        TicketSource::Api => vcsm::sources::tickets::parse_generic(payload, received_at).ok(),
     }
 }
 
@@ -123,7 +125,7 @@ async fn resolve(db: &impl ConnectionTrait, u: &TicketUpdate) -> Result<Match, D
         {
             return Ok(Match::Customer(k.customer_id));
         }
-        if let Some(domain) = vcsm::customer::company_email_domain(&email) {
+        if let Some(domain) = vcsm::customers::company_email_domain(&email) {
             let same = customer::Entity::find()
                 .filter(customer::Column::Domain.eq(domain.as_str()))
                 .filter(customer::Column::ArchivedAt.is_null())
@@ -200,7 +202,7 @@ async fn apply(db: &impl ConnectionTrait, u: &TicketUpdate) -> Result<Dispositio
         sea_orm::ActiveValue::NotSet | sea_orm::ActiveValue::Unchanged(None)
     );
     if subject != old_subject || body != old_body || never_scored {
-        let signals = vcsm::tickets::analyze(&subject, &body);
+        let signals = vcsm::sources::tickets::analyze(&subject, &body);
         am.sentiment = Set(Some(signals.sentiment));
         am.cancellation_intent = Set(signals.cancellation_intent);
         am.intent_phrases = Set(signals.intent_summary());

@@ -242,7 +242,10 @@ async fn perform(
             let written = events::record_renewals(&state.db, now.date_naive(), now)
                 .await
                 .map_err(failed)?;
-            Ok(json!({ "renewal_events": written }))
+            let purged = events::purge_product_events(&state.db, now - events::KEEP_PRODUCT_EVENTS)
+                .await
+                .map_err(failed)?;
+            Ok(json!({ "renewal_events": written, "old_product_events_deleted": purged }))
         }
         SESSIONS_PURGE => {
             users::purge_expired(&state.db, now).await.map_err(failed)?;
@@ -482,7 +485,7 @@ pub fn label(kind: &str) -> &str {
         CHURN_NIGHTLY => "Nightly churn retraining",
         HUBSPOT_SYNC => "HubSpot sync",
         SESSIONS_PURGE => "Purge expired sessions",
-        RENEWAL_NOTICES => "Renewal notices",
+        RENEWAL_NOTICES => "Renewal notices and old product events",
         imports::JOB_KIND => "CSV import",
         other => other,
     }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use vcsm::auth::Role;
-use vcsm::customer::{Stage, Tier};
+use vcsm::customers::{Stage, Tier};
 
 use crate::dto::CurrentUser;
 use crate::error::AppError;

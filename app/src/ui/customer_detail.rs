@@ -13,10 +13,11 @@ use super::components::{
 };
 use super::expansion::CustomerExpansion;
 use super::health::HealthPanel;
-use crate::api::customers::{customer_events, get_customer, AddContact, AddNote, ArchiveCustomer};
+use crate::api::customers::{get_customer, AddContact, AddNote, ArchiveCustomer};
+use crate::api::events::customer_events;
 use crate::dto::{CustomerDetail, TimelineKind};
 use crate::error::AppError;
-use vcsm::customer::ContactRole;
+use vcsm::customers::ContactRole;
 
 /// The `:id` route parameter; an invalid id becomes a clear 404.
 pub fn id_param() -> Memo<Result<i64, AppError>> {

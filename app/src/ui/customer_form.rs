@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use vcsm::auth::Role;
-use vcsm::customer::{CustomerInput, Stage, Tier};
+use vcsm::customers::{CustomerInput, Stage, Tier};
 use vcsm::ValidationErrors;
 
 use super::components::{user_can, ErrorNotice, FieldError, Loading, PageHeader};

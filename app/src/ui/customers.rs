@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use vcsm::auth::Role;
-use vcsm::customer::{Stage, Tier};
+use vcsm::customers::{Stage, Tier};
 use vcsm::listing::{page_count, CustomerQuery, SortKey, PAGE_SIZES};
 use vcsm::money::format_money;
 use vcsm::timefmt::{ago, date, with_query};

@@ -35,14 +35,30 @@ fn percent(confidence: f64) -> String {
 pub fn ExpansionPipelinePage() -> impl IntoView {
     let page = RwSignal::new(0_u64);
     let act = new_act();
-    let save = Action::new(|plans: &Vec<Plan>| {
+    // Bumped by a save that went through: only then is the saved list read back. A refused
+    // save keeps the edits being corrected (re-reading would throw them away).
+    let saves = RwSignal::new(0_u32);
+    let save = Action::new(move |plans: &Vec<Plan>| {
         let plans = plans.clone();
-        async move { save_plans(plans).await }
+        async move {
+            let saved = save_plans(plans).await;
+            if saved.is_ok() {
+                saves.update(|n| *n += 1);
+            }
+            saved
+        }
     });
     let data = Resource::new(
-        move || (page.get(), act.version().get(), save.version().get()),
+        move || (page.get(), act.version().get(), saves.get()),
         |(p, _, _)| expansion_pipeline(None, p),
     );
+    // The plans being edited live with the page, not with one load of it: paging through the
+    // signals or acting on one re-reads the page and must not reset them.
+    let drafts = PlanDrafts {
+        rows: RwSignal::new(Vec::new()),
+        loaded_after: StoredValue::new(None),
+        saves,
+    };
     view! {
         <PageHeader title="Expansion".into() subtitle="Customers who look ready to buy more: estimated extra ARR and how sure we are, refreshed with every scoring.".into()/>
         <Transition fallback=Loading>
@@ -50,7 +66,7 @@ pub fn ExpansionPipelinePage() -> impl IntoView {
                 Ok(p) => view! {
                     {totals(&p)}
                     {signal_table(p.signals.clone(), p.total, p.page, p.page_size, act, page)}
-                    {plans_editor(p.plans, p.can_edit_plans, save)}
+                    {plans_editor(&p.plans, p.can_edit_plans, save, drafts)}
                 }.into_any(),
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
             })}
@@ -263,12 +279,28 @@ impl PlanDraft {
     }
 }
 
+/// The plan list being edited, and after which save it was read from the server.
+#[derive(Clone, Copy)]
+struct PlanDrafts {
+    rows: RwSignal<Vec<PlanDraft>>,
+    loaded_after: StoredValue<Option<u32>>,
+    saves: RwSignal<u32>,
+}
+
 fn plans_editor(
-    plans: Vec<Plan>,
+    plans: &[Plan],
     can_edit: bool,
     save: Action<Vec<Plan>, Result<(), AppError>>,
+    edits: PlanDrafts,
 ) -> impl IntoView {
-    let drafts = RwSignal::new(plans.iter().map(PlanDraft::from_plan).collect::<Vec<_>>());
+    let drafts = edits.rows;
+    let saved_so_far = edits.saves.get_untracked();
+    if edits.loaded_after.get_value() != Some(saved_so_far) {
+        // First load, or a save went through: start from what is stored. Untracked: the
+        // views that read the drafts are made below, after this.
+        edits.loaded_after.set_value(Some(saved_so_far));
+        drafts.update_untracked(|d| *d = plans.iter().map(PlanDraft::from_plan).collect());
+    }
     let local_error = RwSignal::new(None::<String>);
     let server_error = move || {
         save.value().get().and_then(|r| r.err()).map(|e| {

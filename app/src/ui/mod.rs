@@ -11,7 +11,7 @@ mod customers;
 mod dashboard;
 mod expansion;
 pub(crate) mod health;
-mod import;
+mod imports;
 mod integrations;
 mod jobs;
 mod layout;
@@ -78,7 +78,7 @@ macro_rules! lazy_page {
 
 lazy_page!(CustomerListRoute => customers::CustomerListPage);
 lazy_page!(NewCustomerRoute => customer_form::NewCustomerPage);
-lazy_page!(ImportRoute => import::ImportPage);
+lazy_page!(ImportRoute => imports::ImportPage);
 lazy_page!(CustomerDetailRoute => customer_detail::CustomerDetailPage);
 lazy_page!(EditCustomerRoute => customer_form::EditCustomerPage);
 lazy_page!(UsersRoute => users::UsersPage);

@@ -141,7 +141,8 @@ fn invoice_object(status: &str, attempt_count: u32, next_attempt: Option<i64>) -
 
 async fn deliver(app: &TestApp, payload: &Value, secret: &str) -> (u16, Value) {
     let body = payload.to_string();
-    let header = vcsm::stripe::sign(body.as_bytes(), secret, chrono::Utc::now().timestamp());
+    let header =
+        vcsm::sources::stripe::sign(body.as_bytes(), secret, chrono::Utc::now().timestamp());
     deliver_raw(app, body, &header).await
 }
 
@@ -194,10 +195,10 @@ async fn a_bad_signature_is_refused_and_changes_nothing() {
     for header in [
         String::new(),
         "t=abc,v1=zz".to_string(),
-        vcsm::stripe::sign(body.as_bytes(), "whsec_some_other_secret", now),
-        vcsm::stripe::sign(body.as_bytes(), SECRET, now - 3600),
+        vcsm::sources::stripe::sign(body.as_bytes(), "whsec_some_other_secret", now),
+        vcsm::sources::stripe::sign(body.as_bytes(), SECRET, now - 3600),
         // Signed for another body.
-        vcsm::stripe::sign(b"{}", SECRET, now),
+        vcsm::sources::stripe::sign(b"{}", SECRET, now),
     ] {
         let (status, answer) = deliver_raw(&app, body.clone(), &header).await;
         assert_eq!(status, 400, "{header:?}: {answer}");

@@ -306,7 +306,7 @@ async fn list_searches_filters_sorts_and_pages_on_the_server() {
     let ent = list(
         &app,
         CustomerQuery {
-            tier: Some(vcsm::customer::Tier::Enterprise),
+            tier: Some(vcsm::customers::Tier::Enterprise),
             ..Default::default()
         },
     )

@@ -221,6 +221,39 @@ async fn renewals_coming_up_are_noticed_once_a_day() {
     assert!(!kinds(&events_of(&app, later).await).contains(&"renewal.due"));
 }
 
+#[tokio::test]
+async fn product_events_are_kept_90_days_and_the_rest_for_good() {
+    let app = spawn_admin().await;
+    let id = app.create_customer("Acme", "acct_1").await;
+    let now = Utc::now();
+    let old = now - events::KEEP_PRODUCT_EVENTS - Duration::days(1);
+    for (kind, recorded_at) in [
+        (EventKind::EventReceived, old),
+        (EventKind::EventReceived, now),
+        (EventKind::AlertOpened, old),
+    ] {
+        domain_event::ActiveModel {
+            customer_id: Set(id),
+            kind: Set(kind.as_str().to_owned()),
+            data: Set(json!({})),
+            occurred_at: Set(recorded_at),
+            recorded_at: Set(recorded_at),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    let deleted = events::purge_product_events(&app.db, now - events::KEEP_PRODUCT_EVENTS)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    assert_eq!(
+        kinds(&events_of(&app, id).await),
+        vec!["customer.created", "event.received", "alert.opened"]
+    );
+}
+
 /// What `consumer` reads once `count` events are readable. On Postgres a consumer reads
 /// only events of transactions older than every one still running on the server (their
 /// ids are server-wide: another test's transaction counts), so a new event can take a

@@ -35,7 +35,7 @@ async fn acme(app: &TestApp) -> i64 {
 async fn zendesk(app: &TestApp, payload: &Value, secret: &str) -> (u16, Value) {
     let body = payload.to_string();
     let ts = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let signature = vcsm::tickets::sign_zendesk(body.as_bytes(), secret, &ts);
+    let signature = vcsm::sources::tickets::sign_zendesk(body.as_bytes(), secret, &ts);
     let res = app
         .client
         .post(app.url("/webhooks/zendesk"))
@@ -242,7 +242,7 @@ async fn intercom_conversations_resolve_through_the_contact() {
             .send()
     };
     assert_eq!(send("sha1=0000".into()).await.unwrap().status(), 400);
-    let res = send(vcsm::tickets::sign_intercom(
+    let res = send(vcsm::sources::tickets::sign_intercom(
         body.as_bytes(),
         INTERCOM_SECRET,
     ))

@@ -533,7 +533,8 @@ async fn absurd_stripe_quantities_keep_mrr_positive_and_the_dashboard_up() {
         let body = json!({"id": format!("evt_{i}"), "object": "event", "created": 1_700_000_000 + i as i64,
             "type": kind, "data": {"object": object}})
         .to_string();
-        let header = vcsm::stripe::sign(body.as_bytes(), SECRET, chrono::Utc::now().timestamp());
+        let header =
+            vcsm::sources::stripe::sign(body.as_bytes(), SECRET, chrono::Utc::now().timestamp());
         let res = app
             .client
             .post(app.url("/webhooks/stripe"))

@@ -16,10 +16,10 @@ use serde_json::{Map, Value};
 use std::time::Duration;
 
 use crate::auth::Email;
-use crate::customer::{parse_domain, CustomerDraft, CustomerInput, Stage, Tier, MAX_NAME_LEN};
+use crate::customers::{parse_domain, CustomerDraft, CustomerInput, Stage, Tier, MAX_NAME_LEN};
 
 /// One problem with a response: where (`results[3].properties.name`) and why.
-pub use crate::segment::Problem;
+pub use crate::sources::segment::Problem;
 
 // ---------------------------------------------------------------------------------------
 // Requests
@@ -1046,7 +1046,7 @@ mod tests {
             {"id": "1", "properties": {"firstname": "A\u{0}B", "jobtitle": "t".repeat(400), "email": "a@b.co"}}
         ]});
         for c in parse_contacts(&body(&v)).unwrap().results {
-            let input = crate::customer::ContactInput {
+            let input = crate::customers::ContactInput {
                 name: c.name.clone(),
                 email: c.email.clone().unwrap_or_default(),
                 title: c.title.clone().unwrap_or_default(),

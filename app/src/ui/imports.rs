@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use vcsm::auth::Role;
 
 use super::components::{user_can, ErrorNotice, PageHeader};
-use crate::api::customers::{import_progress, start_import};
+use crate::api::imports::{import_progress, start_import};
 use crate::dto::{ImportKind, ImportPhase, ImportReport, ImportStatus};
 use crate::error::AppError;
 

@@ -11,70 +11,18 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::auth::Email;
-use crate::customer::{ContactDraft, ContactInput, CustomerDraft, CustomerInput};
-use crate::segment::{MAX_FUTURE_SKEW_HOURS, MAX_ID_LEN, MAX_MESSAGE_BYTES, MAX_NAME_LEN};
+use crate::customers::{ContactDraft, ContactInput, CustomerDraft, CustomerInput};
+use crate::imports::{
+    RowError, CONTACT_COLUMNS, CUSTOMER_COLUMNS, EVENT_COLUMNS, MAX_REPORTED_ERRORS, MAX_ROWS,
+};
+use crate::sources::segment::{MAX_FUTURE_SKEW_HOURS, MAX_ID_LEN, MAX_MESSAGE_BYTES, MAX_NAME_LEN};
 use crate::validation::{non_empty, ValidationErrors};
-
-/// Columns understood in a customers CSV (header names, case-insensitive).
-pub const CUSTOMER_COLUMNS: [&str; 14] = [
-    "name",
-    "external_id",
-    "domain",
-    "tier",
-    "stage",
-    "churned_on",
-    "plan",
-    "mrr",
-    "currency",
-    "seats",
-    "contract_start",
-    "renewal_date",
-    "owner_email",
-    "tags",
-];
-
-/// Columns understood in a contacts CSV (header names, case-insensitive).
-pub const CONTACT_COLUMNS: [&str; 6] = [
-    "customer_external_id",
-    "name",
-    "email",
-    "title",
-    "role",
-    "user_id",
-];
-
-/// Columns understood in a product-events CSV (header names, case-insensitive).
-pub const EVENT_COLUMNS: [&str; 6] = [
-    "customer_external_id",
-    "event",
-    "occurred_at",
-    "user_id",
-    "message_id",
-    "properties",
-];
-
-/// Most rows accepted in one file.
-pub const MAX_ROWS: usize = 100_000;
-
-/// Most errors listed for one file. Past it the rest are only counted, in one closing
-/// `file` error, so a file that is wrong on every line gives a readable report.
-pub const MAX_REPORTED_ERRORS: usize = 100;
 
 /// Longest customer external id: the customer form's rule (bytes, no spaces).
 const MAX_EXTERNAL_ID_LEN: usize = 100;
-
-/// One problem in one row. `line` is the 1-based line in the file (the header is line 1)
-/// and `field` the column (`file` for the whole file, `row` for a row that cannot be read).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RowError {
-    pub line: u64,
-    pub field: String,
-    pub message: String,
-}
 
 /// A row that passed validation, with the line it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -733,7 +681,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::customer::ContactRole;
+    use crate::customers::ContactRole;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
@@ -753,7 +701,7 @@ mod tests {
         assert_eq!(acme.mrr_minor, 1_200_000);
         assert_eq!(acme.tags, vec!["a", "b"]);
         assert_eq!(parsed.rows[1].line, 3);
-        assert_eq!(parsed.rows[1].draft.stage, crate::customer::Stage::Active);
+        assert_eq!(parsed.rows[1].draft.stage, crate::customers::Stage::Active);
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! The names, titles, events, plans and ticket texts demo customers are made of.
+
+use super::*;
+
+/// The password every demo user gets.
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+pub(super) const PREFIXES: [&str; 60] = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Hooli",
+    "Vandelay",
+    "Soylent",
+    "Cyberdyne",
+    "Tyrell",
+    "Wonka",
+    "Oscorp",
+    "Aperture",
+    "Massive",
+    "Pied Piper",
+    "Dunder",
+    "Gringotts",
+    "Monarch",
+    "Nakatomi",
+    "Virtucon",
+    "Bluth",
+    "Prestige",
+    "Sterling",
+    "Zenith",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Litware",
+    "Adatum",
+    "Tailspin",
+    "Woodgrove",
+    "Proseware",
+    "Lucerne",
+    "Fourth Coffee",
+    "Alpine",
+    "Blue Yonder",
+    "Coho",
+    "Margie's",
+    "Wide World",
+    "Humongous",
+    "Trey",
+    "Graphic",
+    "Southridge",
+    "Lamna",
+    "Relecloud",
+    "Bellows",
+    "Kestrel",
+    "Orbital",
+    "Quantum",
+    "Redwood",
+    "Summit",
+    "Tidal",
+    "Vertex",
+    "Willow",
+    "Yellowtail",
+    "Zephyr",
+    "Harbor",
+    "Ironclad",
+    "Juniper",
+];
+pub(super) const SUFFIXES: [&str; 30] = [
+    "Labs",
+    "Analytics",
+    "Systems",
+    "Logistics",
+    "Health",
+    "Foods",
+    "Media",
+    "Robotics",
+    "Energy",
+    "Finance",
+    "Studios",
+    "Networks",
+    "Retail",
+    "Partners",
+    "Software",
+    "Cloud",
+    "Bank",
+    "Travel",
+    "Insurance",
+    "Motors",
+    "Learning",
+    "Security",
+    "Pharma",
+    "Legal",
+    "Realty",
+    "Games",
+    "Telecom",
+    "Apparel",
+    "Brewing",
+    "Aerospace",
+];
+pub(super) const FIRST: [&str; 24] = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Linus",
+    "Margaret",
+    "Ken",
+    "Barbara",
+    "Dennis",
+    "Frances",
+    "Edsger",
+    "Radia",
+    "Tim",
+    "Katherine",
+    "John",
+    "Hedy",
+    "Donald",
+    "Sophie",
+    "Guido",
+    "Anita",
+    "Bjarne",
+    "Shafi",
+    "Leslie",
+    "Lynn",
+    "Niklaus",
+];
+pub(super) const LAST: [&str; 24] = [
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Torvalds",
+    "Hamilton",
+    "Thompson",
+    "Liskov",
+    "Ritchie",
+    "Allen",
+    "Dijkstra",
+    "Perlman",
+    "Berners-Lee",
+    "Johnson",
+    "McCarthy",
+    "Lamarr",
+    "Knuth",
+    "Wilson",
+    "van Rossum",
+    "Borg",
+    "Stroustrup",
+    "Goldwasser",
+    "Lamport",
+    "Conway",
+    "Wirth",
+];
+pub(super) const TITLES: [(&str, ContactRole); 4] = [
+    ("Head of Operations", ContactRole::Champion),
+    ("VP Customer Experience", ContactRole::ExecutiveSponsor),
+    ("IT Administrator", ContactRole::Admin),
+    ("Analyst", ContactRole::User),
+];
+/// Product areas in adoption order: everyone logs in, few automate workflows.
+pub(super) const EVENTS: [&str; 8] = [
+    "Logged In",
+    "Dashboard Viewed",
+    "Report Created",
+    "API Call Batch",
+    "Export Generated",
+    "Workflow Automated",
+    "Invite Sent",
+    "Integration Connected",
+];
+/// (plan, price per seat per month in cents)
+pub(super) const PLANS: [(&str, i64); 4] = [
+    ("Starter", 19_00),
+    ("Professional", 49_00),
+    ("Business", 99_00),
+    ("Enterprise", 150_00),
+];
+
+/// The demo's plans for expansion estimates: [`PLANS`]' prices, with limits per 28 days
+/// sized to the demo's event volumes, and the features each bigger plan adds.
+pub fn plans() -> Vec<crate::expansion::Plan> {
+    let limits: [(Option<u32>, Option<u64>, &[&str]); 4] = [
+        (Some(15), Some(150), &[]),
+        (Some(30), Some(250), &["API access", "integrations"]),
+        (Some(80), Some(400), &["SSO", "audit log"]),
+        (None, None, &["dedicated support", "sandbox"]),
+    ];
+    PLANS
+        .iter()
+        .zip(limits)
+        .enumerate()
+        .map(
+            |(i, ((name, price), (seats, events, features)))| crate::expansion::Plan {
+                code: name.to_lowercase(),
+                name: (*name).to_string(),
+                rank: i as i32 + 1,
+                seat_price_minor: *price,
+                seat_limit: seats,
+                event_limit: events,
+                features: features.iter().map(|f| (*f).to_string()).collect(),
+            },
+        )
+        .collect()
+}
+
+pub(super) const HAPPY_TICKETS: [(&str, &str); 6] = [
+    ("How do I export a report to CSV?", "Hi team, we'd like to export the weekly report to CSV for our finance folks. Is there a way? Thanks!"),
+    ("Feature request: SSO with Okta", "We love the product and are rolling it out to more teams. Could you support SSO with Okta?"),
+    ("Adding more seats", "We're onboarding a new department next month and need about 20 more seats. Who can help?"),
+    ("Question about API limits", "Our engineers want to sync data nightly through the API. What are the rate limits?"),
+    ("Great onboarding session", "Thanks for the training yesterday, the team found it really useful."),
+    ("Dashboard filter question", "Is it possible to save a filter on the main dashboard so it sticks between sessions?"),
+];
+pub(super) const UNHAPPY_TICKETS: [(&str, &str); 6] = [
+    ("Dashboard keeps timing out", "The dashboard has been timing out all week and my team can't get their work done. This is really frustrating."),
+    ("Considering cancelling our subscription", "Honestly we are not getting enough value and are considering cancelling at renewal. Please advise."),
+    ("Too expensive for what we use", "We only use a fraction of the features and the price is too expensive for us now."),
+    ("Data sync broken again", "The integration stopped syncing again. Third time this month. We need a fix, not a workaround."),
+    ("Refund request", "We were charged for seats we never used. We'd like a refund for last month."),
+    ("Switching to another tool?", "Our new VP is evaluating alternatives and we may be switching to a competitor next quarter."),
+];
