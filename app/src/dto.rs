@@ -653,6 +653,12 @@ pub struct JobsDto {
     pub done: u64,
     /// Dead and running jobs first, then the newest.
     pub jobs: Vec<JobDto>,
+    /// Customers queued for a re-score (`score_requests`): due now, or being scored.
+    pub rescores_waiting: u64,
+    /// Alert notifications waiting to be delivered (first try or a retry to come).
+    pub notifications_pending: u64,
+    /// Alert notifications given up after their last try.
+    pub notifications_failed: u64,
 }
 
 /// One domain event about a customer, for the admin's list on the customer page.

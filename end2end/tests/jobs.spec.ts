@@ -10,6 +10,9 @@ test('admins see the jobs the servers ran on their own; others are refused', asy
   await expect(page).toHaveURL(/\/jobs$/);
   await expect(page.getByRole('heading', { level: 1, name: 'Jobs' })).toBeVisible();
   await expect(page.getByTestId('job-counts')).toContainText('Failed');
+  // The two queues of their own: re-scores and alert notifications.
+  await expect(page.getByTestId('queues')).toContainText('Customers waiting to be re-scored');
+  await expect(page.getByTestId('notifications-failed')).toHaveText(/^\d+$/);
   // The server queues the day's recompute at start and runs it within seconds.
   const nightly = page.getByTestId('job-row').filter({ hasText: 'Nightly health recompute' });
   await expect(async () => {

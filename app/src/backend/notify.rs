@@ -264,6 +264,33 @@ async fn record(
 ///
 /// # Errors
 /// Database errors.
+/// How many notifications are in `status`.
+///
+/// # Errors
+/// Database errors.
+pub async fn count_in(db: &impl ConnectionTrait, status: &str) -> Result<u64, DbErr> {
+    notification::Entity::find()
+        .filter(notification::Column::Status.eq(status))
+        .count(db)
+        .await
+}
+
+/// Gives every notification that failed its last try a new round of tries, from `now`.
+/// Returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn retry_failed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    Ok(notification::Entity::update_many()
+        .col_expr(notification::Column::Status, PENDING.into())
+        .col_expr(notification::Column::Attempts, 0.into())
+        .col_expr(notification::Column::NextAttemptAt, now.into())
+        .filter(notification::Column::Status.eq(FAILED))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<NotificationRow>, DbErr> {
     let rows = notification::Entity::find()
         .order_by_desc(notification::Column::Id)

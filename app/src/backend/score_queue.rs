@@ -82,6 +82,15 @@ pub async fn any_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<bo
         > 0)
 }
 
+/// How many customers are queued for a re-score (waiting for their debounce, due, or
+/// being scored).
+///
+/// # Errors
+/// Database errors.
+pub async fn waiting(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    score_request::Entity::find().count(db).await
+}
+
 /// Claims up to [`CLAIM`] due requests for a [`LEASE`], oldest first, in a short
 /// transaction of its own: their due time moves to the lease's end (on Postgres, rows
 /// another server is claiming are skipped). Returns the customers, in id order.

@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use super::entities::job;
 use super::jobs::{self, NewJob};
 use super::{
-    churn, customers, events, health, hubspot, imports, notify, pipeline, users, AppState,
+    churn, customers, events, health, hubspot, imports, notify, pipeline, score_queue, users,
+    AppState,
 };
 use crate::dto::{CurrentUser, JobDto, JobsDto, RescoreStatus};
 use crate::error::AppError;
@@ -554,7 +555,36 @@ pub async fn overview(state: &AppState) -> Result<JobsDto, AppError> {
             .into_iter()
             .map(dto)
             .collect(),
+        rescores_waiting: score_queue::waiting(db).await?,
+        notifications_pending: notify::count_in(db, notify::PENDING).await?,
+        notifications_failed: notify::count_in(db, notify::FAILED).await?,
     })
+}
+
+/// Gives the alert notifications that failed their last try a new round of tries
+/// (audited). Returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn retry_notifications(
+    state: &AppState,
+    user: &CurrentUser,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let txn = super::db::begin_write(&state.db).await?;
+    let retried = notify::retry_failed(&txn, now).await?;
+    super::audit::record(
+        &txn,
+        Some(user),
+        "notifications.retry",
+        "notification",
+        None,
+        json!({ "retried": retried }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(retried)
 }
 
 /// Queues dead job `id` again now (audited).

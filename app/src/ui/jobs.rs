@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use vcsm::timefmt::date_time;
 
 use super::components::{EmptyState, ErrorNotice, Loading, PageHeader, Stat};
-use crate::api::jobs::{list_jobs, RetryJob};
+use crate::api::jobs::{list_jobs, RetryFailedNotifications, RetryJob};
 use crate::dto::JobDto;
 
 fn state_badge(state: &str) -> (&'static str, &'static str) {
@@ -58,9 +58,16 @@ fn JobRow(job: JobDto, retry: ServerAction<RetryJob>) -> impl IntoView {
 #[component]
 pub fn JobsPage() -> impl IntoView {
     let retry = ServerAction::<RetryJob>::new();
+    let retry_notifications = ServerAction::<RetryFailedNotifications>::new();
     let refresh = RwSignal::new(0u32);
     let jobs = Resource::new(
-        move || (retry.version().get(), refresh.get()),
+        move || {
+            (
+                retry.version().get(),
+                retry_notifications.version().get(),
+                refresh.get(),
+            )
+        },
         |_| list_jobs(),
     );
     view! {
@@ -68,6 +75,7 @@ pub fn JobsPage() -> impl IntoView {
             <button type="button" class="btn-secondary" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
         </PageHeader>
         {move || retry.value().get().and_then(|r| r.err()).map(|e| view! { <div class="mb-4"><ErrorNotice error=e/></div> })}
+        {move || retry_notifications.value().get().and_then(|r| r.err()).map(|e| view! { <div class="mb-4"><ErrorNotice error=e/></div> })}
         <Transition fallback=Loading>
             {move || jobs.get().map(|r| match r {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
@@ -77,6 +85,26 @@ pub fn JobsPage() -> impl IntoView {
                         <Stat label="Running" value=page.running.to_string()/>
                         <Stat label="Queued" value=page.queued.to_string()/>
                         <Stat label="Done" value=page.done.to_string() hint="Kept 30 days.".into()/>
+                    </div>
+                    <div class="mb-6 card p-4" data-testid="queues">
+                        <h2 class="mb-1 text-sm font-semibold text-slate-700">"Queues of their own"</h2>
+                        <p class="mb-3 text-xs text-slate-500">"Two kinds of work keep their own queue, on the same terms as jobs (claimed once across the servers, retried): customers re-scored after new data, and alert notifications (each one listed on the alert rules page)."</p>
+                        <dl class="grid gap-3 text-sm sm:grid-cols-3">
+                            <div><dt class="text-slate-500">"Customers waiting to be re-scored"</dt><dd class="font-semibold" data-testid="rescores-waiting">{page.rescores_waiting.to_string()}</dd></div>
+                            <div><dt class="text-slate-500">"Notifications to deliver"</dt><dd class="font-semibold" data-testid="notifications-pending">{page.notifications_pending.to_string()}</dd></div>
+                            <div>
+                                <dt class="text-slate-500">"Notifications failed"</dt>
+                                <dd class="flex items-center gap-3">
+                                    <span class="font-semibold" data-testid="notifications-failed">{page.notifications_failed.to_string()}</span>
+                                    {(page.notifications_failed > 0).then(|| view! {
+                                        <button type="button" class="btn-secondary h-7 text-xs" data-testid="retry-notifications"
+                                            disabled=move || retry_notifications.pending().get()
+                                            on:click=move |_| { retry_notifications.dispatch(RetryFailedNotifications {}); }>"Retry them"</button>
+                                        <a href="/alerts/rules" class="text-xs text-indigo-700 hover:underline">"See why"</a>
+                                    })}
+                                </dd>
+                            </div>
+                        </dl>
                     </div>
                     <div class="card overflow-x-auto">
                         {if page.jobs.is_empty() {

@@ -451,6 +451,25 @@ async fn refused_deliveries_retry_with_back_off_then_give_up_and_unconfigured_on
     assert_eq!(deliver(&app, at + Duration::days(1)).await, 0);
     assert!(mails.lock().unwrap().is_empty());
 
+    // The jobs page counts them; an admin gives them a new round of tries.
+    app.sign_in_as("admin@example.com", "admin").await;
+    let page: serde_json::Value = app.post_form("list_jobs", &[]).await.json().await.unwrap();
+    assert_eq!(page["notifications_failed"], queued.len());
+    assert_eq!(page["notifications_pending"], 0);
+    let res = app.post_form("retry_failed_notifications", &[]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<u64>().await.unwrap(), queued.len() as u64);
+    let retried = notifications(&app).await;
+    assert!(
+        retried
+            .iter()
+            .all(|n| n.status == "pending" && n.attempts == 0),
+        "{retried:?}"
+    );
+    let page: serde_json::Value = app.post_form("list_jobs", &[]).await.json().await.unwrap();
+    assert_eq!(page["notifications_failed"], 0);
+    assert_eq!(page["notifications_pending"], queued.len());
+
     // A server without SMTP keeps the deliveries and says why they were not sent.
     let quiet = spawn_app().await;
     quiet.sign_in_as("csm@example.com", "csm").await;

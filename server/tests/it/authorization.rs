@@ -141,6 +141,7 @@ fn table() -> Vec<(&'static str, Access, Args)> {
         ("list_users", Admin, form(&[])),
         ("list_jobs", Admin, form(&[])),
         ("retry_job", Admin, form(&[("id", "999")])),
+        ("retry_failed_notifications", Admin, form(&[])),
         (
             "create_user",
             Admin,
