@@ -15,14 +15,30 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use vcsm::validation::{first_nul_in_json, nul_position, NUL_MESSAGE};
 
+/// The nonce a page's inline scripts carry, made here for each request and handed to
+/// Leptos (`http::router` provides it as the page's `Nonce`), so that the policy this
+/// layer sends names it whatever happens inside the page's rendering.
+#[derive(Clone, Debug)]
+pub struct PageNonce(pub String);
+
 /// Adds the headers every answer carries. Pages set their own Content-Security-Policy
-/// with the nonce of their inline scripts (`app::ui::shell`); every other answer gets
-/// the same policy without one.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// with the nonce of their inline scripts (`app::ui::shell`); a page whose policy didn't
+/// make it into the answer — `leptos_axum` lost the one `shell` set, now and then, when
+/// the browser had just aborted requests (seen: the page then never hydrated) — gets
+/// the policy with this request's nonce, the one its scripts carry. Every other answer
+/// gets the policy without a nonce.
+pub async fn security_headers(mut req: Request, next: Next) -> Response {
+    let nonce = leptos::nonce::Nonce::new().to_string();
+    req.extensions_mut().insert(PageNonce(nonce.clone()));
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     if !headers.contains_key(CONTENT_SECURITY_POLICY) {
-        if let Ok(v) = HeaderValue::from_str(&app::security::content_security_policy(None)) {
+        let is_page = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+        let policy = app::security::content_security_policy(is_page.then_some(nonce.as_str()));
+        if let Ok(v) = HeaderValue::from_str(&policy) {
             headers.insert(CONTENT_SECURITY_POLICY, v);
         }
     }

@@ -30,7 +30,16 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context.clone()),
+            move || {
+                provide_context(context.clone());
+                // The nonce `guard::security_headers` made for this request: the page's
+                // scripts carry the one its policy names.
+                if let Some(nonce) = leptos::prelude::use_context::<axum::http::request::Parts>()
+                    .and_then(|parts| parts.extensions.get::<crate::guard::PageNonce>().cloned())
+                {
+                    provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+                }
+            },
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

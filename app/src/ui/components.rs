@@ -12,6 +12,20 @@ use crate::error::AppError;
 #[derive(Clone, Copy)]
 pub struct UserResource(pub Resource<Result<Option<CurrentUser>, AppError>>);
 
+/// Whether the signed-in user is known yet (loaded, or there is no layout to load it).
+///
+/// A page whose view depends on the user *and creates resources* must wait for this
+/// before rendering: on the server the page's data may arrive before the user, and a
+/// first render without the user then a second with them would create the nested
+/// resources twice. Resources are matched to their serialized data by the order they are
+/// created in, and the browser, which has both at once, renders only once: its resources
+/// would read another's data and the page would not hydrate — only when the server
+/// happened to load the page's data first, so it looked flaky.
+pub fn user_known() -> Signal<bool> {
+    let res = use_context::<UserResource>();
+    Signal::derive(move || res.is_none_or(|r| r.0.get().is_some()))
+}
+
 /// Whether the signed-in user passes `allowed` (false while unknown).
 pub fn user_can(allowed: fn(Role) -> bool) -> Signal<bool> {
     let res = use_context::<UserResource>();

@@ -9,7 +9,7 @@ use vcsm::timefmt::{ago, date, date_time};
 use super::alerts::CustomerAlerts;
 use super::churn::ChurnPanel;
 use super::components::{
-    user_can, ErrorNotice, FieldError, Loading, PageHeader, StageBadge, TierBadge,
+    user_can, user_known, ErrorNotice, FieldError, Loading, PageHeader, StageBadge, TierBadge,
 };
 use super::expansion::CustomerExpansion;
 use super::health::HealthPanel;
@@ -339,10 +339,12 @@ pub fn CustomerDetailPage() -> impl IntoView {
     );
     let can_edit = user_can(Role::can_edit_customers);
     let is_admin = user_can(Role::can_admin);
+    // The page's panels create resources of their own: render once the user is known.
+    let user_known = user_known();
     view! {
         <a href="/customers" class="mb-4 inline-block text-sm text-slate-500 hover:text-slate-800">"← Customers"</a>
         <Transition fallback=Loading>
-            {move || data.get().map(|r| match r {
+            {move || data.get().filter(|_| user_known.get()).map(|r| match r {
                 Ok(d) => render(d, can_edit.get(), is_admin.get(), actions).into_any(),
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
             })}
