@@ -53,7 +53,7 @@ test('admins edit plans: a bad number is refused, a good list is saved', async (
   const ownCode = await secondCode.inputValue();
   await secondCode.fill(firstCode);
   await page.getByTestId('save-plans').click();
-  await expect(page.getByTestId('plans-error')).toContainText('is used by another plan');
+  await expect(page.getByTestId('plans-error')).toContainText('Plan 2, code: ' + firstCode + ' is used by another plan');
   await expect(secondCode).toHaveValue(firstCode);
   await expect(seats).toHaveValue('15');
   await secondCode.fill(ownCode);

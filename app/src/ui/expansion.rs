@@ -279,6 +279,27 @@ impl PlanDraft {
     }
 }
 
+/// A field the server names (`plans[1].seat_price_minor`) as the editor shows it
+/// ("Plan 2, seat price"), like the editor's own messages.
+fn plan_field_label(field: &str) -> String {
+    let Some((index, name)) = field
+        .strip_prefix("plans[")
+        .and_then(|rest| rest.split_once("]."))
+    else {
+        return field.replace('_', " ");
+    };
+    let Ok(index) = index.parse::<usize>() else {
+        return field.replace('_', " ");
+    };
+    let name = match name {
+        "seat_price_minor" => "price",
+        "seat_limit" => "seats included",
+        "event_limit" => "events per 28 days",
+        other => other,
+    };
+    format!("Plan {}, {name}", index + 1)
+}
+
 /// The plan list being edited, and after which save it was read from the server.
 #[derive(Clone, Copy)]
 struct PlanDrafts {
@@ -307,7 +328,7 @@ fn plans_editor(
             e.field_errors()
                 .map(|v| {
                     v.0.iter()
-                        .map(|f| format!("{}: {}", f.field, f.message))
+                        .map(|f| format!("{}: {}", plan_field_label(&f.field), f.message))
                         .collect::<Vec<_>>()
                         .join("; ")
                 })
@@ -393,5 +414,21 @@ fn plans_editor(
                 </div>
             })}
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_field_label;
+
+    #[test]
+    fn server_field_names_read_as_the_editor_names_them() {
+        assert_eq!(plan_field_label("plans[1].code"), "Plan 2, code");
+        assert_eq!(
+            plan_field_label("plans[0].seat_price_minor"),
+            "Plan 1, price"
+        );
+        assert_eq!(plan_field_label("plans"), "plans");
+        assert_eq!(plan_field_label("plans[x].code"), "plans[x].code");
     }
 }
