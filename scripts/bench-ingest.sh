@@ -32,7 +32,7 @@ key=$(DATABASE_URL=$url "$bin" source create bench | awk '/^write key:/ {print $
 case "${VCSM_BENCH_EVENT_TRIGGER:-statement}" in
   statement) ;;
   off) psql "$url" -qc "ALTER TABLE usage_events DISABLE TRIGGER de_usage_events" ;;
-  row) psql "$url" -q <<'SQL'
+  row) psql "$url" -q -v ON_ERROR_STOP=1 <<'SQL'
 DROP TRIGGER de_usage_events ON usage_events;
 CREATE FUNCTION de_usage_events_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
   PERFORM de_record(NEW.customer_id, 'event.received', json_build_object('name', NEW.name,

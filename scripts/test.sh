@@ -16,8 +16,8 @@ cargo fmt --all -- --check
 cargo clippy -p vcsm -p migration -p server --all-targets -- -D warnings
 cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
 # Nothing server-only or vendor-specific is compiled for the browser (issue 15, item 6).
-server_only=$(cargo tree -p app --features hydrate --target wasm32-unknown-unknown -e normal,no-proc-macro --prefix none \
-  | awk '{print $1}' | grep -xE 'hmac|sha1|sha2|vader-parity|csv|rand|rand_chacha|linfa|sea-orm|tokio|axum|reqwest|lettre|argon2|zxcvbn' | sort -u || true)
+wasm_tree=$(cargo tree -p app --features hydrate --target wasm32-unknown-unknown -e normal,no-proc-macro --prefix none)
+server_only=$(awk '{print $1}' <<<"$wasm_tree" | grep -xE 'hmac|sha1|sha2|vader-parity|csv|rand|rand_chacha|linfa|sea-orm|tokio|axum|reqwest|lettre|argon2|zxcvbn' | sort -u || true)
 if [ -n "$server_only" ]; then
   echo "server-only crates in the wasm build: $server_only" >&2
   exit 1

@@ -67,12 +67,14 @@ fn reload_if_page_code_missing(panic: &str) {
     let Ok(href) = location.href() else {
         return;
     };
-    let storage = session_storage();
-    if let Some(storage) = &storage {
-        if storage.get_item(RELOADED_FOR).ok().flatten().as_deref() == Some(href.as_str()) {
-            return;
-        }
-        let _ = storage.set_item(RELOADED_FOR, &href);
+    // Without a stored guard a page whose code keeps failing would reload forever.
+    let Some(storage) = session_storage() else {
+        return;
+    };
+    if storage.get_item(RELOADED_FOR).ok().flatten().as_deref() == Some(href.as_str())
+        || storage.set_item(RELOADED_FOR, &href).is_err()
+    {
+        return;
     }
     let _ = location.reload();
 }

@@ -2,7 +2,8 @@
 //! per row. Ingestion inserts events hundreds at a time; the row trigger ran its function
 //! (and one insert) per event, the statement trigger runs one `INSERT … SELECT` over the
 //! statement's new rows (a transition table), in the same transaction, in the rows' order.
-//! SQLite has only row triggers; its trigger stays as it is.
+//! SQLite has only row triggers; its trigger stays as it is. On both, an index for the
+//! daily purge of old "event received" rows (by kind and age).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
@@ -13,6 +14,16 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // The daily purge of old "event received" rows finds them by kind and age.
+        m.create_index(
+            Index::create()
+                .name("idx_domain_events_kind_recorded")
+                .table("domain_events")
+                .col("kind")
+                .col("recorded_at")
+                .to_owned(),
+        )
+        .await?;
         if m.get_database_backend() != DatabaseBackend::Postgres {
             return Ok(());
         }

@@ -17,32 +17,36 @@ use tower_http::trace::TraceLayer;
 /// Largest request body accepted (a CSV import is the biggest thing we receive).
 const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 
+/// What every rendered page (and the not-found page) gets in its context: the app's
+/// state, and the nonce `guard::security_headers` made for this request, so that the
+/// page's scripts carry the one its policy names.
+fn page_context(state: AppState) -> impl Fn() + Clone + Send + 'static {
+    move || {
+        provide_context(state.clone());
+        if let Some(nonce) = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<crate::guard::PageNonce>().cloned())
+        {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+        }
+    }
+}
+
 /// Builds the router for `state` (also used by integration tests).
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let context = state.clone();
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .merge(crate::ingest::routes())
         .merge(crate::webhooks::routes())
         .merge(crate::rest::routes())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || {
-                provide_context(context.clone());
-                // The nonce `guard::security_headers` made for this request: the page's
-                // scripts carry the one its policy names.
-                if let Some(nonce) = leptos::prelude::use_context::<axum::http::request::Parts>()
-                    .and_then(|parts| parts.extensions.get::<crate::guard::PageNonce>().cloned())
-                {
-                    provide_context(leptos::nonce::Nonce::from_value(nonce.0));
-                }
-            },
-            move || shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, page_context(state.clone()), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context(state.clone()), shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             require_session,

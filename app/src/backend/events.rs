@@ -137,12 +137,29 @@ pub async fn purge_product_events(
     db: &impl ConnectionTrait,
     before: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    Ok(domain_event::Entity::delete_many()
-        .filter(domain_event::Column::Kind.eq(EventKind::EventReceived.as_str()))
-        .filter(domain_event::Column::RecordedAt.lt(before))
-        .exec(db)
-        .await?
-        .rows_affected)
+    // In batches, each its own statement: on SQLite one delete of a year of events would
+    // hold the write lock (and ingestion) for its whole length.
+    const BATCH: u64 = 5_000;
+    let mut deleted = 0;
+    loop {
+        let ids: Vec<i64> = domain_event::Entity::find()
+            .select_only()
+            .column(domain_event::Column::Id)
+            .filter(domain_event::Column::Kind.eq(EventKind::EventReceived.as_str()))
+            .filter(domain_event::Column::RecordedAt.lt(before))
+            .limit(BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if ids.is_empty() {
+            return Ok(deleted);
+        }
+        deleted += domain_event::Entity::delete_many()
+            .filter(domain_event::Column::Id.is_in(ids))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
 }
 
 /// Writes today's "renewal coming up" events: one per live customer whose renewal is a

@@ -260,10 +260,6 @@ async fn record(
     Ok(())
 }
 
-/// The latest deliveries, newest first, with their alert's customer and title.
-///
-/// # Errors
-/// Database errors.
 /// How many notifications are in `status`.
 ///
 /// # Errors
@@ -275,8 +271,9 @@ pub async fn count_in(db: &impl ConnectionTrait, status: &str) -> Result<u64, Db
         .await
 }
 
-/// Gives every notification that failed its last try a new round of tries, from `now`.
-/// Returns how many.
+/// Gives every notification that failed its last try a new round of tries, from `now`,
+/// when its alert is still open: nobody wants to hear of one resolved meanwhile. Returns
+/// how many.
 ///
 /// # Errors
 /// Database errors.
@@ -286,11 +283,24 @@ pub async fn retry_failed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Resu
         .col_expr(notification::Column::Attempts, 0.into())
         .col_expr(notification::Column::NextAttemptAt, now.into())
         .filter(notification::Column::Status.eq(FAILED))
+        .filter(
+            notification::Column::AlertId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(alert::Column::Id)
+                    .from(alert::Entity)
+                    .and_where(alert::Column::ResolvedAt.is_null())
+                    .to_owned(),
+            ),
+        )
         .exec(db)
         .await?
         .rows_affected)
 }
 
+/// The latest deliveries, newest first, with their alert's customer and title.
+///
+/// # Errors
+/// Database errors.
 pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<NotificationRow>, DbErr> {
     let rows = notification::Entity::find()
         .order_by_desc(notification::Column::Id)
