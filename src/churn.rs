@@ -136,11 +136,19 @@ pub fn features(f: &Facts, window_days: u32) -> [f64; FEATURES.len()] {
         Some(Payment::Delinquent) => 2.0,
         _ => 0.0,
     };
+    // A young customer's previous window is partly before it existed: no change.
+    let change = |after: f64, before: f64| {
+        if f.previous_partial {
+            0.0
+        } else {
+            log_ratio(after, before)
+        }
+    };
     [
         (cur.events as f64).ln_1p(),
-        log_ratio(cur.events as f64, prev.events as f64),
+        change(cur.events as f64, prev.events as f64),
         f64::from(cur.active_days) / window,
-        log_ratio(f64::from(cur.active_days), f64::from(prev.active_days)),
+        change(f64::from(cur.active_days), f64::from(prev.active_days)),
         f64::from(cur.active_users).ln_1p(),
         if f.seats > 0 {
             (f64::from(cur.active_users) / f64::from(f.seats)).min(2.0)
@@ -190,7 +198,14 @@ pub fn describe(index: usize, f: &Facts, window_days: u32) -> String {
     let cur = &f.current;
     let prev = &f.previous;
     let w = window_days;
-    match FEATURES.get(index).map(|x| x.id) {
+    let id = FEATURES.get(index).map(|x| x.id);
+    if f.previous_partial && matches!(id, Some("events_change" | "active_days_change")) {
+        return match f.tenure_days {
+            Some(d) => format!("Too new for a trend: a customer for {d} days"),
+            None => "Too new for a trend".into(),
+        };
+    }
+    match id {
         Some("events") => format!("{} events in the last {w} days", cur.events),
         Some("events_change") => format!(
             "Events {} vs the prior {w} days ({} → {})",

@@ -1,7 +1,9 @@
 //! Customers (accounts): tiers, lifecycle stages, contact roles and the validation of
 //! what a user types into the customer form or a CSV row.
 
-use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Email;
@@ -68,6 +70,176 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// How often the customer is billed, and so how often it can leave: a monthly
+    /// subscriber decides every month, an annual one at its anniversary.
+    BillingPeriod {
+        Monthly => "monthly", "Monthly";
+        Quarterly => "quarterly", "Quarterly";
+        Annual => "annual", "Annual";
+    }
+);
+
+impl BillingPeriod {
+    /// Months in one period.
+    pub fn months(self) -> u32 {
+        match self {
+            BillingPeriod::Monthly => 1,
+            BillingPeriod::Quarterly => 3,
+            BillingPeriod::Annual => 12,
+        }
+    }
+
+    /// Accepts the stored form, the label, and the words billing systems use
+    /// (`month`, `quarter`, `year`, `yearly`).
+    pub fn parse_loose(raw: &str) -> Option<BillingPeriod> {
+        BillingPeriod::parse(raw).or_else(|| match raw.trim().to_ascii_lowercase().as_str() {
+            "month" | "mo" => Some(BillingPeriod::Monthly),
+            "quarter" | "qtr" => Some(BillingPeriod::Quarterly),
+            "year" | "yearly" | "annually" | "yr" => Some(BillingPeriod::Annual),
+            _ => None,
+        })
+    }
+
+    /// The period a billing system's interval makes (`month` × 3 is quarterly); `None`
+    /// for intervals that are none of the three (weekly, every two years).
+    pub fn from_interval(months: u32) -> Option<BillingPeriod> {
+        match months {
+            1 => Some(BillingPeriod::Monthly),
+            3 => Some(BillingPeriod::Quarterly),
+            12 => Some(BillingPeriod::Annual),
+            _ => None,
+        }
+    }
+
+    /// The first renewal strictly after `day` of a contract that started on `start` and
+    /// renews every period (the 31st renews on the last day of shorter months).
+    pub fn next_renewal(self, start: NaiveDate, day: NaiveDate) -> Option<NaiveDate> {
+        let step = self.months();
+        let elapsed = (day.year() - start.year()) * 12 + day.month() as i32 - start.month() as i32;
+        // Periods whole before `day`'s month: one short of the answer at most.
+        let mut periods = u32::try_from(elapsed.max(0)).ok()? / step;
+        loop {
+            let candidate = start.checked_add_months(Months::new(periods.checked_mul(step)?))?;
+            if candidate > day {
+                return Some(candidate);
+            }
+            periods += 1;
+        }
+    }
+}
+
+/// A customer's next renewal after `day`: the contract's renewal date when it is still
+/// ahead (`renewal_date`, given only for "now": it is today's value), else the next
+/// period boundary from the start (`contract_start`, else when the customer was first
+/// seen) by the billing period, else (period unknown) the contract's anniversary, as a
+/// contract start suggests a yearly contract. `None` without a start.
+pub fn next_renewal(
+    day: NaiveDate,
+    renewal_date: Option<NaiveDate>,
+    contract_start: Option<NaiveDate>,
+    first_seen: Option<NaiveDate>,
+    period: Option<BillingPeriod>,
+) -> Option<NaiveDate> {
+    if let Some(r) = renewal_date.filter(|r| *r >= day) {
+        return Some(r);
+    }
+    let contract_start = contract_start.filter(|s| *s <= day);
+    match period {
+        Some(p) => p.next_renewal(contract_start.or(first_seen.filter(|s| *s <= day))?, day),
+        None => BillingPeriod::Annual.next_renewal(contract_start?, day),
+    }
+}
+
+/// Most custom attributes on one customer.
+pub const MAX_ATTRIBUTES: usize = 20;
+/// Longest attribute name.
+pub const MAX_ATTRIBUTE_NAME_LEN: usize = 40;
+/// Longest attribute value.
+pub const MAX_ATTRIBUTE_VALUE_LEN: usize = 200;
+
+/// An attribute's name as stored: trimmed, lower case, spaces as `_`.
+fn attribute_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim().to_lowercase().replace([' ', '-'], "_");
+    if name.is_empty() {
+        return Err("an attribute needs a name before its colon".into());
+    }
+    if name.chars().count() > MAX_ATTRIBUTE_NAME_LEN {
+        return Err(format!(
+            "attribute names are at most {MAX_ATTRIBUTE_NAME_LEN} characters ({name})"
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    {
+        return Err(format!(
+            "attribute names are letters, digits, _ and . ({name})"
+        ));
+    }
+    Ok(name)
+}
+
+/// Checks a set of attributes (name → value): names as [`attribute_name`] stores them,
+/// values short and on one line, empty values dropped, at most [`MAX_ATTRIBUTES`].
+///
+/// # Errors
+/// A user-facing reason for the first problem.
+pub fn validate_attributes<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for (name, value) in pairs {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let name = attribute_name(name)?;
+        if value.chars().count() > MAX_ATTRIBUTE_VALUE_LEN {
+            return Err(format!(
+                "{name} must be at most {MAX_ATTRIBUTE_VALUE_LEN} characters"
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(format!("{name} must be on one line"));
+        }
+        if out.insert(name.clone(), value.to_string()).is_some() {
+            return Err(format!("{name} is given twice"));
+        }
+    }
+    if out.len() > MAX_ATTRIBUTES {
+        return Err(format!("at most {MAX_ATTRIBUTES} attributes"));
+    }
+    Ok(out)
+}
+
+/// Parses attributes as the form takes them: one `name: value` per line.
+///
+/// # Errors
+/// A user-facing reason for the first problem.
+pub fn parse_attributes(raw: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut pairs = Vec::new();
+    for line in raw.lines().filter(|l| !l.trim().is_empty()) {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!(
+                "write one attribute per line as name: value (not \"{}\")",
+                line.trim()
+            ));
+        };
+        pairs.push((name, value));
+    }
+    validate_attributes(pairs)
+}
+
+/// The form's text for `attributes`: one `name: value` per line.
+pub fn format_attributes(attributes: &BTreeMap<String, String>) -> String {
+    attributes
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 impl Tier {
     /// The tier the product documents give an annual revenue (in USD minor units):
     /// Enterprise ≥ $100k, Mid-Market ≥ $25k, Small Business ≥ $5k, else Trial/Freemium.
@@ -108,6 +280,12 @@ pub struct CustomerInput {
     pub owner_email: String,
     /// Comma-separated.
     pub tags: String,
+    /// Monthly, quarterly or annual; empty when unknown.
+    #[serde(default)]
+    pub billing_period: String,
+    /// One `name: value` per line (channel, country, industry…).
+    #[serde(default)]
+    pub attributes: String,
 }
 
 /// A customer that passed validation, ready to store.
@@ -127,6 +305,8 @@ pub struct CustomerDraft {
     pub renewal_date: Option<NaiveDate>,
     pub owner_email: Option<Email>,
     pub tags: Vec<String>,
+    pub billing_period: Option<BillingPeriod>,
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// Parses `YYYY-MM-DD`.
@@ -337,6 +517,22 @@ impl CustomerInput {
             Vec::new()
         });
 
+        let billing_period = match non_empty(&self.billing_period) {
+            None => None,
+            Some(raw) => BillingPeriod::parse_loose(raw).or_else(|| {
+                errors.push(
+                    "billing_period",
+                    "must be one of Monthly, Quarterly, Annual",
+                );
+                None
+            }),
+        };
+
+        let attributes = parse_attributes(&self.attributes).unwrap_or_else(|e| {
+            errors.push("attributes", e);
+            BTreeMap::new()
+        });
+
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -355,6 +551,8 @@ impl CustomerInput {
             renewal_date,
             owner_email,
             tags,
+            billing_period,
+            attributes,
         })
     }
 }
@@ -382,6 +580,11 @@ impl CustomerDraft {
                 .map(|e| e.to_string())
                 .unwrap_or_default(),
             tags: self.tags.join(", "),
+            billing_period: self
+                .billing_period
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+            attributes: format_attributes(&self.attributes),
         }
     }
 }
@@ -512,9 +715,137 @@ mod tests {
         assert_eq!(d.tags, vec!["beta", "EU"]);
     }
 
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn renewals_follow_the_billing_period() {
+        let start = d("2026-01-31");
+        let monthly = BillingPeriod::Monthly;
+        assert_eq!(
+            monthly.next_renewal(start, d("2026-01-31")),
+            Some(d("2026-02-28"))
+        );
+        assert_eq!(
+            monthly.next_renewal(start, d("2026-02-28")),
+            Some(d("2026-03-31"))
+        );
+        assert_eq!(
+            monthly.next_renewal(start, d("2026-05-10")),
+            Some(d("2026-05-31"))
+        );
+        assert_eq!(
+            monthly.next_renewal(start, d("2025-12-01")),
+            Some(d("2026-01-31"))
+        );
+        let quarterly = BillingPeriod::Quarterly;
+        assert_eq!(
+            quarterly.next_renewal(d("2025-11-15"), d("2026-06-01")),
+            Some(d("2026-08-15"))
+        );
+        let annual = BillingPeriod::Annual;
+        assert_eq!(
+            annual.next_renewal(d("2024-02-29"), d("2026-03-01")),
+            Some(d("2027-02-28"))
+        );
+        assert_eq!(
+            annual.next_renewal(d("2024-06-01"), d("2026-05-31")),
+            Some(d("2026-06-01"))
+        );
+    }
+
+    #[test]
+    fn the_next_renewal_prefers_the_contract_then_the_period() {
+        let today = d("2026-06-10");
+        let start = Some(d("2025-03-05"));
+        let seen = Some(d("2025-04-20"));
+        // The contract's date, while ahead.
+        let r = next_renewal(
+            today,
+            Some(d("2026-09-01")),
+            start,
+            seen,
+            Some(BillingPeriod::Monthly),
+        );
+        assert_eq!(r, Some(d("2026-09-01")));
+        // A passed renewal date rolls on by the period.
+        let r = next_renewal(
+            today,
+            Some(d("2026-03-05")),
+            start,
+            seen,
+            Some(BillingPeriod::Monthly),
+        );
+        assert_eq!(r, Some(d("2026-07-05")));
+        // Monthly without a contract start: from when the customer was first seen.
+        assert_eq!(
+            next_renewal(today, None, None, seen, Some(BillingPeriod::Monthly)),
+            Some(d("2026-06-20"))
+        );
+        // Unknown period: a contract start means a yearly anniversary; nothing else does.
+        assert_eq!(
+            next_renewal(today, None, start, seen, None),
+            Some(d("2027-03-05"))
+        );
+        assert_eq!(next_renewal(today, None, None, seen, None), None);
+    }
+
+    #[test]
+    fn billing_periods_read_the_words_billing_systems_use() {
+        assert_eq!(
+            BillingPeriod::parse_loose("Monthly"),
+            Some(BillingPeriod::Monthly)
+        );
+        assert_eq!(
+            BillingPeriod::parse_loose("year"),
+            Some(BillingPeriod::Annual)
+        );
+        assert_eq!(
+            BillingPeriod::parse_loose("quarter"),
+            Some(BillingPeriod::Quarterly)
+        );
+        assert_eq!(BillingPeriod::parse_loose("weekly"), None);
+        assert_eq!(
+            BillingPeriod::from_interval(3),
+            Some(BillingPeriod::Quarterly)
+        );
+        assert_eq!(BillingPeriod::from_interval(24), None);
+    }
+
+    #[test]
+    fn attributes_are_named_lines() {
+        let a = parse_attributes("Sales Channel: partner\n\ncountry: DE \nempty:   ").unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a["sales_channel"], "partner");
+        assert_eq!(a["country"], "DE");
+        assert_eq!(parse_attributes(&format_attributes(&a)).unwrap(), a);
+        assert!(parse_attributes("no colon here")
+            .unwrap_err()
+            .contains("name: value"));
+        assert!(parse_attributes("a: 1\nA: 2")
+            .unwrap_err()
+            .contains("twice"));
+        assert!(parse_attributes(": x").is_err());
+        let many: String = (0..=MAX_ATTRIBUTES).map(|i| format!("k{i}: v\n")).collect();
+        assert!(parse_attributes(&many).unwrap_err().contains("at most"));
+        let input = CustomerInput {
+            billing_period: "fortnightly".into(),
+            attributes: "bad name!: x".into(),
+            ..valid()
+        };
+        let errors = input.validate(today()).unwrap_err();
+        assert!(errors.0.iter().any(|e| e.field == "billing_period"));
+        assert!(errors.0.iter().any(|e| e.field == "attributes"));
+    }
+
     #[test]
     fn round_trips_through_the_form() {
-        let d = valid().validate(today()).unwrap();
+        let mut input = valid();
+        input.billing_period = "month".into();
+        input.attributes = "industry: Retail".into();
+        let d = input.validate(today()).unwrap();
+        assert_eq!(d.billing_period, Some(BillingPeriod::Monthly));
         assert_eq!(d.to_input().validate(today()).unwrap(), d);
     }
 

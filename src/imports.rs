@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 /// Columns understood in a customers CSV (header names, case-insensitive).
-pub const CUSTOMER_COLUMNS: [&str; 14] = [
+/// Besides these, `attr.<name>` columns carry custom attributes.
+pub const CUSTOMER_COLUMNS: [&str; 15] = [
     "name",
     "external_id",
     "domain",
@@ -20,6 +21,7 @@ pub const CUSTOMER_COLUMNS: [&str; 14] = [
     "renewal_date",
     "owner_email",
     "tags",
+    "billing_period",
 ];
 
 /// Columns understood in a contacts CSV (header names, case-insensitive).

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::churn::Risk;
 use crate::customers::{Stage, Tier};
 
 /// Columns the customer list can be sorted by.
@@ -15,16 +16,19 @@ pub enum SortKey {
     Created,
     /// The current health score (worst first on a first click).
     Health,
+    /// The churn risk and probability (riskiest first on a first click).
+    Churn,
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 6] = [
+    pub const ALL: [SortKey; 7] = [
         SortKey::Name,
         SortKey::Mrr,
         SortKey::Renewal,
         SortKey::LastSeen,
         SortKey::Created,
         SortKey::Health,
+        SortKey::Churn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +39,7 @@ impl SortKey {
             SortKey::LastSeen => "last_seen",
             SortKey::Created => "created",
             SortKey::Health => "health",
+            SortKey::Churn => "churn",
         }
     }
 
@@ -43,9 +48,13 @@ impl SortKey {
     }
 
     /// The direction a first click on this column sorts in: biggest money and most
-    /// recent activity first, names A→Z, nearest renewal first, worst health first.
+    /// recent activity first, names A→Z, nearest renewal first, worst health first,
+    /// riskiest first.
     pub fn natural_desc(self) -> bool {
-        matches!(self, SortKey::Mrr | SortKey::LastSeen | SortKey::Created)
+        matches!(
+            self,
+            SortKey::Mrr | SortKey::LastSeen | SortKey::Created | SortKey::Churn
+        )
     }
 }
 
@@ -63,6 +72,9 @@ pub struct CustomerQuery {
     pub stage: Option<Stage>,
     /// Owner user id; `Some(0)` means "no owner".
     pub owner: Option<i64>,
+    /// Churn risk band.
+    #[serde(default)]
+    pub risk: Option<Risk>,
     pub include_archived: bool,
     pub sort: SortKey,
     pub desc: bool,
@@ -78,6 +90,7 @@ impl Default for CustomerQuery {
             tier: None,
             stage: None,
             owner: None,
+            risk: None,
             include_archived: false,
             sort: SortKey::Name,
             desc: false,
@@ -88,7 +101,7 @@ impl Default for CustomerQuery {
 }
 
 impl CustomerQuery {
-    /// Builds a query from URL parameters (`q`, `tier`, `stage`, `owner`, `archived`,
+    /// Builds a query from URL parameters (`q`, `tier`, `stage`, `owner`, `risk`, `archived`,
     /// `sort`, `dir`, `page`, `per_page`) looked up through `get`.
     pub fn from_params(get: impl Fn(&str) -> Option<String>) -> CustomerQuery {
         let d = CustomerQuery::default();
@@ -121,6 +134,7 @@ impl CustomerQuery {
                     o.parse().ok().filter(|v: &i64| *v > 0)
                 }
             }),
+            risk: get("risk").and_then(|r| Risk::parse(&r)),
             include_archived: get("archived").is_some_and(|a| a == "1" || a == "true" || a == "on"),
             sort,
             desc,
@@ -147,6 +161,9 @@ impl CustomerQuery {
         }
         if let Some(o) = self.owner {
             p.push(("owner", if o == 0 { "none".into() } else { o.to_string() }));
+        }
+        if let Some(r) = self.risk {
+            p.push(("risk", r.as_str().into()));
         }
         if self.include_archived {
             p.push(("archived", "1".into()));
@@ -287,6 +304,7 @@ mod tests {
             ("tier", "enterprise"),
             ("stage", "at_risk"),
             ("owner", "none"),
+            ("risk", "high"),
             ("archived", "1"),
             ("sort", "mrr"),
             ("dir", "asc"),
@@ -294,6 +312,7 @@ mod tests {
             ("per_page", "100"),
         ]);
         assert_eq!(query.owner, Some(0));
+        assert_eq!(query.risk, Some(Risk::High));
         assert!(!query.desc);
         let params = query.to_params();
         let m: HashMap<String, String> = params

@@ -35,6 +35,12 @@ pub struct CustomerRow {
     pub archived: bool,
     pub health_score: Option<u8>,
     pub health_level: Option<vcsm::health::Level>,
+    /// The churn risk now; `None` before the first prediction.
+    #[serde(default)]
+    pub churn_risk: Option<vcsm::churn::Risk>,
+    /// Its probability within the horizon; `None` without a trained model.
+    #[serde(default)]
+    pub churn_probability: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -88,6 +88,35 @@ test('search the customer list on the server', async ({ page }) => {
   await expect(page.getByText('No customers match these filters')).toBeVisible();
 });
 
+test('the list sorts and filters by churn risk, and exports what it shows', async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'manager@example.com');
+  await page.goto('/customers');
+  await hydrated(page);
+  await page.getByRole('link', { name: /Churn risk/ }).click();
+  await expect(page).toHaveURL(/sort=churn/);
+  const first = page.getByTestId('churn-cell').first();
+  await expect(first).toContainText('High');
+  await page.selectOption('#risk', 'high');
+  await page.getByTestId('apply-filters').click();
+  await expect(page).toHaveURL(/risk=high/);
+  const cells = page.getByTestId('churn-cell');
+  await expect(cells.first()).toContainText('High');
+  const texts = await cells.allInnerTexts();
+  expect(texts.every((t) => t.includes('High'))).toBe(true);
+
+  const href = await page.getByTestId('export-csv').getAttribute('href');
+  expect(href).toContain('risk=high');
+  const res = await page.request.get(href!);
+  expect(res.status()).toBe(200);
+  expect(res.headers()['content-type']).toContain('text/csv');
+  const lines = (await res.text()).trim().split('\n');
+  expect(lines[0]).toContain('health_score,health_level,churn_risk,churn_probability,churn_factors');
+  expect(lines.length - 1).toBeGreaterThanOrEqual(texts.length);
+  expect(lines.slice(1).every((l) => l.includes(',high,'))).toBe(true);
+  expect(errors).toEqual([]);
+});
+
 test('create a customer, then find it and open its detail', async ({ page }) => {
   const errors = watchErrors(page);
   const name = `Playwright Co ${Date.now()}`;

@@ -17,6 +17,7 @@ mod m20261205_000011_jobs;
 mod m20261206_000012_import_files;
 mod m20261206_000013_domain_events;
 mod m20261206_000014_usage_events_statement_trigger;
+mod m20261207_000015_billing_period_attributes;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_import_files::Migration),
             Box::new(m20261206_000013_domain_events::Migration),
             Box::new(m20261206_000014_usage_events_statement_trigger::Migration),
+            Box::new(m20261207_000015_billing_period_attributes::Migration),
         ]
     }
 }

@@ -37,6 +37,8 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        // A signed-in user's download (the session guard below sends others to sign in).
+        .route("/customers/export.csv", get(export_customers))
         .merge(crate::ingest::routes())
         .merge(crate::webhooks::routes())
         .merge(crate::rest::routes())
@@ -69,6 +71,41 @@ async fn healthz(State(state): State<AppState>) -> Response {
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 "database unreachable",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The customer list as CSV, with the filters and order of the list's URL parameters.
+async fn export_customers(
+    State(state): State<AppState>,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let query = vcsm::listing::CustomerQuery::from_params(|k| params.get(k).cloned());
+    match app::backend::customers::export_csv(&state.db, &query).await {
+        Ok(text) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_string(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"customers-{}.csv\"",
+                        chrono::Utc::now().date_naive()
+                    ),
+                ),
+            ],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "customer export failed");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "the export could not be read from the database; try again",
             )
                 .into_response()
         }

@@ -3,8 +3,9 @@
 //! call, served at `/api/openapi.json`.
 
 use app::backend::rest::{
-    self, RestBillingEvent, RestCalibrationBin, RestChurn, RestChurnModel, RestContact,
-    RestCustomer, RestEvent, RestFactor, RestHealth, RestHealthGroup, RestMeasure, RestPage,
+    self, CustomerFilter, RestBillingEvent, RestCalibrationBin, RestChurn, RestChurnModel,
+    RestChurnSummary, RestContact, RestCustomer, RestCustomerItem, RestCustomerPage, RestEvent,
+    RestFactor, RestHealth, RestHealthGroup, RestHealthSummary, RestMeasure, RestPage,
     RestSubscription, RestTicket, MAX_LIMIT,
 };
 use app::backend::{tokens, AppState};
@@ -20,6 +21,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/customers", get(customer_list))
         .route("/api/v1/customers/{id}", get(customer_by_id))
         .route(
             "/api/v1/customers/by-external-id/{external_id}",
@@ -98,6 +100,136 @@ impl PageParams {
                 "limit must be between 1 and 500",
             ))),
         }
+    }
+}
+
+/// Paging and filters of the bulk customer list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only customers with an id above this (the previous page's `next_after`).
+    pub after: Option<i64>,
+    /// Items per page, 1 to 500 (default 100).
+    pub limit: Option<u64>,
+    /// enterprise, mid_market, small_business or trial.
+    pub tier: Option<String>,
+    /// trial, onboarding, active, at_risk or churned.
+    pub stage: Option<String>,
+    /// The owner's e-mail address, or `none` for customers without an owner.
+    pub owner: Option<String>,
+    /// Churn risk: high, medium or low.
+    pub risk: Option<String>,
+    /// RFC 3339 time: only customers whose record, health or churn prediction changed at
+    /// or after it (for incremental syncs).
+    pub updated_since: Option<String>,
+    /// Include archived customers (default false).
+    pub include_archived: Option<bool>,
+}
+
+impl ListParams {
+    /// The filter, or every problem with the parameters in one message.
+    async fn filter(&self, state: &AppState) -> Result<CustomerFilter, Box<Response>> {
+        use vcsm::churn::Risk;
+        use vcsm::customers::{Stage, Tier};
+        let mut problems = Vec::new();
+        let mut filter = CustomerFilter {
+            include_archived: self.include_archived.unwrap_or(false),
+            ..CustomerFilter::default()
+        };
+        if let Some(t) = &self.tier {
+            match Tier::parse(t) {
+                Some(t) => filter.tier = Some(t),
+                None => problems.push(format!(
+                    "tier must be one of {}",
+                    Tier::ALL
+                        .iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        }
+        if let Some(s) = &self.stage {
+            match Stage::parse(s) {
+                Some(s) => filter.stage = Some(s),
+                None => problems.push(format!(
+                    "stage must be one of {}",
+                    Stage::ALL
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        }
+        if let Some(r) = &self.risk {
+            match Risk::parse(r.trim()) {
+                Some(r) => filter.risk = Some(r),
+                None => problems.push("risk must be one of high, medium, low".into()),
+            }
+        }
+        if let Some(t) = &self.updated_since {
+            match chrono::DateTime::parse_from_rfc3339(t.trim()) {
+                Ok(t) => filter.updated_since = Some(t.with_timezone(&chrono::Utc)),
+                Err(_) => problems.push(
+                    "updated_since must be an RFC 3339 time such as 2026-12-01T00:00:00Z".into(),
+                ),
+            }
+        }
+        if let Some(o) = &self.owner {
+            if o.trim().eq_ignore_ascii_case("none") {
+                filter.owner = Some(None);
+            } else {
+                match rest::user_id_by_email(&state.db, o).await {
+                    Ok(Some(id)) => filter.owner = Some(Some(id)),
+                    Ok(None) => problems.push(format!("owner {o:?} is no user's e-mail address")),
+                    Err(e) => return Err(Box::new(db_error(e))),
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(filter)
+        } else {
+            Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                problems.join("; "),
+            )))
+        }
+    }
+}
+
+/// Every customer with its health and churn risk, in id order, a page at a time: follow
+/// `next_after` until it is absent.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "REST API",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of customers", body = RestCustomerPage),
+        (status = 400, description = "A bad filter or paging value (all of them named)", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError)),
+    security(("bearer" = [])))]
+async fn customer_list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<ListParams>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers).await {
+        return *r;
+    }
+    let paging = PageParams {
+        before: None,
+        limit: params.limit,
+    };
+    let limit = match paging.limit() {
+        Ok(l) => l,
+        Err(r) => return *r,
+    };
+    let filter = match params.filter(&state).await {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    match rest::customer_list(&state.db, &filter, params.after, limit).await {
+        Ok(page) => Json(page).into_response(),
+        Err(e) => db_error(e),
     }
 }
 
@@ -341,13 +473,13 @@ impl Modify for Security {
 #[openapi(
     info(title = "Virtual CSM", description = "Data in (Segment-compatible tracking, webhooks, tickets) and the read-only REST API."),
     paths(
-        customer_by_id, customer_by_external_id, customer_events, customer_tickets, customer_billing,
+        customer_list, customer_by_id, customer_by_external_id, customer_events, customer_tickets, customer_billing,
         customer_health, customer_churn, churn_model,
         crate::openapi_docs::track, crate::openapi_docs::identify, crate::openapi_docs::group,
         crate::openapi_docs::page, crate::openapi_docs::batch, crate::openapi_docs::tickets,
         crate::openapi_docs::stripe, crate::openapi_docs::zendesk, crate::openapi_docs::intercom,
     ),
-    components(schemas(RestContact, RestSubscription, RestMeasure, RestHealthGroup, RestFactor, RestCalibrationBin)),
+    components(schemas(RestContact, RestSubscription, RestMeasure, RestHealthGroup, RestFactor, RestCalibrationBin, RestCustomerItem, RestHealthSummary, RestChurnSummary)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;

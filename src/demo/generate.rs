@@ -192,6 +192,8 @@ fn generate_customer(
         renewal_date: (!trial && churned_on.is_none()).then_some(renewal),
         owner_email: owner.map(|o| users[o].email.clone()),
         tags,
+        billing_period: (!trial).then_some(crate::customers::BillingPeriod::Annual),
+        attributes: Default::default(),
     };
 
     let contact_count = (2 + seats / 25).clamp(2, 8) as usize;

@@ -210,6 +210,10 @@ pub struct Facts {
     pub days_since_last_event: Option<u32>,
     /// Days since the customer started (contract start, else first seen).
     pub tenure_days: Option<u32>,
+    /// The previous window began before the customer did: trends against it are
+    /// missing, not growth from nothing (a 27-day-old account is not "+500 %").
+    #[serde(default)]
+    pub previous_partial: bool,
     /// Failed payment attempts in the last 90 days.
     pub failed_payments: u32,
     /// The most negative sentiment among the current window's tickets.
@@ -273,6 +277,7 @@ impl MeasureKind {
                 .then(|| f64::from(cur.active_users) / f64::from(facts.seats) * 100.0),
             MeasureKind::KeyEvents { events } => Some(cur.count_of(events) as f64),
             MeasureKind::FeatureBreadth => Some(f64::from(cur.features)),
+            MeasureKind::UsageTrend if facts.previous_partial => None,
             MeasureKind::UsageTrend => {
                 percent_change(facts.previous.events as f64, cur.events as f64)
             }
@@ -347,16 +352,34 @@ impl Normalisation {
     }
 }
 
+/// Customers younger than this many days are ranked among customers of their age.
+pub const YOUNG_DAYS: u32 = 90;
+
+/// Young customers are ranked among their own only when at least this many have a
+/// value for the measure; fewer, and the whole portfolio is the better yardstick.
+pub const MIN_COHORT: usize = 20;
+
+/// Whether `facts` belong to a young customer (ranked among its age group).
+pub fn is_young(facts: &Facts) -> bool {
+    facts.tenure_days.is_some_and(|t| t < YOUNG_DAYS)
+}
+
 /// Every customer's raw value per measure id, sorted: what percentiles rank against.
+/// Young customers ([`YOUNG_DAYS`]) are ranked among customers of their age: a
+/// six-week-old account can't have used as many features as a three-year-old one, and
+/// ranking it against those makes every new account look unhealthy.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Portfolio {
     values: BTreeMap<String, Vec<f64>>,
+    #[serde(default)]
+    young: BTreeMap<String, Vec<f64>>,
 }
 
 impl Portfolio {
     /// Gathers the raw values of every measure over `facts` (one per customer).
     pub fn from_facts<'f>(card: &Scorecard, facts: impl IntoIterator<Item = &'f Facts>) -> Self {
         let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut young: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         let measures: Vec<&Measure> = card
             .measures()
             .filter(|(_, m)| matches!(m.normalisation, Normalisation::Percentile { .. }))
@@ -366,17 +389,30 @@ impl Portfolio {
             for m in &measures {
                 if let Some(v) = m.kind.value(f).filter(|v| v.is_finite()) {
                     values.entry(m.id.clone()).or_default().push(v);
+                    if is_young(f) {
+                        young.entry(m.id.clone()).or_default().push(v);
+                    }
                 }
             }
         }
-        for v in values.values_mut() {
+        for v in values.values_mut().chain(young.values_mut()) {
             v.sort_unstable_by(f64::total_cmp);
         }
-        Self { values }
+        Self { values, young }
     }
 
+    /// The whole portfolio's values for a measure.
     pub fn values(&self, measure_id: &str) -> &[f64] {
         self.values.get(measure_id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The values `facts` are ranked against: its age group's when it is young and the
+    /// group is large enough ([`MIN_COHORT`]), else everyone's.
+    pub fn values_for(&self, measure_id: &str, facts: &Facts) -> &[f64] {
+        match self.young.get(measure_id) {
+            Some(v) if is_young(facts) && v.len() >= MIN_COHORT => v,
+            _ => self.values(measure_id),
+        }
     }
 }
 
@@ -435,7 +471,7 @@ pub fn score(card: &Scorecard, facts: &Facts, portfolio: &Portfolio) -> Health {
             let normalised = raw.map(|r| {
                 measure
                     .normalisation
-                    .apply(r, portfolio.values(&measure.id))
+                    .apply(r, portfolio.values_for(&measure.id, facts))
             });
             Row {
                 group,

@@ -392,6 +392,66 @@ fn percentile_measures_rank_against_the_portfolio() {
 }
 
 #[test]
+fn young_customers_are_ranked_among_their_age() {
+    let card = Scorecard {
+        groups: vec![Group {
+            id: "g".into(),
+            label: "G".into(),
+            weight: 1.0,
+            measures: vec![measure(
+                "f",
+                "Features",
+                MeasureKind::FeatureBreadth,
+                1.0,
+                HIGHER_RANKS_BETTER,
+            )],
+        }],
+        ..Scorecard::default()
+    };
+    // Established customers use 30–59 features; young ones 1–MIN_COHORT.
+    let aged = |days: u32, features: u32| Facts {
+        current: window(0, 0, 0, features),
+        tenure_days: Some(days),
+        ..Facts::default()
+    };
+    let mut facts: Vec<Facts> = (30..60).map(|f| aged(400, f)).collect();
+    facts.extend((1..=MIN_COHORT as u32).map(|f| aged(30, f)));
+    let portfolio = Portfolio::from_facts(&card, &facts);
+    // The best young account tops its cohort, though all established ones beat it.
+    let best_young = aged(30, MIN_COHORT as u32);
+    assert!(score(&card, &best_young, &portfolio).score.value() >= 95);
+    // The same usage at 400 days ranks against everyone: near the bottom.
+    assert!(
+        score(&card, &aged(400, MIN_COHORT as u32), &portfolio)
+            .score
+            .value()
+            < 40
+    );
+    // Too few young accounts to rank among: the whole portfolio is the yardstick.
+    let few = Portfolio::from_facts(&card, &facts[..35]);
+    assert!(score(&card, &best_young, &few).score.value() < 30);
+}
+
+#[test]
+fn a_trend_needs_a_whole_previous_window() {
+    let card = thresholds_only();
+    let mut young = healthy();
+    young.previous = window(50, 3, 2, 2);
+    young.current = window(300, 20, 5, 6);
+    let trend = |f: &Facts| {
+        score(&card, f, &Portfolio::default())
+            .measures
+            .into_iter()
+            .find(|m| m.id == "usage_trend")
+            .unwrap()
+    };
+    assert_eq!(trend(&young).raw, Some(500.0));
+    young.previous_partial = true;
+    let missing = trend(&young);
+    assert_eq!((missing.raw, missing.share), (None, 0.0));
+}
+
+#[test]
 fn a_change_is_explained_by_group_and_measure() {
     let card = thresholds_only();
     let before = healthy();

@@ -14,7 +14,10 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SecondsFormat, TimeZo
 use serde_json::{Map, Value};
 
 use crate::auth::Email;
-use crate::customers::{ContactDraft, ContactInput, CustomerDraft, CustomerInput};
+use crate::customers::{
+    format_attributes, validate_attributes, ContactDraft, ContactInput, CustomerDraft,
+    CustomerInput,
+};
 use crate::imports::{
     RowError, CONTACT_COLUMNS, CUSTOMER_COLUMNS, EVENT_COLUMNS, MAX_REPORTED_ERRORS, MAX_ROWS,
 };
@@ -152,7 +155,12 @@ impl Report {
 struct Header<'c> {
     columns: &'c [&'c str],
     index: Vec<Option<usize>>,
+    /// Columns named with the file's attribute prefix: (the name after it, position).
+    attributes: Vec<(String, usize)>,
 }
+
+/// Columns of a customers file named `attr.<name>` are custom attributes.
+pub const ATTRIBUTE_PREFIX: &str = "attr.";
 
 /// One data row, its fields looked up by column name.
 struct Row<'a> {
@@ -176,6 +184,14 @@ impl Row<'_> {
             .and_then(|i| self.record.get(i))
             .unwrap_or("")
     }
+
+    /// The row's attribute columns: (name, trimmed value).
+    fn attributes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.header
+            .attributes
+            .iter()
+            .map(|(name, i)| (name.as_str(), self.record.get(*i).unwrap_or("")))
+    }
 }
 
 fn file_error<T>(message: impl Into<String>) -> Parsed<T> {
@@ -192,11 +208,13 @@ fn file_error<T>(message: impl Into<String>) -> Parsed<T> {
 /// Reads a CSV file whose header names some of `columns` and all of `required`, handing
 /// each non-blank row to `parse_row`, which reports the row's problems and returns the
 /// row when it is valid. Unknown, repeated and missing required columns are file-level
-/// errors; a row that cannot be read (wrong number of fields) is a `row` error.
+/// errors; a row that cannot be read (wrong number of fields) is a `row` error. With
+/// `attributes`, columns named [`ATTRIBUTE_PREFIX`]`<name>` are custom attributes.
 fn read_rows<T>(
     text: &str,
     columns: &[&str],
     required: &[&str],
+    attributes: bool,
     mut parse_row: impl FnMut(&Row<'_>, &mut Report) -> Option<T>,
 ) -> Parsed<T> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -211,14 +229,27 @@ fn read_rows<T>(
     if names.iter().all(|h| h.is_empty()) {
         return file_error("the file is empty: the first line must name the columns");
     }
+    let is_attribute = |h: &str| {
+        attributes
+            && h.strip_prefix(ATTRIBUTE_PREFIX)
+                .is_some_and(|n| !n.trim().is_empty())
+    };
     let unknown: Vec<&str> = names
         .iter()
-        .filter(|h| !columns.contains(&h.as_str()))
+        .filter(|h| !columns.contains(&h.as_str()) && !is_attribute(h))
         .map(|h| if h.is_empty() { "(blank)" } else { h.as_str() })
         .collect();
     if !unknown.is_empty() {
+        let hint = if attributes {
+            format!(
+                ". Other facts about a customer can come as attributes: name the column {ATTRIBUTE_PREFIX}{}",
+                unknown[0]
+            )
+        } else {
+            String::new()
+        };
         return file_error(format!(
-            "unknown column(s): {}. Known columns: {}",
+            "unknown column(s): {}. Known columns: {}{hint}",
             unknown.join(", "),
             columns.join(", ")
         ));
@@ -242,6 +273,12 @@ fn read_rows<T>(
         index: columns
             .iter()
             .map(|c| names.iter().position(|h| h == c))
+            .collect(),
+        attributes: names
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| is_attribute(h))
+            .filter_map(|(i, h)| Some((h.strip_prefix(ATTRIBUTE_PREFIX)?.to_string(), i)))
             .collect(),
     };
 
@@ -347,12 +384,44 @@ fn id_field(row: &Row<'_>, report: &mut Report, column: &str) -> Option<String> 
     }
 }
 
+/// A cell as a spreadsheet can open it safely: text that a spreadsheet would run as a
+/// formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading
+/// `'`, as OWASP advises against CSV injection. Numbers written by us are left alone.
+fn safe_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let numeric = cell.parse::<f64>().is_ok();
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') if !numeric => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+/// Writes a CSV file (a header line, then `rows`), quoting where needed and defusing
+/// cells a spreadsheet would run as formulas ([`safe_cell`]).
+pub fn write_table<I, R, C>(header: &[&str], rows: I) -> String
+where
+    I: IntoIterator<Item = R>,
+    R: IntoIterator<Item = C>,
+    C: AsRef<str>,
+{
+    let mut w = csv::Writer::from_writer(Vec::new());
+    // Writing to memory can't fail but for a row of another width, which we never write.
+    let _ = w.write_record(header);
+    for row in rows {
+        let cells: Vec<String> = row
+            .into_iter()
+            .map(|c| safe_cell(c.as_ref()).into_owned())
+            .collect();
+        let _ = w.write_record(&cells);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
 /// Parses and validates a customers CSV. Unknown columns and a missing `name` column are
 /// file-level errors; everything else is reported per row and field. A file with any
 /// error must not be imported at all.
 pub fn parse_customers_csv(text: &str, today: NaiveDate) -> ParsedFile {
     let mut external_ids: HashMap<String, u64> = HashMap::new();
-    read_rows(text, &CUSTOMER_COLUMNS, &["name"], |row, report| {
+    read_rows(text, &CUSTOMER_COLUMNS, &["name"], true, |row, report| {
         let get = |column: &str| row.get(column).to_string();
         let mut input = CustomerInput {
             name: get("name"),
@@ -369,6 +438,20 @@ pub fn parse_customers_csv(text: &str, today: NaiveDate) -> ParsedFile {
             renewal_date: get("renewal_date"),
             owner_email: get("owner_email"),
             tags: get("tags"),
+            billing_period: get("billing_period"),
+            attributes: String::new(),
+        };
+        // Attribute columns go through the form's rules; a value on several lines (the
+        // form's separator) is refused here.
+        let attributes_ok = match validate_attributes(row.attributes()) {
+            Ok(a) => {
+                input.attributes = format_attributes(&a);
+                true
+            }
+            Err(e) => {
+                report.push(row.line, "attributes", e);
+                false
+            }
         };
         // Missing optional columns take the form's defaults.
         if input.tier.is_empty() {
@@ -378,6 +461,7 @@ pub fn parse_customers_csv(text: &str, today: NaiveDate) -> ParsedFile {
             input.stage = "active".into();
         }
         match input.validate(today) {
+            Ok(_) if !attributes_ok => None,
             Ok(draft) => {
                 if let Some(x) = &draft.external_id {
                     if let Some(first) = seen_before(&mut external_ids, x.clone(), row.line) {
@@ -415,6 +499,7 @@ pub fn parse_contacts_csv(text: &str) -> Parsed<ContactRow> {
         text,
         &CONTACT_COLUMNS,
         &["customer_external_id", "name"],
+        false,
         |row, report| {
             let before = report.count();
             let customer = customer_id_field(row, report, "customer_external_id");
@@ -512,6 +597,7 @@ pub fn parse_events_csv(text: &str, now: DateTime<Utc>) -> Parsed<EventRow> {
         text,
         &EVENT_COLUMNS,
         &["customer_external_id", "event", "occurred_at"],
+        false,
         |row, report| {
             let before = report.count();
             let line = row.line;
@@ -702,6 +788,58 @@ mod tests {
         assert_eq!(acme.tags, vec!["a", "b"]);
         assert_eq!(parsed.rows[1].line, 3);
         assert_eq!(parsed.rows[1].draft.stage, crate::customers::Stage::Active);
+    }
+
+    #[test]
+    fn written_tables_quote_and_defuse_formulas() {
+        let text = write_table(
+            &["name", "mrr"],
+            [
+                vec!["Acme, Inc.", "12.50"],
+                vec!["=HYPERLINK(\"x\")", "-3"],
+                vec!["@SUM(A1)", "ok"],
+            ],
+        );
+        assert_eq!(
+            text,
+            "name,mrr\n\"Acme, Inc.\",12.50\n\"'=HYPERLINK(\"\"x\"\")\",-3\n'@SUM(A1),ok\n"
+        );
+    }
+
+    #[test]
+    fn billing_period_and_attribute_columns() {
+        let csv = "name,billing_period,attr.Country,ATTR.sales channel\n\
+                   Acme,month,DE,partner\n\
+                   Globex,annual,,\n\
+                   Bad,weekly,FR,\"two\nlines\"\n";
+        let parsed = parse_customers_csv(csv, today());
+        assert_eq!(parsed.rows.len(), 2, "{:?}", parsed.errors);
+        let acme = &parsed.rows[0].draft;
+        assert_eq!(
+            acme.billing_period,
+            Some(crate::customers::BillingPeriod::Monthly)
+        );
+        assert_eq!(acme.attributes["country"], "DE");
+        assert_eq!(acme.attributes["sales_channel"], "partner");
+        assert!(
+            parsed.rows[1].draft.attributes.is_empty(),
+            "blank cells are no attribute"
+        );
+        let got: Vec<(u64, &str)> = parsed
+            .errors
+            .iter()
+            .map(|e| (e.line, e.field.as_str()))
+            .collect();
+        assert_eq!(got, vec![(4, "attributes"), (4, "billing_period")]);
+        let unknown = parse_customers_csv("name,country\nA,DE\n", today());
+        assert!(
+            unknown.errors[0].message.contains("attr.country"),
+            "{:?}",
+            unknown.errors
+        );
+        assert!(parse_customers_csv("name,attr.\nA,DE\n", today()).errors[0]
+            .message
+            .contains("unknown column"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use sea_orm::{
     TransactionSession, TransactionTrait,
 };
 use serde_json::Value;
+use vcsm::customers::BillingPeriod;
 use vcsm::money::format_money;
 use vcsm::sources::stripe::{
     account_hint, payment_health, Charge, Customer as StripeCustomer, Event, Invoice,
@@ -257,6 +258,21 @@ fn interval_label(s: &Subscription) -> String {
     }
 }
 
+/// The billing period an interval label ([`interval_label`]) stands for: "month",
+/// "3 months", "year"; `None` for days, weeks and other spans.
+fn billing_period_of(label: &str) -> Option<BillingPeriod> {
+    let (count, unit) = match label.split_once(' ') {
+        Some((n, unit)) => (n.parse::<u32>().ok()?, unit.trim_end_matches('s')),
+        None => (1, label),
+    };
+    let months = match unit {
+        "month" => count,
+        "year" => count.checked_mul(12)?,
+        _ => return None,
+    };
+    BillingPeriod::from_interval(months)
+}
+
 async fn apply_subscription(
     db: &impl ConnectionTrait,
     customer_id: i64,
@@ -378,11 +394,13 @@ async fn refresh_customer_mrr(
     let Some((currency, mrr)) = by_currency.into_iter().max_by_key(|(_, v)| *v) else {
         return Ok(());
     };
-    let plan = subs
+    let main = subs
         .iter()
         .filter(|s| s.mrr_minor > 0)
-        .max_by_key(|s| s.mrr_minor)
-        .and_then(|s| s.plan.clone());
+        .max_by_key(|s| s.mrr_minor);
+    let plan = main.and_then(|s| s.plan.clone());
+    // Renewals follow how the largest subscription bills.
+    let period = main.and_then(|s| billing_period_of(&s.billing_interval));
     let Some(c) = customer::Entity::find_by_id(customer_id).one(db).await? else {
         return Ok(());
     };
@@ -391,6 +409,9 @@ async fn refresh_customer_mrr(
     am.currency = Set(currency);
     if plan.is_some() {
         am.plan = Set(plan);
+    }
+    if let Some(p) = period {
+        am.billing_period = Set(Some(p.as_str().into()));
     }
     am.updated_at = Set(now);
     am.update(db).await?;
@@ -534,4 +555,22 @@ async fn apply_refund(
     )
     .await?;
     Ok(Disposition::Applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_labels_become_billing_periods() {
+        assert_eq!(billing_period_of("month"), Some(BillingPeriod::Monthly));
+        assert_eq!(
+            billing_period_of("3 months"),
+            Some(BillingPeriod::Quarterly)
+        );
+        assert_eq!(billing_period_of("year"), Some(BillingPeriod::Annual));
+        assert_eq!(billing_period_of("12 months"), Some(BillingPeriod::Annual));
+        assert_eq!(billing_period_of("2 years"), None);
+        assert_eq!(billing_period_of("week"), None);
+    }
 }

@@ -16,7 +16,8 @@ use vcsm::ValidationErrors;
 
 use super::audit;
 use super::entities::{
-    billing_event, contact, customer, note, subscription, support_ticket, usage_event, user,
+    billing_event, churn_prediction, contact, customer, note, subscription, support_ticket,
+    usage_event, user,
 };
 use crate::dto::{
     ContactDto, CurrentUser, CustomerDetail, CustomerPage, CustomerRow, SubscriptionDto,
@@ -88,20 +89,51 @@ fn row(m: &customer::Model, users: &HashMap<i64, (String, String)>) -> CustomerR
             .health_level
             .as_deref()
             .and_then(vcsm::health::Level::parse),
+        churn_risk: None,
+        churn_probability: None,
     }
 }
 
-/// One page of the customer list.
-///
-/// # Errors
-/// Returns the database error.
-pub async fn list(
+/// The churn predictions of `ids`, by customer.
+pub(crate) async fn churn_of(
     db: &impl ConnectionTrait,
-    query: &CustomerQuery,
-    now: DateTime<Utc>,
-) -> Result<CustomerPage, AppError> {
-    // The JSON endpoint takes any values: bound them before they reach SQL.
-    let q = &query.normalized();
+    ids: &[i64],
+) -> Result<HashMap<i64, churn_prediction::Model>, DbErr> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            churn_prediction::Entity::find()
+                .filter(churn_prediction::Column::CustomerId.is_in(chunk.to_vec()))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|p| (p.customer_id, p)),
+        );
+    }
+    Ok(out)
+}
+
+/// Customers whose current churn risk is `risk`: a subquery for `IN`.
+pub(crate) fn with_risk(risk: vcsm::churn::Risk) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(churn_prediction::Column::CustomerId)
+        .from(churn_prediction::Entity)
+        .and_where(churn_prediction::Column::Risk.eq(risk.as_str()))
+        .to_owned()
+}
+
+/// The churn sort order of a customer row: its risk band, then its probability (risk
+/// bands follow the probability when a model gives one); `NULL` before any prediction.
+fn churn_order() -> sea_orm::sea_query::SimpleExpr {
+    sea_orm::sea_query::Expr::cust(
+        "(SELECT CASE p.risk WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END \
+         + COALESCE(p.probability, 0) FROM churn_predictions p WHERE p.customer_id = customers.id)",
+    )
+}
+
+/// The list's customers for `q` (already normalised), filtered and sorted, ties broken
+/// by id so pages never overlap or skip rows.
+fn list_select(q: &CustomerQuery) -> sea_orm::Select<customer::Entity> {
     let mut cond = Condition::all();
     if !q.include_archived {
         cond = cond.add(customer::Column::ArchivedAt.is_null());
@@ -123,9 +155,11 @@ pub async fn list(
         Some(id) => cond = cond.add(customer::Column::OwnerId.eq(id)),
         None => {}
     }
+    if let Some(r) = q.risk {
+        cond = cond.add(customer::Column::Id.in_subquery(with_risk(r)));
+    }
     let order = if q.desc { Order::Desc } else { Order::Asc };
     let base = customer::Entity::find().filter(cond);
-    let total = base.clone().count(db).await?;
     let sorted = match q.sort {
         SortKey::Name => base.order_by(customer::Column::Name, order),
         SortKey::Mrr => base.order_by(customer::Column::MrrMinor, order),
@@ -139,21 +173,124 @@ pub async fn list(
         SortKey::Health => {
             base.order_by_with_nulls(customer::Column::HealthScore, order, NullOrdering::Last)
         }
+        SortKey::Churn => base.order_by_with_nulls(churn_order(), order, NullOrdering::Last),
     };
-    // Ties broken by id so pages never overlap or skip rows.
-    let models = sorted
-        .order_by_asc(customer::Column::Id)
-        .offset(q.offset())
-        .limit(q.per_page)
-        .all(db)
-        .await?;
+    sorted.order_by_asc(customer::Column::Id)
+}
+
+/// One page of the customer list.
+///
+/// # Errors
+/// Returns the database error.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    query: &CustomerQuery,
+    now: DateTime<Utc>,
+) -> Result<CustomerPage, AppError> {
+    // The JSON endpoint takes any values: bound them before they reach SQL.
+    let q = &query.normalized();
+    let select = list_select(q);
+    let total = select.clone().count(db).await?;
+    let models = select.offset(q.offset()).limit(q.per_page).all(db).await?;
     let users = user_names(db).await?;
+    let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
+    let churn = churn_of(db, &ids).await?;
     Ok(CustomerPage {
-        rows: models.iter().map(|m| row(m, &users)).collect(),
+        rows: models
+            .iter()
+            .map(|m| {
+                let mut r = row(m, &users);
+                if let Some(p) = churn.get(&m.id) {
+                    r.churn_risk = vcsm::churn::Risk::parse(&p.risk);
+                    r.churn_probability = p.probability;
+                }
+                r
+            })
+            .collect(),
         total,
         query: q.clone(),
         now,
     })
+}
+
+/// The columns of the customer list's CSV export.
+pub const EXPORT_COLUMNS: [&str; 20] = [
+    "id",
+    "external_id",
+    "name",
+    "domain",
+    "tier",
+    "stage",
+    "plan",
+    "mrr",
+    "currency",
+    "seats",
+    "billing_period",
+    "renewal_date",
+    "owner",
+    "last_seen_at",
+    "health_score",
+    "health_level",
+    "churn_risk",
+    "churn_probability",
+    "churn_factors",
+    "attributes",
+];
+
+/// Every customer the list shows for `query` (all pages, in its order) as CSV, with
+/// health and churn columns.
+///
+/// # Errors
+/// Returns the database error.
+pub async fn export_csv(
+    db: &impl ConnectionTrait,
+    query: &CustomerQuery,
+) -> Result<String, AppError> {
+    let q = &query.normalized();
+    let models = list_select(q).all(db).await?;
+    let users = user_names(db).await?;
+    let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
+    let churn = churn_of(db, &ids).await?;
+    let rows = models.iter().map(|m| {
+        let p = churn.get(&m.id);
+        let factors: Vec<vcsm::churn::Factor> = p
+            .and_then(|p| serde_json::from_value(p.factors.clone()).ok())
+            .unwrap_or_default();
+        vec![
+            m.id.to_string(),
+            m.external_id.clone().unwrap_or_default(),
+            m.name.clone(),
+            m.domain.clone().unwrap_or_default(),
+            m.tier.clone(),
+            m.stage.clone(),
+            m.plan.clone().unwrap_or_default(),
+            vcsm::money::to_major_string(m.mrr_minor, &m.currency),
+            m.currency.clone(),
+            m.seats.to_string(),
+            m.billing_period.clone().unwrap_or_default(),
+            m.renewal_date.map(|d| d.to_string()).unwrap_or_default(),
+            m.owner_id
+                .and_then(|id| users.get(&id))
+                .map(|(_, e)| e.clone())
+                .unwrap_or_default(),
+            m.last_seen_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+            m.health_score.map(|s| s.to_string()).unwrap_or_default(),
+            m.health_level.clone().unwrap_or_default(),
+            p.map(|p| p.risk.clone()).unwrap_or_default(),
+            p.and_then(|p| p.probability)
+                .map(|v| format!("{v:.4}"))
+                .unwrap_or_default(),
+            factors
+                .iter()
+                .map(|f| f.text.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            vcsm::customers::format_attributes(&attributes_of(m)).replace('\n', "; "),
+        ]
+    });
+    Ok(vcsm::sources::csv::write_table(&EXPORT_COLUMNS, rows))
 }
 
 async fn find(db: &impl ConnectionTrait, id: i64) -> Result<customer::Model, AppError> {
@@ -161,6 +298,18 @@ async fn find(db: &impl ConnectionTrait, id: i64) -> Result<customer::Model, App
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("No customer with id {id}.")))
+}
+
+/// The stored attributes (name → text value); anything else in the column is ignored.
+pub(crate) fn attributes_of(m: &customer::Model) -> std::collections::BTreeMap<String, String> {
+    m.attributes
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn tags_of(m: &customer::Model) -> Vec<String> {
@@ -390,6 +539,11 @@ pub async fn form_input(db: &impl ConnectionTrait, id: i64) -> Result<CustomerIn
         renewal_date: m.renewal_date,
         owner_email: owner,
         tags: tags_of(&m),
+        billing_period: m
+            .billing_period
+            .as_deref()
+            .and_then(vcsm::customers::BillingPeriod::parse),
+        attributes: attributes_of(&m),
     };
     Ok(draft.to_input())
 }
@@ -442,6 +596,8 @@ pub(crate) fn active_model(
         renewal_date: Set(draft.renewal_date),
         owner_id: Set(owner_id),
         tags: Set(serde_json::json!(draft.tags)),
+        billing_period: Set(draft.billing_period.map(|p| p.as_str().to_string())),
+        attributes: Set(serde_json::json!(draft.attributes)),
         search_text: Set(search_text(
             &draft.name,
             draft.domain.as_deref(),
@@ -508,6 +664,8 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         "external_id",
         "is already used by another customer",
     ))?;
+    // Scored at once, not when its first data arrives or at night.
+    super::score_queue::request(&txn, &[m.id], now).await?;
     audit::record(
         &txn,
         Some(actor),
@@ -563,6 +721,8 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
             changed.insert(field.into(), serde_json::json!({ "from": old, "to": new }));
         }
     }
+    // Seats, MRR, dates and the billing period all weigh in the score.
+    super::score_queue::request(&txn, &[id], now).await?;
     audit::record(
         &txn,
         Some(actor),
@@ -755,6 +915,22 @@ pub async fn ids_after(
         .into_tuple::<i64>()
         .all(db)
         .await
+}
+
+/// The highest customer id (0 without customers): what a bulk insert's new rows come
+/// after.
+///
+/// # Errors
+/// Database errors.
+pub async fn max_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    Ok(customer::Entity::find()
+        .select_only()
+        .column_as(customer::Column::Id.max(), "m")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten()
+        .unwrap_or(0))
 }
 
 /// How many customers there are (archived and churned ones included).

@@ -4,7 +4,7 @@
 //!
 //! Facts about a past moment read only data from before it: events, tickets, notes and
 //! billing history by their own times, MRR from the subscription history, payment standing
-//! from the invoice history, renewal from the contract's anniversary. State that has no
+//! from the invoice history, renewal from the contract and the billing period. State that has no
 //! history (the CSM's sentiment, the subscription's live payment status) is read only for
 //! "now". Seats are today's (no seat history is kept).
 
@@ -15,6 +15,7 @@ use sea_orm::sea_query::{Expr, Func, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
+use vcsm::customers::BillingPeriod;
 use vcsm::health::{Facts, Payment, Scorecard, UsageWindow};
 
 use super::entities::{
@@ -148,7 +149,7 @@ async fn count_named_events(
     Ok(())
 }
 
-/// Id, seats, renewal date, contract start, MRR, CSM sentiment, created.
+/// Id, seats, renewal date, contract start, MRR, CSM sentiment, created, billing period.
 type CustomerRow = (
     i64,
     i32,
@@ -157,6 +158,7 @@ type CustomerRow = (
     i64,
     Option<i16>,
     DateTime<Utc>,
+    Option<String>,
 );
 
 /// Customer, status, priority, opened, solved, sentiment and cancellation intent.
@@ -180,22 +182,6 @@ const LIVE: Duration = Duration::hours(1);
 
 /// How far back "days since the last event" looks (longer quiet counts as this).
 const QUIET_DAYS: i64 = 120;
-
-/// The next anniversary of `start` after `day` (a yearly contract's renewal then).
-fn next_anniversary(start: NaiveDate, day: NaiveDate) -> Option<NaiveDate> {
-    use chrono::Datelike;
-    let mut years = day.year() - start.year();
-    loop {
-        let candidate = start
-            .with_year(start.year() + years)
-            // 29 February falls back to the 28th.
-            .or_else(|| start.with_day(28)?.with_year(start.year() + years))?;
-        if candidate > day {
-            return Some(candidate);
-        }
-        years += 1;
-    }
-}
 
 /// The facts of `ids` (or of every customer) as of `as_of`, from data before it only.
 /// Customers churned or archived by then are left out. A handful of aggregate queries for
@@ -236,17 +222,19 @@ pub async fn gather_facts(
     )?;
 
     let mut facts: HashMap<i64, Facts> = HashMap::with_capacity(customers.len());
-    for (id, seats, renewal, contract_start, mrr, sentiment, created) in customers {
-        let started = contract_start
-            .filter(|d| *d <= today)
-            .or_else(|| (created <= as_of).then(|| created.date_naive()));
-        let days_to_renewal = match (live, renewal) {
-            (true, Some(r)) => Some(r),
-            _ => contract_start
-                .filter(|d| *d <= today)
-                .and_then(|s| next_anniversary(s, today)),
-        }
+    for (id, seats, renewal, contract_start, mrr, sentiment, created, period) in customers {
+        let first_seen = (created <= as_of).then(|| created.date_naive());
+        let started = contract_start.filter(|d| *d <= today).or(first_seen);
+        let days_to_renewal = vcsm::customers::next_renewal(
+            today,
+            // The renewal date is today's: a past moment can't read it.
+            renewal.filter(|_| live),
+            contract_start,
+            first_seen,
+            period.as_deref().and_then(BillingPeriod::parse),
+        )
         .map(|d| (d - today).num_days());
+        let tenure_days = started.and_then(|s| u32::try_from((today - s).num_days()).ok());
         facts.insert(
             id,
             Facts {
@@ -263,7 +251,11 @@ pub async fn gather_facts(
                 days_since_last_event: last_active
                     .remove(&id)
                     .and_then(|d| u32::try_from((today - d).num_days()).ok()),
-                tenure_days: started.and_then(|s| u32::try_from((today - s).num_days()).ok()),
+                tenure_days,
+                // The previous window began before the customer did: a trend against it
+                // would compare with days it didn't exist.
+                previous_partial: tenure_days
+                    .is_some_and(|t| i64::from(t) < 2 * i64::from(card.window_days)),
                 ..Facts::default()
             },
         );
@@ -360,6 +352,7 @@ async fn live_customers(
         .column(customer::Column::MrrMinor)
         .column(customer::Column::CsmSentiment)
         .column(customer::Column::CreatedAt)
+        .column(customer::Column::BillingPeriod)
         .into_tuple()
         .all(db)
         .await

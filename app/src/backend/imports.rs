@@ -227,6 +227,7 @@ pub async fn import_customers<C: ConnectionTrait + TransactionTrait>(
     }
     progress.start_writing(resolved.len() as u64).await?;
     let txn = super::db::begin_write(db).await?;
+    let first_new = super::customers::max_id(&txn).await?;
     for chunk in resolved.chunks(CHUNK) {
         let models = chunk.iter().map(|(r, owner)| {
             let mut am = active_model(&r.draft, *owner, now);
@@ -242,6 +243,10 @@ pub async fn import_customers<C: ConnectionTrait + TransactionTrait>(
             ))?;
         progress.wrote(chunk.len() as u64).await?;
     }
+    // Scored at once (with the file's commit), not when data arrives or at night.
+    let imported =
+        super::customers::ids_after(&txn, first_new, vcsm::imports::MAX_ROWS as u64).await?;
+    super::score_queue::request(&txn, &imported, now).await?;
     audit::record(
         &txn,
         Some(actor),

@@ -394,6 +394,8 @@ async fn create_customer_for_group(
         renewal_date: None,
         owner_email: None,
         tags: Vec::new(),
+        billing_period: None,
+        attributes: Default::default(),
     };
     let mut am = active_model(&draft, None, now);
     am.created_at = Set(now);

@@ -2,6 +2,8 @@
 //! external id, and their events, tickets and billing history, newest first with an
 //! id cursor. The shapes are the API's contract and are described in the OpenAPI document.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -11,7 +13,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::entities::{
-    billing_event, contact, customer, subscription, support_ticket, usage_event, user,
+    billing_event, churn_prediction, contact, customer, subscription, support_ticket, usage_event,
+    user,
 };
 
 /// Most items one page may hold.
@@ -54,9 +57,9 @@ pub struct RestCustomer {
     pub external_id: Option<String>,
     pub name: String,
     pub domain: Option<String>,
-    /// enterprise, mid_market or small_business.
+    /// enterprise, mid_market, small_business or trial.
     pub tier: String,
-    /// onboarding, adopting, mature, at_risk or churned.
+    /// trial, onboarding, active, at_risk or churned.
     pub stage: String,
     pub plan: Option<String>,
     /// Monthly recurring revenue in minor units (cents).
@@ -65,8 +68,12 @@ pub struct RestCustomer {
     pub seats: i32,
     pub contract_start: Option<NaiveDate>,
     pub renewal_date: Option<NaiveDate>,
+    /// monthly, quarterly or annual; absent when unknown.
+    pub billing_period: Option<String>,
     pub owner_email: Option<String>,
     pub tags: Vec<String>,
+    /// Custom attributes (channel, country, industry…): name → text.
+    pub attributes: BTreeMap<String, String>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub archived: bool,
     pub created_at: DateTime<Utc>,
@@ -196,6 +203,7 @@ pub async fn customer(
         })
         .collect();
     let tags = serde_json::from_value::<Vec<String>>(c.tags.clone()).unwrap_or_default();
+    let attributes = super::customers::attributes_of(&c);
     Ok(Some(RestCustomer {
         id: c.id,
         external_id: c.external_id,
@@ -209,8 +217,10 @@ pub async fn customer(
         seats: c.seats,
         contract_start: c.contract_start,
         renewal_date: c.renewal_date,
+        billing_period: c.billing_period.clone(),
         owner_email,
         tags,
+        attributes,
         last_seen_at: c.last_seen_at,
         archived: c.archived_at.is_some(),
         created_at: c.created_at,
@@ -519,15 +529,7 @@ pub async fn churn(
         customer_id,
         probability: c.probability,
         risk: c.risk.as_str().into(),
-        factors: c
-            .factors
-            .into_iter()
-            .map(|f| RestFactor {
-                feature: f.feature,
-                text: f.text,
-                impact: f.impact,
-            })
-            .collect(),
+        factors: c.factors.into_iter().map(RestFactor::from).collect(),
         horizon_days: c.horizon_days,
         computed_at: c.computed_at,
         model_trained_at: c.model_trained_at,
@@ -580,4 +582,227 @@ pub async fn churn_model(
         backtest_customers: backtest.as_ref().map(|b| b.customers),
         backtest_churned: backtest.as_ref().map(|b| b.churned),
     })
+}
+
+/// A customer's health in a list: the score and level now.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestHealthSummary {
+    /// 0–100.
+    pub score: u8,
+    /// poor, fair, good or excellent.
+    pub level: String,
+    pub computed_at: Option<DateTime<Utc>>,
+}
+
+/// A customer's churn prediction in a list.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestChurnSummary {
+    /// Calibrated probability of churning within the model's horizon (90 days); absent
+    /// while risk falls back to health (too little history for a model).
+    pub probability: Option<f64>,
+    /// high, medium or low.
+    pub risk: String,
+    /// The largest pushes towards churn, biggest first (at most three).
+    pub factors: Vec<RestFactor>,
+    pub computed_at: DateTime<Utc>,
+}
+
+/// One customer of the bulk list: what it is, its health and its churn risk.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestCustomerItem {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub domain: Option<String>,
+    /// enterprise, mid_market, small_business or trial.
+    pub tier: String,
+    /// trial, onboarding, active, at_risk or churned.
+    pub stage: String,
+    pub plan: Option<String>,
+    /// Monthly recurring revenue in minor units (cents).
+    pub mrr_minor: i64,
+    pub currency: String,
+    pub seats: i32,
+    /// monthly, quarterly or annual; absent when unknown.
+    pub billing_period: Option<String>,
+    pub contract_start: Option<NaiveDate>,
+    pub renewal_date: Option<NaiveDate>,
+    pub owner_email: Option<String>,
+    pub tags: Vec<String>,
+    /// Custom attributes: name → text.
+    pub attributes: BTreeMap<String, String>,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+    /// The last change to the customer's record (not its scores).
+    pub updated_at: DateTime<Utc>,
+    /// Absent before the customer's first score.
+    pub health: Option<RestHealthSummary>,
+    /// Absent before the customer's first prediction (and for departed customers).
+    pub churn: Option<RestChurnSummary>,
+}
+
+/// A page of the bulk customer list, in id order.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestCustomerPage {
+    pub items: Vec<RestCustomerItem>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<i64>,
+}
+
+/// Which customers the bulk list returns (all given filters apply together).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CustomerFilter {
+    pub tier: Option<vcsm::customers::Tier>,
+    pub stage: Option<vcsm::customers::Stage>,
+    /// The owner's user id; `Some(None)`: customers without an owner.
+    pub owner: Option<Option<i64>>,
+    pub risk: Option<vcsm::churn::Risk>,
+    /// Customers whose record, health or churn prediction changed at or after this.
+    pub updated_since: Option<DateTime<Utc>>,
+    pub include_archived: bool,
+}
+
+/// The user id of an owner named by e-mail, for [`CustomerFilter::owner`].
+///
+/// # Errors
+/// Returns the database error.
+pub async fn user_id_by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<i64>, DbErr> {
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
+        .into_tuple::<i64>()
+        .one(db)
+        .await
+}
+
+/// A page of customers with their health and churn risk, in id order after `after`.
+///
+/// # Errors
+/// Returns the database error.
+pub async fn customer_list(
+    db: &impl ConnectionTrait,
+    filter: &CustomerFilter,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<RestCustomerPage, DbErr> {
+    use sea_orm::sea_query::Query;
+    let mut q = customer::Entity::find();
+    if let Some(a) = after {
+        q = q.filter(customer::Column::Id.gt(a));
+    }
+    if !filter.include_archived {
+        q = q.filter(customer::Column::ArchivedAt.is_null());
+    }
+    if let Some(t) = filter.tier {
+        q = q.filter(customer::Column::Tier.eq(t.as_str()));
+    }
+    if let Some(s) = filter.stage {
+        q = q.filter(customer::Column::Stage.eq(s.as_str()));
+    }
+    match filter.owner {
+        Some(Some(id)) => q = q.filter(customer::Column::OwnerId.eq(id)),
+        Some(None) => q = q.filter(customer::Column::OwnerId.is_null()),
+        None => {}
+    }
+    if let Some(r) = filter.risk {
+        q = q.filter(customer::Column::Id.in_subquery(super::customers::with_risk(r)));
+    }
+    if let Some(t) = filter.updated_since {
+        let predicted = Query::select()
+            .column(churn_prediction::Column::CustomerId)
+            .from(churn_prediction::Entity)
+            .and_where(churn_prediction::Column::ComputedAt.gte(t))
+            .to_owned();
+        q = q.filter(
+            sea_orm::Condition::any()
+                .add(customer::Column::UpdatedAt.gte(t))
+                .add(customer::Column::HealthComputedAt.gte(t))
+                .add(customer::Column::Id.in_subquery(predicted)),
+        );
+    }
+    let rows = q
+        .order_by_asc(customer::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let mut predictions = super::customers::churn_of(db, &ids).await?;
+    let owners: HashMap<i64, String> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Email)
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let items: Vec<RestCustomerItem> = rows
+        .iter()
+        .map(|c| RestCustomerItem {
+            id: c.id,
+            external_id: c.external_id.clone(),
+            name: c.name.clone(),
+            domain: c.domain.clone(),
+            tier: c.tier.clone(),
+            stage: c.stage.clone(),
+            plan: c.plan.clone(),
+            mrr_minor: c.mrr_minor,
+            currency: c.currency.clone(),
+            seats: c.seats,
+            billing_period: c.billing_period.clone(),
+            contract_start: c.contract_start,
+            renewal_date: c.renewal_date,
+            owner_email: c.owner_id.and_then(|id| owners.get(&id).cloned()),
+            tags: serde_json::from_value(c.tags.clone()).unwrap_or_default(),
+            attributes: super::customers::attributes_of(c),
+            archived: c.archived_at.is_some(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            health: match (c.health_score, c.health_level.clone()) {
+                (Some(score), Some(level)) => Some(RestHealthSummary {
+                    score: u8::try_from(score).unwrap_or(0),
+                    level,
+                    computed_at: c.health_computed_at,
+                }),
+                _ => None,
+            },
+            churn: predictions.remove(&c.id).map(|p| RestChurnSummary {
+                probability: p.probability,
+                risk: p.risk,
+                factors: rest_factors(p.factors),
+                computed_at: p.computed_at,
+            }),
+        })
+        .collect();
+    let next_after = if more {
+        items.last().map(|c| c.id)
+    } else {
+        None
+    };
+    Ok(RestCustomerPage { items, next_after })
+}
+
+impl From<vcsm::churn::Factor> for RestFactor {
+    fn from(f: vcsm::churn::Factor) -> Self {
+        RestFactor {
+            feature: f.feature,
+            text: f.text,
+            impact: f.impact,
+        }
+    }
+}
+
+/// Stored churn factors in the API's shape.
+fn rest_factors(stored: Value) -> Vec<RestFactor> {
+    serde_json::from_value::<Vec<vcsm::churn::Factor>>(stored)
+        .unwrap_or_default()
+        .into_iter()
+        .map(RestFactor::from)
+        .collect()
 }

@@ -11,7 +11,7 @@ use super::components::{user_can, ErrorNotice, Loading, PageHeader};
 use crate::api::health::{churn_model, customer_churn, RetrainChurnModel};
 use crate::dto::{ChurnDto, ChurnModelDto, TrainingRunDto};
 
-fn risk_badge(risk: Risk) -> &'static str {
+pub(crate) fn risk_badge(risk: Risk) -> &'static str {
     match risk {
         Risk::High => "rounded bg-red-100 px-2 py-0.5 text-xs font-semibold text-red-800",
         Risk::Medium => "rounded bg-amber-100 px-2 py-0.5 text-xs font-semibold text-amber-800",

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use vcsm::auth::Role;
-use vcsm::customers::{CustomerInput, Stage, Tier};
+use vcsm::customers::{BillingPeriod, CustomerInput, Stage, Tier};
 use vcsm::ValidationErrors;
 
 use super::components::{user_can, ErrorNotice, FieldError, Loading, PageHeader};
@@ -78,6 +78,15 @@ fn CustomerFields(
             {text("contract_start", "Contract start", initial.contract_start, "date", "")}
             {text("renewal_date", "Renewal date", initial.renewal_date, "date", "")}
             <div>
+                <label class="label" for="billing_period">"Billing period"</label>
+                <select class="input" id="billing_period" name="input[billing_period]" aria-invalid=invalid("billing_period")>
+                    <option value="">"Unknown"</option>
+                    {BillingPeriod::ALL.iter().map(|p| view! { <option value=p.as_str() selected=BillingPeriod::parse_loose(&initial.billing_period) == Some(*p)>{p.label()}</option> }).collect_view()}
+                </select>
+                <p class="mt-1 text-xs text-slate-500">"Renewals follow it: a monthly subscriber can leave every month."</p>
+                <FieldError message=err("billing_period")/>
+            </div>
+            <div>
                 <label class="label" for="owner_email">"Owner"</label>
                 <select class="input" id="owner_email" name="input[owner_email]" aria-invalid=invalid("owner_email")>
                     <option value="">"No owner"</option>
@@ -91,6 +100,12 @@ fn CustomerFields(
             </div>
             <div class="md:col-span-2">
                 {text("tags", "Tags", initial.tags, "text", "comma-separated, e.g. EU, beta")}
+            </div>
+            <div class="md:col-span-2">
+                <label class="label" for="attributes">"Attributes"</label>
+                <textarea class="input font-mono text-sm" id="attributes" name="input[attributes]" rows="3" placeholder="channel: partner\ncountry: DE\nindustry: Retail" aria-invalid=invalid("attributes")>{initial.attributes}</textarea>
+                <p class="mt-1 text-xs text-slate-500">"One per line as name: value, such as the sales channel, country or industry."</p>
+                <FieldError message=err("attributes")/>
             </div>
         </div>
     }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use vcsm::auth::Role;
+use vcsm::churn::Risk;
 use vcsm::customers::{Stage, Tier};
 use vcsm::listing::{page_count, CustomerQuery, SortKey, PAGE_SIZES};
 use vcsm::money::format_money;
@@ -56,6 +57,7 @@ fn Filters(q: CustomerQuery, owners: Vec<OwnerOption>) -> impl IntoView {
     let tier = q.tier;
     let stage = q.stage;
     let owner = q.owner;
+    let risk = q.risk;
     view! {
         <Form method="GET" action="/customers" attr:class="card mb-4 flex flex-wrap items-end gap-3 p-4" attr:role="search">
             <div class="min-w-56 flex-1">
@@ -82,6 +84,13 @@ fn Filters(q: CustomerQuery, owners: Vec<OwnerOption>) -> impl IntoView {
                     <option value="">"Anyone"</option>
                     <option value="none" selected=owner == Some(0)>"No owner"</option>
                     {owners.into_iter().map(|o| view! { <option value=o.id.to_string() selected=owner == Some(o.id)>{o.name}</option> }).collect_view()}
+                </select>
+            </div>
+            <div>
+                <label class="label" for="risk">"Churn risk"</label>
+                <select class="input" id="risk" name="risk">
+                    <option value="">"Any risk"</option>
+                    {[Risk::High, Risk::Medium, Risk::Low].into_iter().map(|r| view! { <option value=r.as_str() selected=risk == Some(r)>{r.label()}</option> }).collect_view()}
                 </select>
             </div>
             <div>
@@ -145,6 +154,7 @@ fn table(page: CustomerPage) -> AnyView {
                             <th class="th">"Tier"</th>
                             <th class="th">"Stage"</th>
                             <SortHeader q=q.clone() key=SortKey::Health label="Health" right=true/>
+                            <SortHeader q=q.clone() key=SortKey::Churn label="Churn risk"/>
                             <SortHeader q=q.clone() key=SortKey::Mrr label="MRR" right=true/>
                             <th class="th text-right">"Seats"</th>
                             <SortHeader q=q.clone() key=SortKey::Renewal label="Renewal"/>
@@ -175,6 +185,13 @@ fn table(page: CustomerPage) -> AnyView {
                                                 <span class=format!("font-semibold {}", super::health::level_text(level)) title=level.label()>{score}</span>
                                             }.into_any(),
                                             _ => view! { <span class="text-slate-400" title="Not scored yet">"—"</span> }.into_any(),
+                                        }}</td>
+                                        <td class="td whitespace-nowrap" data-testid="churn-cell">{match r.churn_risk {
+                                            Some(risk) => view! {
+                                                <span class=super::churn::risk_badge(risk)>{risk.label()}</span>
+                                                {r.churn_probability.map(|p| view! { <span class="ml-1.5 text-xs tabular-nums text-slate-500">{format!("{:.0} %", p * 100.0)}</span> })}
+                                            }.into_any(),
+                                            None => view! { <span class="text-slate-400" title="Not predicted yet">"—"</span> }.into_any(),
                                         }}</td>
                                         <td class="td text-right tabular-nums">{format_money(r.mrr_minor, &r.currency)}</td>
                                         <td class="td text-right tabular-nums">{r.seats}</td>
@@ -222,6 +239,17 @@ pub fn CustomerListPage() -> impl IntoView {
 
     view! {
         <PageHeader title="Customers".into()>
+            // Every page of the list as it is filtered and sorted, with health and churn.
+            <a
+                href=move || {
+                    let params: Vec<(&str, String)> = query.get().to_params().into_iter().filter(|(k, _)| *k != "page" && *k != "per_page").collect();
+                    with_query("/customers/export.csv", &params)
+                }
+                rel="external"
+                download=""
+                class="btn-secondary"
+                data-testid="export-csv"
+            >"Export CSV"</a>
             // Reads the signed-in user's resource: must sit in a Transition to hydrate.
             <Transition fallback=|| ()>
                 <Show when=move || can_edit.get()>

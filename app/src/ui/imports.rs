@@ -21,7 +21,7 @@ fn kind_label(kind: ImportKind) -> &'static str {
 fn kind_help(kind: ImportKind) -> &'static str {
     match kind {
         ImportKind::Customers => {
-            "Only name is required. Dates are YYYY-MM-DD; MRR is in major units (1250.00); tags are comma-separated; the owner is a user's e-mail. External ids must be new."
+            "Only name is required. Dates are YYYY-MM-DD; MRR is in major units (1250.00); tags are comma-separated; the owner is a user's e-mail; billing_period is monthly, quarterly or annual (renewals follow it). Any other fact (sales channel, country, industry) comes in a column named attr.<name>, e.g. attr.country. External ids must be new. Customers are scored as soon as the file is in."
         }
         ImportKind::Contacts => {
             "customer_external_id and name are required. A row updates the customer's contact with the same user_id, else the same e-mail, and adds one otherwise; blank cells leave stored values as they are. Roles: champion, decision_maker, executive_sponsor, admin, user."

@@ -9,6 +9,7 @@ mod alerts;
 mod auth;
 mod authorization;
 mod billing;
+mod bulk;
 mod churn;
 mod cluster;
 mod customers;

@@ -124,6 +124,7 @@ async fn the_openapi_document_describes_every_endpoint() {
         "/webhooks/stripe",
         "/webhooks/zendesk",
         "/webhooks/intercom",
+        "/api/v1/customers",
         "/api/v1/customers/{id}",
         "/api/v1/customers/by-external-id/{external_id}",
         "/api/v1/customers/{id}/events",
@@ -143,10 +144,45 @@ async fn the_openapi_document_describes_every_endpoint() {
         "RestMeasure",
         "RestChurn",
         "RestChurnModel",
+        "RestCustomerItem",
+        "RestCustomerPage",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
             "{schema} is described"
+        );
+    }
+    // The values a description lists are exactly those the API returns.
+    let listed = |schema: &str, field: &str| -> Vec<String> {
+        let text = doc["components"]["schemas"][schema]["properties"][field]["description"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{schema}.{field} is described"))
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_end_matches('.')
+            .replace(" or ", ", ");
+        text.split(", ").map(str::to_string).collect()
+    };
+    let stages: Vec<String> = vcsm::customers::Stage::ALL
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    let tiers: Vec<String> = vcsm::customers::Tier::ALL
+        .iter()
+        .map(|t| t.as_str().to_string())
+        .collect();
+    let periods: Vec<String> = vcsm::customers::BillingPeriod::ALL
+        .iter()
+        .map(|p| p.as_str().to_string())
+        .collect();
+    for schema in ["RestCustomer", "RestCustomerItem"] {
+        assert_eq!(listed(schema, "stage"), stages, "{schema}.stage");
+        assert_eq!(listed(schema, "tier"), tiers, "{schema}.tier");
+        assert_eq!(
+            listed(schema, "billing_period"),
+            periods,
+            "{schema}.billing_period"
         );
     }
 }

@@ -30,6 +30,8 @@ pub struct Model {
     pub health_level: Option<String>,
     pub health_computed_at: Option<DateTimeUtc>,
     pub csm_sentiment: Option<i16>,
+    pub billing_period: Option<String>,
+    pub attributes: Json,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
