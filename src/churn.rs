@@ -333,21 +333,41 @@ impl Risk {
     }
 }
 
-/// A fitted model: standardisation, coefficients, and Platt calibration of its logit.
+/// The shape of a stored model this build reads (older ones are retrained).
+pub const MODEL_VERSION: u32 = 2;
+
+/// Features that move together, read as one factor: their standardised values averaged
+/// (as *Fighting Churn With Data* groups correlated metrics), so the model doesn't split
+/// one behaviour's weight between two names and a CSM reads one factor, not three.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureGroup {
+    /// Indices into the spec's features, the most representative first.
+    pub members: Vec<usize>,
+    /// The first member's label, and how many others it stands for.
+    pub label: String,
+}
+
+/// A fitted model: what it reads (its [`FeatureSpec`]), how each feature is transformed
+/// and scaled, the groups of features it weighs, and Platt calibration of its logit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChurnModel {
-    /// Feature ids, in order (a stored model names what it was trained on).
-    pub features: Vec<String>,
+    pub version: u32,
+    pub spec: FeatureSpec,
+    /// Per feature of the spec: `ln(1 + x)` before scaling (skewed counts and rates).
+    pub log: Vec<bool>,
+    /// Per feature, after the transform.
     pub means: Vec<f64>,
     pub scales: Vec<f64>,
-    /// Coefficients on standardised features: the log-odds change per standard deviation.
+    pub groups: Vec<FeatureGroup>,
+    /// Per group: the mean of its members' standardised values is standardised again.
+    pub group_means: Vec<f64>,
+    pub group_scales: Vec<f64>,
+    /// Coefficients on standardised groups: the log-odds change per standard deviation.
     pub weights: Vec<f64>,
     pub intercept: f64,
     /// Calibration: p = 1 / (1 + exp(a · logit + b)), fitted on out-of-fold logits.
     pub platt_a: f64,
     pub platt_b: f64,
-    /// Length of the usage windows the features were computed over.
-    pub window_days: u32,
 }
 
 /// One reason behind a prediction.
@@ -382,29 +402,57 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 impl ChurnModel {
-    /// Whether this model reads the features this build computes.
+    /// Whether this build can read the model (its shape and lengths agree).
     pub fn is_compatible(&self) -> bool {
-        self.features.len() == FEATURES.len()
-            && self.features.iter().zip(FEATURES).all(|(a, b)| a == b.id)
-            && self.means.len() == FEATURES.len()
-            && self.scales.len() == FEATURES.len()
-            && self.weights.len() == FEATURES.len()
+        let n = self.spec.features().len();
+        let g = self.groups.len();
+        self.version == MODEL_VERSION
+            && self.log.len() == n
+            && self.means.len() == n
+            && self.scales.len() == n
+            && self.group_means.len() == g
+            && self.group_scales.len() == g
+            && self.weights.len() == g
+            && self
+                .groups
+                .iter()
+                .all(|gr| !gr.members.is_empty() && gr.members.iter().all(|m| *m < n))
     }
 
-    fn standardised<'a>(&'a self, x: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
+    /// The usage windows' length the features were computed over.
+    pub fn window_days(&self) -> u32 {
+        self.spec.window_days
+    }
+
+    /// Each feature of `x` (the spec's values) transformed and standardised.
+    pub fn standardised(&self, x: &[f64]) -> Vec<f64> {
         x.iter()
+            .zip(&self.log)
             .zip(self.means.iter().zip(&self.scales))
-            .map(|(v, (m, s))| (v - m) / s)
+            .map(|((v, log), (m, s))| {
+                let t = if *log { v.max(0.0).ln_1p() } else { *v };
+                (t - m) / s
+            })
+            .collect()
     }
 
-    /// The uncalibrated log-odds of churn.
+    /// Each group's standardised value for standardised features `z`.
+    pub fn group_values(&self, z: &[f64]) -> Vec<f64> {
+        self.groups
+            .iter()
+            .zip(self.group_means.iter().zip(&self.group_scales))
+            .map(|(g, (m, s))| {
+                let mean =
+                    g.members.iter().map(|i| z[*i]).sum::<f64>() / g.members.len().max(1) as f64;
+                (mean - m) / s
+            })
+            .collect()
+    }
+
+    /// The uncalibrated log-odds of churn for the spec's values `x`.
     pub fn logit(&self, x: &[f64]) -> f64 {
-        self.intercept
-            + self
-                .standardised(x)
-                .zip(&self.weights)
-                .map(|(z, w)| z * w)
-                .sum::<f64>()
+        let u = self.group_values(&self.standardised(x));
+        self.intercept + u.iter().zip(&self.weights).map(|(u, w)| u * w).sum::<f64>()
     }
 
     /// The calibrated probability of churn within the horizon.
@@ -412,14 +460,18 @@ impl ChurnModel {
         sigmoid(-(self.platt_a * self.logit(x) + self.platt_b))
     }
 
-    /// The prediction for one customer, with the factors pushing most towards churn.
+    /// The prediction for one customer, with the groups pushing most towards churn, each
+    /// said through the member that pushes hardest.
     pub fn predict(&self, f: &Facts) -> Prediction {
-        let x = features(f, self.window_days);
+        let defs = self.spec.features();
+        let x = self.spec.values_for(&defs, f);
         let probability = self.probability(&x);
-        let mut pushes: Vec<(usize, f64)> = self
-            .standardised(&x)
+        let z = self.standardised(&x);
+        let u = self.group_values(&z);
+        let mut pushes: Vec<(usize, f64)> = u
+            .iter()
             .zip(&self.weights)
-            .map(|(z, w)| z * w)
+            .map(|(u, w)| u * w)
             .enumerate()
             .filter(|(_, impact)| *impact > 0.05)
             .collect();
@@ -430,10 +482,20 @@ impl ChurnModel {
             factors: pushes
                 .into_iter()
                 .take(TOP_FACTORS)
-                .map(|(i, impact)| Factor {
-                    feature: FEATURES[i].id.into(),
-                    text: describe(i, f, self.window_days),
-                    impact,
+                .map(|(k, impact)| {
+                    let sign = self.weights[k].signum();
+                    let group = &self.groups[k];
+                    let member = group
+                        .members
+                        .iter()
+                        .copied()
+                        .max_by(|a, b| (z[*a] * sign).total_cmp(&(z[*b] * sign)))
+                        .unwrap_or(group.members[0]);
+                    Factor {
+                        feature: defs[member].id.clone(),
+                        text: self.spec.describe(&defs[member], f),
+                        impact,
+                    }
                 })
                 .collect(),
         }
@@ -548,16 +610,80 @@ pub fn calibration(probabilities: &[f64], labels: &[bool]) -> Vec<CalibrationBin
 pub struct Observation {
     pub customer_id: i64,
     pub at: NaiveDate,
-    pub x: [f64; FEATURES.len()],
+    /// The values of the training spec's features ([`FeatureSpec::values`]).
+    pub x: Vec<f64>,
     pub churned: bool,
+    /// The health score the customer had then: a baseline the model must beat.
+    pub health: Option<f64>,
 }
 
-/// A coefficient for the model page.
+/// Where the fixed "tenure" feature sits in every spec's values (log days).
+pub const TENURE_INDEX: usize = 8;
+
+/// A coefficient for the model page: one group of features.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Coefficient {
+    /// The group's first feature's id.
     pub feature: String,
     pub label: String,
     pub weight: f64,
+    /// The labels of every feature in the group.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// How well the model, tenure alone and the health score ranked who churned, at one
+/// validation date: each trained only on observations whose label was known by then.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForwardDate {
+    /// The moment scored.
+    pub at: NaiveDate,
+    /// Observations the model learned from (labels known by `at`).
+    pub trained_on: u64,
+    pub customers: u64,
+    pub churned: u64,
+    pub model: Ranking,
+    pub tenure: Ranking,
+    pub health: Ranking,
+}
+
+/// AUC and top-decile lift of one way of ranking customers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ranking {
+    pub auc: Option<f64>,
+    pub lift: Option<f64>,
+}
+
+impl Ranking {
+    pub fn of(scores: &[f64], labels: &[bool]) -> Self {
+        Ranking {
+            auc: auc(scores, labels),
+            lift: top_decile_lift(scores, labels),
+        }
+    }
+
+    /// The mean over `rankings` of what each has.
+    pub fn mean<'a>(rankings: impl IntoIterator<Item = &'a Ranking> + Clone) -> Self {
+        let avg = |get: fn(&Ranking) -> Option<f64>| {
+            let v: Vec<f64> = rankings.clone().into_iter().filter_map(get).collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        Ranking {
+            auc: avg(|r| r.auc),
+            lift: avg(|r| r.lift),
+        }
+    }
+}
+
+/// The forward test: validation dates in the past, each scored by a model trained on
+/// what was known then, next to tenure alone and the health score.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ForwardTest {
+    pub dates: Vec<ForwardDate>,
+    /// Means over the dates.
+    pub model: Ranking,
+    pub tenure: Ranking,
+    pub health: Ranking,
 }
 
 /// How a backtest went: trained on what was known `horizon` before the last labelled
@@ -589,13 +715,22 @@ pub struct ModelMetrics {
     pub calibration: Vec<CalibrationBin>,
     pub coefficients: Vec<Coefficient>,
     pub backtest: Option<Backtest>,
-    /// Regularisation chosen by cross-validation (penalty per observation).
+    /// Regularisation chosen by the forward test (by cross-validation without one).
     pub lambda: f64,
     pub base_rate: f64,
+    /// Model, tenure alone and health at past validation dates.
+    #[serde(default)]
+    pub forward: Option<ForwardTest>,
+    /// How the penalty was chosen: "forward test" or "cross-validation".
+    #[serde(default)]
+    pub chosen_by: String,
 }
 
+pub mod behaviour;
 #[cfg(feature = "training")]
 pub mod training;
+
+pub use behaviour::{FeatureDef, FeatureSpec, Source};
 
 #[cfg(test)]
 mod tests {
@@ -698,18 +833,33 @@ mod tests {
         assert_eq!(quiet[10], 0.0, "no MRR history is no change");
     }
 
-    #[test]
-    fn predictions_name_what_pushes_towards_churn() {
-        let mut model = ChurnModel {
-            features: FEATURES.iter().map(|f| f.id.to_string()).collect(),
-            means: vec![0.0; FEATURES.len()],
-            scales: vec![1.0; FEATURES.len()],
-            weights: vec![0.0; FEATURES.len()],
+    /// A model on the fixed features alone, each its own group, all weights zero.
+    fn plain_model() -> ChurnModel {
+        let n = FEATURES.len();
+        ChurnModel {
+            version: MODEL_VERSION,
+            spec: FeatureSpec::base(28),
+            log: vec![false; n],
+            means: vec![0.0; n],
+            scales: vec![1.0; n],
+            groups: (0..n)
+                .map(|i| FeatureGroup {
+                    members: vec![i],
+                    label: FEATURES[i].label.into(),
+                })
+                .collect(),
+            group_means: vec![0.0; n],
+            group_scales: vec![1.0; n],
+            weights: vec![0.0; n],
             intercept: -2.0,
             platt_a: -1.0,
             platt_b: 0.0,
-            window_days: 28,
-        };
+        }
+    }
+
+    #[test]
+    fn predictions_name_what_pushes_towards_churn() {
+        let mut model = plain_model();
         assert!(model.is_compatible());
         // Falling events raise the risk; nothing else matters.
         model.weights[1] = -1.0;
@@ -728,8 +878,38 @@ mod tests {
         };
         let q = model.predict(&steady);
         assert!(q.probability < 0.2 && q.factors.is_empty(), "{q:?}");
-        model.features.pop();
+        model.weights.pop();
         assert!(!model.is_compatible());
+        let mut old = plain_model();
+        old.version = 1;
+        assert!(
+            !old.is_compatible(),
+            "an older shape is retrained, not misread"
+        );
+    }
+
+    #[test]
+    fn a_group_is_said_through_the_member_that_pushes_hardest() {
+        let mut model = plain_model();
+        // Events (log) and active days in one group, weighed against churn.
+        model.groups = vec![FeatureGroup {
+            members: vec![0, 2],
+            label: "Events (log) (+1 related)".into(),
+        }];
+        model.group_means = vec![0.0];
+        model.group_scales = vec![1.0];
+        model.weights = vec![-1.0];
+        model.means[0] = 10.0;
+        let p = model.predict(&declining());
+        assert_eq!(p.factors.len(), 1, "{p:?}");
+        // Events sit far below their mean: they say why.
+        assert_eq!(p.factors[0].feature, "events");
+        let logged = ChurnModel {
+            log: vec![true; FEATURES.len()],
+            ..plain_model()
+        };
+        let z = logged.standardised(&vec![f64::exp(1.0) - 1.0; FEATURES.len()]);
+        assert!((z[0] - 1.0).abs() < 1e-9);
     }
 
     #[test]

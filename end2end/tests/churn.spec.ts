@@ -15,8 +15,19 @@ test('the churn model page shows how well the model works and what it weighs', a
   await expect(page.getByTestId('lift')).toHaveText(/×$/);
   await expect(page.getByTestId('health-auc')).toHaveText(/^0\.\d{3}$/);
   await expect(page.getByTestId('calibration-chart').locator('circle').first()).toBeVisible();
-  await expect(page.getByTestId('coefficients').locator('tr')).toHaveCount(20);
+  // Groups of features, each with its weight; behaviour features among them.
+  const groups = page.getByTestId('coefficients').locator('tr');
+  await expect(groups.first()).toBeVisible();
+  expect(await groups.count()).toBeGreaterThan(5);
   await expect(page.getByTestId('backtest')).toBeVisible();
+  // The forward test: the model against tenure alone and the health score.
+  const forward = page.getByTestId('forward-test');
+  await expect(forward).toBeVisible();
+  await expect(forward).toContainText(/Mean|Not enough history/);
+  if ((await forward.textContent())!.includes('Mean')) {
+    await expect(page.getByTestId('forward-verdict')).toContainText(/tenure alone/);
+    await expect(page.getByTestId('forward-mean')).toContainText(/0\.\d{3}/);
+  }
   const runs = page.getByTestId('training-runs').locator('tbody tr');
   const before = await runs.count();
 

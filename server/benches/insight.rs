@@ -147,18 +147,21 @@ async fn main() {
 
     // Churn training: the point-in-time set, then the fit.
     let t = Instant::now();
-    let set = app::backend::churn::training_set(&db, &card, now)
+    let spec = app::backend::churn::candidate_spec(
+        &db,
+        card.window_days,
+        app::backend::churn::DEFAULT_EVENT_TYPES,
+    )
+    .await
+    .expect("feature spec");
+    let set = app::backend::churn::training_set(&db, &card, &spec, now)
         .await
         .expect("training set");
     let set_time = t.elapsed();
     let observations = set.observations.len();
     let churned = training::churned_customers(&set.observations);
-    let opts = TrainOptions {
-        window_days: set.window_days,
-        ..TrainOptions::default()
-    };
     let t = Instant::now();
-    let fitted = training::train_with_backtest(&set.observations, &opts);
+    let fitted = training::train(&set.observations, &set.spec, &TrainOptions::default());
     let fit = t.elapsed();
 
     println!();

@@ -5,8 +5,8 @@
 use app::backend::rest::{
     self, CustomerFilter, RestBillingEvent, RestCalibrationBin, RestChurn, RestChurnModel,
     RestChurnSummary, RestContact, RestCustomer, RestCustomerItem, RestCustomerPage, RestEvent,
-    RestFactor, RestHealth, RestHealthGroup, RestHealthSummary, RestMeasure, RestPage,
-    RestSubscription, RestTicket, MAX_LIMIT,
+    RestFactor, RestForwardDate, RestForwardTest, RestHealth, RestHealthGroup, RestHealthSummary,
+    RestMeasure, RestPage, RestRanking, RestSubscription, RestTicket, MAX_LIMIT,
 };
 use app::backend::{tokens, AppState};
 use axum::extract::{Path, Query, State};
@@ -479,7 +479,7 @@ impl Modify for Security {
         crate::openapi_docs::page, crate::openapi_docs::batch, crate::openapi_docs::tickets,
         crate::openapi_docs::stripe, crate::openapi_docs::zendesk, crate::openapi_docs::intercom,
     ),
-    components(schemas(RestContact, RestSubscription, RestMeasure, RestHealthGroup, RestFactor, RestCalibrationBin, RestCustomerItem, RestHealthSummary, RestChurnSummary)),
+    components(schemas(RestContact, RestSubscription, RestMeasure, RestHealthGroup, RestFactor, RestCalibrationBin, RestCustomerItem, RestHealthSummary, RestChurnSummary, RestForwardTest, RestForwardDate, RestRanking)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;

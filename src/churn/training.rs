@@ -1,7 +1,13 @@
-//! Fitting the churn model (server only): stratified, customer-grouped cross-validation
-//! to choose the regularisation and measure AUC, lift and calibration on predictions the
-//! model never trained on; Platt scaling on those out-of-fold logits; then a final fit on
-//! every observation.
+//! Fitting the churn model (server only). The features are prepared from the training
+//! rows alone ([`prep`]: related-event ratios, logs of skewed features, scaling, groups
+//! of correlated features). The penalty is chosen by a **forward test**: at validation
+//! dates in the past, a model trained only on observations whose 90-day label was known
+//! by then scores every customer, next to tenure alone and the health score — shuffled
+//! folds would let a model learn from the future of the very months it is tested on.
+//! Stratified, customer-grouped cross-validation then gives out-of-fold logits for Platt
+//! calibration, and the final model is fitted on every observation.
+
+mod prep;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,9 +21,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    auc, calibration, sigmoid, top_decile_lift, Backtest, ChurnModel, Coefficient, ModelMetrics,
-    Observation, FEATURES, MIN_CHURNED,
+    auc, calibration, sigmoid, top_decile_lift, Backtest, ChurnModel, Coefficient, FeatureSpec,
+    ForwardDate, ForwardTest, ModelMetrics, Observation, Ranking, Risk, HORIZON_DAYS, MIN_CHURNED,
+    MODEL_VERSION, TENURE_INDEX,
 };
+pub use prep::{correlation, GROUP_CORRELATION, MAX_RATIOS, RATIO_MIN_CORRELATION};
 
 /// Why no model came out.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,10 +52,13 @@ impl std::fmt::Display for TrainError {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainOptions {
     pub folds: u32,
-    /// L2 penalties per observation to choose from by cross-validated AUC.
+    /// L2 penalties per observation to choose from by forward AUC.
     pub lambdas: Vec<f64>,
     pub seed: u64,
-    pub window_days: u32,
+    /// Validation dates of the forward test, each this many days before the next.
+    pub forward_step_days: i64,
+    /// Most validation dates.
+    pub forward_dates: usize,
     /// Fewer churned customers than this and training refuses.
     pub min_churned: usize,
     /// Observations one fit learns from at most. Beyond it a fit keeps a seeded sample of
@@ -61,9 +72,10 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             folds: 5,
-            lambdas: vec![0.001, 0.01],
+            lambdas: vec![0.0003, 0.003, 0.03],
             seed: 7,
-            window_days: 28,
+            forward_step_days: 28,
+            forward_dates: 3,
             min_churned: MIN_CHURNED,
             max_fit_rows: MAX_FIT_ROWS,
         }
@@ -107,8 +119,7 @@ fn sample<'a>(rows: &[&'a Observation], cap: usize, seed: u64) -> (Vec<&'a Obser
     (pos.iter().chain(neg.iter()).copied().collect(), shift)
 }
 
-/// A model and how well it did in cross-validation (the caller adds the health baseline
-/// and the backtest).
+/// A model and how well it did (the caller adds the health baseline over every row).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Trained {
     pub model: ChurnModel,
@@ -148,43 +159,26 @@ fn assign_folds(obs: &[Observation], k: u32, seed: u64) -> Vec<usize> {
     obs.iter().map(|o| fold_of[&o.customer_id]).collect()
 }
 
-/// Mean and standard deviation per feature (a constant feature gets scale 1).
-fn moments(rows: &[&Observation]) -> (Vec<f64>, Vec<f64>) {
-    let n = rows.len().max(1) as f64;
-    let mut means = vec![0.0; FEATURES.len()];
-    for r in rows {
-        for (m, v) in means.iter_mut().zip(&r.x) {
-            *m += v / n;
-        }
-    }
-    let mut scales = vec![0.0; FEATURES.len()];
-    for r in rows {
-        for ((s, v), m) in scales.iter_mut().zip(&r.x).zip(&means) {
-            *s += (v - m).powi(2) / n;
-        }
-    }
-    for s in &mut scales {
-        *s = if *s > 1e-12 { s.sqrt() } else { 1.0 };
-    }
-    (means, scales)
-}
-
-/// Fits on `rows` (a sample of at most `opts.max_fit_rows`, seeded by `seed`): a model
-/// without calibration (a = −1, b = 0: the plain sigmoid).
+/// Fits on `rows` (a sample of at most `opts.max_fit_rows`, seeded by `seed`): features
+/// prepared from the sample, then an L2-regularised logistic regression on the groups.
+/// No calibration yet (a = −1, b = 0: the plain sigmoid).
 fn fit(
     rows: &[&Observation],
+    spec: &FeatureSpec,
     lambda: f64,
     opts: &TrainOptions,
     seed: u64,
 ) -> Result<ChurnModel, TrainError> {
     let (rows, shift) = sample(rows, opts.max_fit_rows.max(2), seed);
     let rows = rows.as_slice();
-    let (means, scales) = moments(rows);
+    let labels: Vec<String> = spec.features().into_iter().map(|d| d.label).collect();
+    let prepared = prep::Prepared::learn(rows, &labels);
+    let g = prepared.groups.len();
     let n = rows.len();
-    let mut x = Array2::<f64>::zeros((n, FEATURES.len()));
+    let mut x = Array2::<f64>::zeros((n, g));
     for (i, r) in rows.iter().enumerate() {
-        for (j, v) in r.x.iter().enumerate() {
-            x[[i, j]] = (v - means[j]) / scales[j];
+        for (k, v) in prepared.inputs(&r.x).into_iter().enumerate() {
+            x[[i, k]] = v;
         }
     }
     let y: Array1<bool> = rows.iter().map(|r| r.churned).collect();
@@ -197,20 +191,25 @@ fn fit(
     // linfa models the class it saw first; make the positive class "churned".
     let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
     Ok(ChurnModel {
-        features: FEATURES.iter().map(|f| f.id.to_string()).collect(),
-        means,
-        scales,
+        version: MODEL_VERSION,
+        spec: spec.clone(),
+        log: prepared.log,
+        means: prepared.means,
+        scales: prepared.scales,
+        groups: prepared.groups,
+        group_means: prepared.group_means,
+        group_scales: prepared.group_scales,
         weights: fitted.params().iter().map(|w| w * sign).collect(),
         intercept: fitted.intercept() * sign + shift,
         platt_a: -1.0,
         platt_b: 0.0,
-        window_days: opts.window_days,
     })
 }
 
 /// Out-of-fold logits: each observation predicted by a model fitted without its customer.
 fn out_of_fold(
     obs: &[Observation],
+    spec: &FeatureSpec,
     folds: &[usize],
     k: u32,
     lambda: f64,
@@ -226,6 +225,7 @@ fn out_of_fold(
             .collect();
         let model = fit(
             &train,
+            spec,
             lambda,
             opts,
             opts.seed.wrapping_add(fold as u64 + 1),
@@ -250,131 +250,201 @@ fn platt(logits: &[f64], labels: &[bool]) -> Result<(f64, f64), TrainError> {
         .map_err(|e| TrainError::Fit(e.to_string()))
 }
 
-/// Trains on `obs`: chooses the penalty by cross-validated AUC, calibrates on the
-/// out-of-fold predictions, and fits the final model on everything.
+/// Churned customers a validation date's (smaller, older) history needs.
+pub const FORWARD_MIN_CHURNED: usize = 10;
+
+/// One validation date: who is scored then, and what was known by then.
+struct Split<'a> {
+    at: chrono::NaiveDate,
+    history: Vec<&'a Observation>,
+    then: Vec<&'a Observation>,
+}
+
+/// The forward test's validation dates, latest first: the last observation date and
+/// every `forward_step_days` before it, while the history known by then (observations
+/// whose horizon ended by the date) holds enough churned customers and the date's
+/// customers both churned and stayed.
+fn forward_splits<'a>(obs: &'a [Observation], opts: &TrainOptions) -> Vec<Split<'a>> {
+    let Some(last) = obs.iter().map(|o| o.at).max() else {
+        return Vec::new();
+    };
+    let mut splits = Vec::new();
+    for k in 0..opts.forward_dates {
+        let at = last - chrono::Duration::days(opts.forward_step_days * k as i64);
+        let cutoff = at - chrono::Duration::days(HORIZON_DAYS);
+        let history: Vec<&Observation> = obs.iter().filter(|o| o.at <= cutoff).collect();
+        let then: Vec<&Observation> = obs.iter().filter(|o| o.at == at).collect();
+        let churned_then = then.iter().filter(|o| o.churned).count();
+        let known: BTreeSet<i64> = history
+            .iter()
+            .filter(|o| o.churned)
+            .map(|o| o.customer_id)
+            .collect();
+        if known.len() < FORWARD_MIN_CHURNED || churned_then == 0 || churned_then == then.len() {
+            break;
+        }
+        splits.push(Split { at, history, then });
+    }
+    splits
+}
+
+/// Tenure alone, as a one-feature model would rank: longer or shorter tenure riskier,
+/// whichever the history says.
+fn tenure_scores(history: &[&Observation], then: &[&Observation]) -> Vec<f64> {
+    let t: Vec<f64> = history.iter().map(|o| o.x[TENURE_INDEX]).collect();
+    let y: Vec<f64> = history
+        .iter()
+        .map(|o| f64::from(u8::from(o.churned)))
+        .collect();
+    let direction = if correlation(&t, &y) < 0.0 { -1.0 } else { 1.0 };
+    then.iter().map(|o| direction * o.x[TENURE_INDEX]).collect()
+}
+
+/// A forward test, and its latest date as a backtest.
+type Forward = (ForwardTest, Option<Backtest>);
+
+/// How the model with `lambda`, tenure alone and the health score ranked each split's
+/// customers.
+fn forward_test(
+    splits: &[Split<'_>],
+    spec: &FeatureSpec,
+    lambda: f64,
+    opts: &TrainOptions,
+) -> Result<Forward, TrainError> {
+    let mut dates = Vec::new();
+    let mut backtest = None;
+    for (i, s) in splits.iter().enumerate() {
+        let model = fit(
+            &s.history,
+            spec,
+            lambda,
+            opts,
+            opts.seed.wrapping_add(100 + i as u64),
+        )?;
+        let labels: Vec<bool> = s.then.iter().map(|o| o.churned).collect();
+        let p: Vec<f64> = s.then.iter().map(|o| model.probability(&o.x)).collect();
+        let health: Vec<f64> = s.then.iter().map(|o| -o.health.unwrap_or(50.0)).collect();
+        if i == 0 {
+            let flagged: Vec<bool> = p
+                .iter()
+                .map(|p| Risk::from_probability(*p) == Risk::High)
+                .collect();
+            backtest = Some(Backtest {
+                scored_on: s.at,
+                until: s.at + chrono::Duration::days(HORIZON_DAYS),
+                customers: s.then.len() as u64,
+                churned: labels.iter().filter(|l| **l).count() as u64,
+                auc: auc(&p, &labels),
+                lift: top_decile_lift(&p, &labels),
+                caught: flagged
+                    .iter()
+                    .zip(&labels)
+                    .filter(|(f, l)| **f && **l)
+                    .count() as u64,
+                flagged: flagged.iter().filter(|f| **f).count() as u64,
+            });
+        }
+        dates.push(ForwardDate {
+            at: s.at,
+            trained_on: s.history.len() as u64,
+            customers: s.then.len() as u64,
+            churned: labels.iter().filter(|l| **l).count() as u64,
+            model: Ranking::of(&p, &labels),
+            tenure: Ranking::of(&tenure_scores(&s.history, &s.then), &labels),
+            health: Ranking::of(&health, &labels),
+        });
+    }
+    let test = ForwardTest {
+        model: Ranking::mean(dates.iter().map(|d| &d.model)),
+        tenure: Ranking::mean(dates.iter().map(|d| &d.tenure)),
+        health: Ranking::mean(dates.iter().map(|d| &d.health)),
+        dates,
+    };
+    Ok((test, backtest))
+}
+
+/// Trains on `obs` (values of `spec`'s features): narrows the spec's ratios to related
+/// events, chooses the penalty by the forward test (by cross-validated AUC when the
+/// history is too short for one), calibrates on out-of-fold predictions, and fits the
+/// final model on everything.
 ///
 /// # Errors
 /// [`TrainError::TooFewChurned`] below `opts.min_churned`; solver failures.
-pub fn train(obs: &[Observation], opts: &TrainOptions) -> Result<Trained, TrainError> {
+pub fn train(
+    obs: &[Observation],
+    spec: &FeatureSpec,
+    opts: &TrainOptions,
+) -> Result<Trained, TrainError> {
     let churned = churned_customers(obs);
     let needed = opts.min_churned.max(opts.folds as usize);
     if churned < needed {
         return Err(TrainError::TooFewChurned { churned, needed });
     }
+    let (spec, obs) = prep::choose_ratios(spec, obs);
+    let obs = obs.as_slice();
     let k = opts.folds.max(2);
     let folds = assign_folds(obs, k, opts.seed);
     let labels: Vec<bool> = obs.iter().map(|o| o.churned).collect();
-    let mut best: Option<(f64, f64, Vec<f64>)> = None;
+    let splits = forward_splits(obs, opts);
+
+    // The penalty: best mean forward AUC; without validation dates, best CV AUC.
+    let mut best: Option<(f64, f64, Option<Forward>)> = None;
     for &lambda in &opts.lambdas {
-        let logits = out_of_fold(obs, &folds, k, lambda, opts)?;
-        let score = auc(&logits, &labels).unwrap_or(0.0);
+        let (score, forward) = if splits.is_empty() {
+            let logits = out_of_fold(obs, &spec, &folds, k, lambda, opts)?;
+            (auc(&logits, &labels).unwrap_or(0.0), None)
+        } else {
+            let f = forward_test(&splits, &spec, lambda, opts)?;
+            (f.0.model.auc.unwrap_or(0.0), Some(f))
+        };
         if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-            best = Some((score, lambda, logits));
+            best = Some((score, lambda, forward));
         }
     }
-    let Some((cv_auc, lambda, logits)) = best else {
+    let Some((_, lambda, forward)) = best else {
         return Err(TrainError::Fit("no penalty to try".into()));
     };
+    let logits = out_of_fold(obs, &spec, &folds, k, lambda, opts)?;
     let (a, b) = platt(&logits, &labels)?;
     let calibrated: Vec<f64> = logits.iter().map(|l| sigmoid(-(a * l + b))).collect();
     let all: Vec<&Observation> = obs.iter().collect();
-    let mut model = fit(&all, lambda, opts, opts.seed)?;
+    let mut model = fit(&all, &spec, lambda, opts, opts.seed)?;
     model.platt_a = a;
     model.platt_b = b;
-    let coefficients = FEATURES
+    let defs = spec.features();
+    let mut coefficients: Vec<Coefficient> = model
+        .groups
         .iter()
         .zip(&model.weights)
-        .map(|(f, w)| Coefficient {
-            feature: f.id.into(),
-            label: f.label.into(),
+        .map(|(g, w)| Coefficient {
+            feature: defs[g.members[0]].id.clone(),
+            label: g.label.clone(),
             weight: *w,
+            members: g.members.iter().map(|m| defs[*m].label.clone()).collect(),
         })
         .collect();
+    coefficients.sort_by(|x, y| y.weight.abs().total_cmp(&x.weight.abs()));
+    let health: Vec<f64> = obs.iter().map(|o| -o.health.unwrap_or(50.0)).collect();
+    let chosen_by = if forward.is_some() {
+        "forward test"
+    } else {
+        "cross-validation"
+    };
+    let (forward, backtest) = forward.map_or((None, None), |(f, b)| (Some(f), b));
     let metrics = ModelMetrics {
         cv_folds: k,
-        cv_auc: Some(cv_auc),
+        cv_auc: auc(&logits, &labels),
         top_decile_lift: top_decile_lift(&logits, &labels),
-        health_auc: None,
+        health_auc: auc(&health, &labels),
         calibration: calibration(&calibrated, &labels),
         coefficients,
-        backtest: None,
+        backtest,
         lambda,
         base_rate: labels.iter().filter(|l| **l).count() as f64 / labels.len().max(1) as f64,
+        forward,
+        chosen_by: chosen_by.into(),
     };
     Ok(Trained { model, metrics })
-}
-
-/// Churned customers a backtest's (smaller, older) history needs.
-pub const BACKTEST_MIN_CHURNED: usize = 10;
-
-/// [`train`], plus a backtest: what a model trained a horizon before the last observation
-/// date (with the penalty chosen now) would have said that day, against who churned
-/// within the horizon after it. No backtest when that older history is too thin.
-///
-/// # Errors
-/// As [`train`].
-pub fn train_with_backtest(
-    obs: &[Observation],
-    opts: &TrainOptions,
-) -> Result<Trained, TrainError> {
-    let mut trained = train(obs, opts)?;
-    let last = obs.iter().map(|o| o.at).max();
-    trained.metrics.backtest = last.and_then(|t| {
-        let cutoff = t - chrono::Duration::days(super::HORIZON_DAYS);
-        let history: Vec<Observation> = obs.iter().filter(|o| o.at <= cutoff).cloned().collect();
-        let then: Vec<Observation> = obs.iter().filter(|o| o.at == t).cloned().collect();
-        let opts = TrainOptions {
-            min_churned: BACKTEST_MIN_CHURNED,
-            lambdas: vec![trained.metrics.lambda],
-            ..opts.clone()
-        };
-        backtest(
-            &history,
-            &then,
-            &opts,
-            t + chrono::Duration::days(super::HORIZON_DAYS),
-        )
-        .ok()
-    });
-    Ok(trained)
-}
-
-/// A backtest: a model trained on `history` (observations whose horizon ended by the
-/// moment scored) predicts `then` (every customer at that moment, labelled with what
-/// happened afterwards).
-///
-/// # Errors
-/// As [`train`].
-pub fn backtest(
-    history: &[Observation],
-    then: &[Observation],
-    opts: &TrainOptions,
-    until: chrono::NaiveDate,
-) -> Result<Backtest, TrainError> {
-    let trained = train(history, opts)?;
-    let probabilities: Vec<f64> = then
-        .iter()
-        .map(|o| trained.model.probability(&o.x))
-        .collect();
-    let labels: Vec<bool> = then.iter().map(|o| o.churned).collect();
-    let flagged: Vec<bool> = probabilities
-        .iter()
-        .map(|p| super::Risk::from_probability(*p) == super::Risk::High)
-        .collect();
-    Ok(Backtest {
-        scored_on: then.first().map_or(until, |o| o.at),
-        until,
-        customers: then.len() as u64,
-        churned: labels.iter().filter(|l| **l).count() as u64,
-        auc: auc(&probabilities, &labels),
-        lift: top_decile_lift(&probabilities, &labels),
-        caught: flagged
-            .iter()
-            .zip(&labels)
-            .filter(|(f, l)| **f && **l)
-            .count() as u64,
-        flagged: flagged.iter().filter(|f| **f).count() as u64,
-    })
 }
 
 #[cfg(test)]
@@ -382,6 +452,10 @@ mod tests {
     use super::*;
     use chrono::NaiveDate;
     use rand::Rng;
+
+    fn spec() -> FeatureSpec {
+        FeatureSpec::base(28)
+    }
 
     /// Customers whose churn follows falling usage (feature 1) and failing payments
     /// (feature 15), with noise everywhere else.
@@ -391,7 +465,7 @@ mod tests {
         let mut obs = Vec::new();
         for id in 0..customers {
             for k in 0..3 {
-                let mut x = [0.0; FEATURES.len()];
+                let mut x = vec![0.0; super::super::FEATURES.len()];
                 for v in &mut x {
                     *v = rng.gen_range(-1.0..1.0);
                 }
@@ -404,6 +478,7 @@ mod tests {
                     at: at + chrono::Duration::days(14 * k),
                     x,
                     churned,
+                    health: None,
                 });
             }
         }
@@ -413,7 +488,7 @@ mod tests {
     #[test]
     fn learns_the_signal_and_says_how_well() {
         let obs = synthetic(600, 1);
-        let trained = train(&obs, &TrainOptions::default()).unwrap();
+        let trained = train(&obs, &spec(), &TrainOptions::default()).unwrap();
         let m = &trained.metrics;
         assert!(m.cv_auc.unwrap() > 0.8, "{m:?}");
         assert!(m.top_decile_lift.unwrap() > 2.0, "{m:?}");
@@ -472,11 +547,11 @@ mod tests {
             max_fit_rows: 3_000,
             ..TrainOptions::default()
         };
-        let full = fit(&rows, 0.001, &whole, 1).unwrap();
+        let full = fit(&rows, &spec(), 0.001, &whole, 1).unwrap();
         let (kept, shift) = sample(&rows, capped.max_fit_rows, 1);
         assert_eq!(kept.len(), 3_000);
         assert!(shift < -0.3, "retained rows were thinned more: {shift}");
-        let sampled = fit(&rows, 0.001, &capped, 1).unwrap();
+        let sampled = fit(&rows, &spec(), 0.001, &capped, 1).unwrap();
         assert!(
             (sampled.intercept - full.intercept).abs() < 0.25,
             "{} vs {}",
@@ -485,7 +560,7 @@ mod tests {
         );
         assert!((sampled.weights[1] - full.weights[1]).abs() < 0.3);
         // Trained whole on a capped fit: still separates, and calibrated on every row.
-        let trained = train(&obs, &capped).unwrap();
+        let trained = train(&obs, &spec(), &capped).unwrap();
         assert!(
             trained.metrics.cv_auc.unwrap() > 0.8,
             "{:?}",
@@ -511,7 +586,7 @@ mod tests {
         let churned = churned_customers(&obs);
         assert!(churned < MIN_CHURNED);
         assert_eq!(
-            train(&obs, &TrainOptions::default()),
+            train(&obs, &spec(), &TrainOptions::default()),
             Err(TrainError::TooFewChurned {
                 churned,
                 needed: MIN_CHURNED
@@ -532,34 +607,66 @@ mod tests {
         }
     }
 
-    #[test]
-    fn training_backtests_when_a_horizon_of_history_allows() {
-        let recent = synthetic(600, 6);
-        let alone = train_with_backtest(&recent, &TrainOptions::default()).unwrap();
-        assert_eq!(alone.metrics.backtest, None, "all within one horizon");
-        // The same customers observed again 100 days later: the earlier rows are history.
-        let later = NaiveDate::from_ymd_opt(2026, 4, 11).unwrap();
-        let mut obs = recent.clone();
-        obs.extend(
-            synthetic(600, 7)
-                .into_iter()
-                .map(|o| Observation { at: later, ..o }),
-        );
-        let both = train_with_backtest(&obs, &TrainOptions::default()).unwrap();
-        let bt = both.metrics.backtest.expect("a backtest");
-        assert_eq!(bt.scored_on, later);
-        assert_eq!(bt.customers, 1800);
-        assert!(bt.auc.unwrap() > 0.75, "{bt:?}");
+    /// Customers observed every 14 days over 300 days: churn follows feature 1 and
+    /// (weakly) short tenure; the health score half-knows feature 1.
+    fn history(customers: i64, seed: u64) -> Vec<Observation> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let mut obs = Vec::new();
+        for id in 0..customers {
+            let tenure0: f64 = rng.gen_range(0.0..6.0);
+            for k in 0..22 {
+                let mut x = vec![0.0; super::super::FEATURES.len()];
+                for v in &mut x {
+                    *v = rng.gen_range(-1.0..1.0);
+                }
+                x[1] = rng.gen_range(-2.0..1.0);
+                x[TENURE_INDEX] = tenure0 + 0.1 * f64::from(k);
+                let risk = -2.8 - 1.6 * x[1] - 0.15 * x[TENURE_INDEX];
+                obs.push(Observation {
+                    customer_id: id,
+                    at: start + chrono::Duration::days(14 * i64::from(k)),
+                    health: Some(50.0 + 10.0 * x[1] + rng.gen_range(-15.0..15.0)),
+                    x,
+                    churned: rng.gen_bool(sigmoid(risk)),
+                });
+            }
+        }
+        obs
     }
 
     #[test]
-    fn backtest_scores_the_later_moment() {
-        let obs = synthetic(600, 4);
-        let then = synthetic(300, 5);
-        let until = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
-        let bt = backtest(&obs, &then, &TrainOptions::default(), until).unwrap();
-        assert_eq!(bt.customers, 900);
-        assert!(bt.auc.unwrap() > 0.75, "{bt:?}");
+    fn the_forward_test_learns_only_what_was_known_and_beats_the_baselines() {
+        let obs = history(500, 11);
+        let trained = train(&obs, &spec(), &TrainOptions::default()).unwrap();
+        let m = &trained.metrics;
+        assert_eq!(m.chosen_by, "forward test");
+        let f = m.forward.as_ref().expect("a forward test");
+        assert_eq!(f.dates.len(), 3);
+        let last = obs.iter().map(|o| o.at).max().unwrap();
+        assert_eq!(f.dates[0].at, last);
+        for d in &f.dates {
+            let known = obs
+                .iter()
+                .filter(|o| o.at + chrono::Duration::days(HORIZON_DAYS) <= d.at)
+                .count() as u64;
+            assert_eq!(d.trained_on, known, "only labels known by {}", d.at);
+            assert_eq!(d.customers, 500);
+        }
+        assert!(f.model.auc.unwrap() > f.tenure.auc.unwrap() + 0.1, "{f:?}");
+        assert!(f.model.auc.unwrap() > f.health.auc.unwrap(), "{f:?}");
+        assert!(f.health.auc.unwrap() > 0.55, "{f:?}");
+        let bt = m.backtest.as_ref().unwrap();
+        assert_eq!(bt.scored_on, last);
         assert!(bt.caught <= bt.flagged && bt.caught <= bt.churned);
+    }
+
+    #[test]
+    fn a_short_history_chooses_by_cross_validation() {
+        let obs = synthetic(600, 6);
+        let trained = train(&obs, &spec(), &TrainOptions::default()).unwrap();
+        assert_eq!(trained.metrics.forward, None);
+        assert_eq!(trained.metrics.chosen_by, "cross-validation");
+        assert!(trained.metrics.cv_auc.unwrap() > 0.75);
     }
 }

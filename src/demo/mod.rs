@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Email, Role};
 use crate::customers::{ContactRole, CustomerDraft, Stage, Tier};
 
+pub mod churn_lab;
 mod generate;
 mod vocabulary;
 

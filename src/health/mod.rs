@@ -220,6 +220,16 @@ pub struct Facts {
     pub worst_ticket_sentiment: Option<f64>,
     /// A ticket in the current window said the customer means to cancel or leave.
     pub cancellation_intent: bool,
+    /// Months in the customer's billing period, when known.
+    #[serde(default)]
+    pub billing_months: Option<u32>,
+    /// Days since the last event of each name asked for (the churn model's event names),
+    /// for the names seen in the last 120 days.
+    #[serde(default)]
+    pub days_since_event: BTreeMap<String, u32>,
+    /// The customer's custom attributes (channel, country…): today's, no history is kept.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// What a measure reads from the facts.
@@ -295,6 +305,9 @@ impl MeasureKind {
             MeasureKind::MrrChange => facts
                 .mrr_minor_before
                 .and_then(|b| percent_change(b as f64, facts.mrr_minor as f64)),
+            // A monthly subscription renews every month: how many days are left in this
+            // one says nothing about one customer over another (it was noise).
+            MeasureKind::DaysToRenewal if facts.billing_months == Some(1) => None,
             MeasureKind::DaysToRenewal => facts.days_to_renewal.map(|d| d as f64),
         }
     }

@@ -15,11 +15,12 @@ use sea_orm::{
 };
 use vcsm::churn::training::{self, TrainError, TrainOptions};
 use vcsm::churn::{
-    self, features, ChurnModel, ModelMetrics, Observation, Prediction, Risk, HORIZON_DAYS,
+    self, ChurnModel, FeatureSpec, ModelMetrics, Observation, Prediction, Risk, HORIZON_DAYS,
 };
 use vcsm::health::{Facts, Health, Portfolio, Scorecard};
 
 use super::entities::{churn_model, churn_prediction, customer, usage_event};
+use super::facts::gather_behaviour;
 use super::health::{active_scorecard, gather_facts, ActiveScorecard};
 use crate::dto::{ChurnDto, ChurnModelDto, TrainingRunDto};
 use crate::error::AppError;
@@ -27,12 +28,119 @@ use crate::error::AppError;
 /// Rows per multi-row statement.
 const CHUNK: usize = 500;
 
-/// A training set: observations, and the health score each customer had then (the
-/// baseline the model must beat).
+/// A training set: observations (each with the health score the customer had then, the
+/// baseline the model must beat) over the features of `spec`.
 pub struct TrainingSet {
     pub observations: Vec<Observation>,
-    pub health: Vec<f64>,
-    pub window_days: u32,
+    pub spec: FeatureSpec,
+}
+
+/// Event names whose behaviour the model reads unless `VCSM_CHURN_EVENT_TYPES` says
+/// otherwise (1 to [`MAX_EVENT_TYPES`]).
+pub const DEFAULT_EVENT_TYPES: usize = 10;
+/// Most event names a model reads.
+pub const MAX_EVENT_TYPES: usize = 30;
+/// Events among the most frequent whose pairs are candidate ratios.
+const RATIO_EVENTS: usize = 6;
+/// An attribute value gets its own indicator when at least this share of customers, and
+/// [`MIN_ATTRIBUTE_CUSTOMERS`], have it.
+const MIN_ATTRIBUTE_SHARE: f64 = 0.05;
+const MIN_ATTRIBUTE_CUSTOMERS: usize = 10;
+/// Most attributes, and values per attribute, a model reads.
+const MAX_ATTRIBUTES: usize = 5;
+const MAX_ATTRIBUTE_VALUES: usize = 6;
+
+/// How many event names the model reads (`VCSM_CHURN_EVENT_TYPES`).
+fn event_types() -> usize {
+    std::env::var("VCSM_CHURN_EVENT_TYPES")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| (1..=MAX_EVENT_TYPES).contains(n))
+        .unwrap_or(DEFAULT_EVENT_TYPES)
+}
+
+/// What a model could read in this portfolio, chosen from its own data: the most
+/// frequent event names, every pair of the first few as candidate ratios (training keeps
+/// the related ones), and the attribute values common enough to learn from.
+///
+/// # Errors
+/// Database errors.
+pub async fn candidate_spec(
+    db: &impl ConnectionTrait,
+    window_days: u32,
+    event_types: usize,
+) -> Result<FeatureSpec, DbErr> {
+    use sea_orm::sea_query::Order;
+    let count: Expr = Func::count(Expr::col(usage_event::Column::Id)).into();
+    let q = Query::select()
+        .column(usage_event::Column::Name)
+        .expr_as(count.clone(), sea_orm::sea_query::Alias::new("n"))
+        .from(usage_event::Entity)
+        .group_by_col(usage_event::Column::Name)
+        .order_by_expr(count, Order::Desc)
+        .order_by(usage_event::Column::Name, Order::Asc)
+        .limit(event_types as u64)
+        .to_owned();
+    let mut events = Vec::new();
+    for row in db.query_all(&q).await? {
+        events.push(row.try_get_by_index::<String>(0)?);
+    }
+    let mut ratios = Vec::new();
+    let top = events.len().min(RATIO_EVENTS);
+    for i in 0..top {
+        for j in i + 1..top {
+            // The rarer per the more frequent: "errors per report".
+            ratios.push((events[j].clone(), events[i].clone()));
+        }
+    }
+    let stored: Vec<serde_json::Value> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Attributes)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let customers = stored.len();
+    let mut counts: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>> =
+        Default::default();
+    for a in &stored {
+        for (k, v) in a.as_object().into_iter().flatten() {
+            if let Some(v) = v.as_str() {
+                *counts
+                    .entry(k.clone())
+                    .or_default()
+                    .entry(v.to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+    let mut attributes: Vec<(usize, (String, Vec<String>))> = counts
+        .into_iter()
+        .filter_map(|(name, values)| {
+            let with: usize = values.values().sum();
+            let mut common: Vec<(usize, String)> = values
+                .into_iter()
+                .filter(|(_, n)| {
+                    *n >= MIN_ATTRIBUTE_CUSTOMERS
+                        && *n as f64 >= MIN_ATTRIBUTE_SHARE * customers as f64
+                        // Everyone alike says nothing.
+                        && (*n as f64) < 0.95 * customers as f64
+                })
+                .map(|(v, n)| (n, v))
+                .collect();
+            common.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            common.truncate(MAX_ATTRIBUTE_VALUES);
+            (!common.is_empty())
+                .then(|| (with, (name, common.into_iter().map(|(_, v)| v).collect())))
+        })
+        .collect();
+    attributes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1 .0.cmp(&b.1 .0)));
+    attributes.truncate(MAX_ATTRIBUTES);
+    Ok(FeatureSpec {
+        window_days,
+        events,
+        ratios,
+        attributes: attributes.into_iter().map(|(_, a)| a).collect(),
+    })
 }
 
 /// The first day with any product event, if there is one.
@@ -62,16 +170,17 @@ fn existed(f: &Facts) -> bool {
 pub async fn training_set(
     db: &impl ConnectionTrait,
     card: &Scorecard,
+    spec: &FeatureSpec,
     now: DateTime<Utc>,
 ) -> Result<TrainingSet, DbErr> {
     let window_days = card.window_days;
     let Some(first) = first_event_day(db).await? else {
         return Ok(TrainingSet {
             observations: Vec::new(),
-            health: Vec::new(),
-            window_days,
+            spec: spec.clone(),
         });
     };
+    let defs = spec.features();
     let churned_on: HashMap<i64, Option<NaiveDate>> = customer::Entity::find()
         .select_only()
         .column(customer::Column::Id)
@@ -83,11 +192,11 @@ pub async fn training_set(
         .collect();
     let warmup = 2 * i64::from(window_days);
     let mut observations = Vec::new();
-    let mut health = Vec::new();
     for at in churn::observation_dates(first, now.date_naive(), HORIZON_DAYS, warmup) {
         let as_of = at.and_time(chrono::NaiveTime::MIN).and_utc();
-        let facts = gather_facts(db, card, None, as_of, now).await?;
+        let mut facts = gather_facts(db, card, None, as_of, now).await?;
         let portfolio = Portfolio::from_facts(card, facts.values());
+        gather_behaviour(db, None, &spec.events, as_of, window_days, &mut facts).await?;
         let mut ids: Vec<&i64> = facts.keys().collect();
         ids.sort_unstable();
         for id in ids {
@@ -98,22 +207,21 @@ pub async fn training_set(
             observations.push(Observation {
                 customer_id: *id,
                 at,
-                x: features(f, window_days),
+                x: spec.values_for(&defs, f),
                 churned: churn::churned_within(
                     churned_on.get(id).copied().flatten(),
                     at,
                     HORIZON_DAYS,
                 ),
+                health: Some(f64::from(
+                    vcsm::health::score(card, f, &portfolio).score.value(),
+                )),
             });
-            health.push(f64::from(
-                vcsm::health::score(card, f, &portfolio).score.value(),
-            ));
         }
     }
     Ok(TrainingSet {
         observations,
-        health,
-        window_days,
+        spec: spec.clone(),
     })
 }
 
@@ -143,7 +251,8 @@ pub async fn train(
 ) -> Result<TrainingOutcome, AppError> {
     let started = std::time::Instant::now();
     let ActiveScorecard { card, .. } = active_scorecard(db).await?;
-    let set = training_set(db, &card, now).await?;
+    let spec = candidate_spec(db, card.window_days, event_types()).await?;
+    let set = training_set(db, &card, &spec, now).await?;
     let labels: Vec<bool> = set.observations.iter().map(|o| o.churned).collect();
     let customers = set
         .observations
@@ -153,17 +262,10 @@ pub async fn train(
         .len() as u64;
     let churned = training::churned_customers(&set.observations) as u64;
     let gathered = started.elapsed();
-    let risk_of_health: Vec<f64> = set.health.iter().map(|h| -h).collect();
-    let health_auc = churn::auc(&risk_of_health, &labels);
 
     // Fitting is CPU work: keep it off the async workers.
-    let window_days = set.window_days;
     let fitted = tokio::task::spawn_blocking(move || {
-        let opts = TrainOptions {
-            window_days,
-            ..TrainOptions::default()
-        };
-        training::train_with_backtest(&set.observations, &opts)
+        training::train(&set.observations, &set.spec, &TrainOptions::default())
     })
     .await
     .map_err(|e| {
@@ -172,10 +274,7 @@ pub async fn train(
     })?;
 
     let (status, detail, model, metrics) = match fitted {
-        Ok(mut t) => {
-            t.metrics.health_auc = health_auc;
-            ("trained", None, Some(t.model), Some(t.metrics))
-        }
+        Ok(t) => ("trained", None, Some(t.model), Some(t.metrics)),
         Err(e @ TrainError::TooFewChurned { .. }) => (
             "fallback",
             Some(format!("{e}: risk follows the health score until then")),
@@ -296,17 +395,26 @@ pub async fn predict_and_store(
     let in_use = model_in_use(db).await?;
     let regathered;
     let facts = match &in_use {
-        Some((_, m)) if m.window_days != card.window_days => {
-            let card = Scorecard {
-                window_days: m.window_days,
-                ..card.clone()
-            };
+        Some((_, m)) => {
+            // The model's window, and what it reads about each of its events.
             let mut ids: Vec<i64> = facts.keys().copied().collect();
             ids.sort_unstable();
-            regathered = gather_facts(db, &card, Some(&ids), now, now).await?;
+            let window_days = m.window_days();
+            let mut gathered = if window_days == card.window_days {
+                facts.clone()
+            } else {
+                let card = Scorecard {
+                    window_days,
+                    ..card.clone()
+                };
+                gather_facts(db, &card, Some(&ids), now, now).await?
+            };
+            let scope = (gathered.len() < 5_000).then_some(ids.as_slice());
+            gather_behaviour(db, scope, &m.spec.events, now, window_days, &mut gathered).await?;
+            regathered = gathered;
             &regathered
         }
-        _ => facts,
+        None => facts,
     };
     let mut rows = Vec::with_capacity(facts.len());
     let mut probabilities = HashMap::with_capacity(facts.len());

@@ -149,7 +149,8 @@ async fn count_named_events(
     Ok(())
 }
 
-/// Id, seats, renewal date, contract start, MRR, CSM sentiment, created, billing period.
+/// Id, seats, renewal date, contract start, MRR, CSM sentiment, created, billing period,
+/// attributes.
 type CustomerRow = (
     i64,
     i32,
@@ -159,6 +160,7 @@ type CustomerRow = (
     Option<i16>,
     DateTime<Utc>,
     Option<String>,
+    serde_json::Value,
 );
 
 /// Customer, status, priority, opened, solved, sentiment and cancellation intent.
@@ -222,16 +224,19 @@ pub async fn gather_facts(
     )?;
 
     let mut facts: HashMap<i64, Facts> = HashMap::with_capacity(customers.len());
-    for (id, seats, renewal, contract_start, mrr, sentiment, created, period) in customers {
+    for (id, seats, renewal, contract_start, mrr, sentiment, created, period, attributes) in
+        customers
+    {
         let first_seen = (created <= as_of).then(|| created.date_naive());
         let started = contract_start.filter(|d| *d <= today).or(first_seen);
+        let period = period.as_deref().and_then(BillingPeriod::parse);
         let days_to_renewal = vcsm::customers::next_renewal(
             today,
             // The renewal date is today's: a past moment can't read it.
             renewal.filter(|_| live),
             contract_start,
             first_seen,
-            period.as_deref().and_then(BillingPeriod::parse),
+            period,
         )
         .map(|d| (d - today).num_days());
         let tenure_days = started.and_then(|s| u32::try_from((today - s).num_days()).ok());
@@ -252,10 +257,19 @@ pub async fn gather_facts(
                     .remove(&id)
                     .and_then(|d| u32::try_from((today - d).num_days()).ok()),
                 tenure_days,
+                billing_months: period.map(BillingPeriod::months),
                 // The previous window began before the customer did: a trend against it
                 // would compare with days it didn't exist.
                 previous_partial: tenure_days
                     .is_some_and(|t| i64::from(t) < 2 * i64::from(card.window_days)),
+                attributes: attributes
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 ..Facts::default()
             },
         );
@@ -319,6 +333,78 @@ pub async fn gather_facts(
     Ok(facts)
 }
 
+/// Adds to `facts` (gathered as of `as_of` over windows of `window_days`) what the churn
+/// model reads about each of `names`: its count in the current and previous windows
+/// (beside the scorecard's counted events) and the days since its last occurrence in the
+/// last 120 days.
+///
+/// # Errors
+/// Database errors.
+pub async fn gather_behaviour(
+    db: &impl ConnectionTrait,
+    ids: Option<&[i64]>,
+    names: &[String],
+    as_of: DateTime<Utc>,
+    window_days: u32,
+    facts: &mut HashMap<i64, Facts>,
+) -> Result<(), DbErr> {
+    use usage_event::Column as E;
+    if names.is_empty() || facts.is_empty() {
+        return Ok(());
+    }
+    let window = Duration::days(i64::from(window_days));
+    let start = as_of - window;
+    let mut current = HashMap::new();
+    let mut previous = HashMap::new();
+    count_named_events(db, ids, names, start, as_of, &mut current).await?;
+    count_named_events(db, ids, names, start - window, start, &mut previous).await?;
+    for (id, f) in facts.iter_mut() {
+        if let Some(w) = current.remove(id) {
+            f.current.by_name.extend(w.by_name);
+        }
+        if let Some(w) = previous.remove(id) {
+            f.previous.by_name.extend(w.by_name);
+        }
+    }
+    let backend = db.get_database_backend();
+    let since = as_of - Duration::days(QUIET_DAYS);
+    let rows = for_customers(
+        db,
+        ids,
+        || {
+            Query::select()
+                .column(E::CustomerId)
+                .column(E::Name)
+                .expr(Func::max(Expr::col(E::OccurredAt)))
+                .from(usage_event::Entity)
+                .and_where(E::OccurredAt.gte(since))
+                .and_where(E::OccurredAt.lt(as_of))
+                .and_where(E::Name.is_in(names.iter().cloned()))
+                .group_by_col(E::CustomerId)
+                .group_by_col(E::Name)
+                .to_owned()
+        },
+        |q, chunk| {
+            q.and_where(E::CustomerId.is_in(chunk));
+        },
+    )
+    .await?;
+    let today = as_of.date_naive();
+    for row in rows {
+        let customer: i64 = row.try_get_by_index(0)?;
+        let name: String = row.try_get_by_index(1)?;
+        let Some(last) = aggregate_day(&row, 2, backend)? else {
+            continue;
+        };
+        if let Some(f) = facts.get_mut(&customer) {
+            if let Ok(days) = u32::try_from((today - last).num_days()) {
+                f.days_since_event.insert(name, days);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The customers live at `as_of` (not churned or archived by then), of `ids` or all.
 async fn live_customers(
     db: &impl ConnectionTrait,
@@ -353,6 +439,7 @@ async fn live_customers(
         .column(customer::Column::CsmSentiment)
         .column(customer::Column::CreatedAt)
         .column(customer::Column::BillingPeriod)
+        .column(customer::Column::Attributes)
         .into_tuple()
         .all(db)
         .await

@@ -453,6 +453,70 @@ pub struct RestChurnModel {
     pub backtest_auc: Option<f64>,
     pub backtest_customers: Option<u64>,
     pub backtest_churned: Option<u64>,
+    /// The forward test: at past validation dates, a model trained on what was known
+    /// then, against tenure alone and the health score; absent without enough history.
+    pub forward: Option<RestForwardTest>,
+}
+
+/// AUC and top-decile lift of one way of ranking customers.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestRanking {
+    pub auc: Option<f64>,
+    pub lift: Option<f64>,
+}
+
+impl From<vcsm::churn::Ranking> for RestRanking {
+    fn from(r: vcsm::churn::Ranking) -> Self {
+        RestRanking {
+            auc: r.auc,
+            lift: r.lift,
+        }
+    }
+}
+
+/// One validation date of the forward test.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestForwardDate {
+    pub at: NaiveDate,
+    /// Observations the model learned from (labels known by `at`).
+    pub trained_on: u64,
+    pub customers: u64,
+    pub churned: u64,
+    pub model: RestRanking,
+    pub tenure: RestRanking,
+    pub health: RestRanking,
+}
+
+/// The forward test: per validation date, and the means over them.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RestForwardTest {
+    pub dates: Vec<RestForwardDate>,
+    pub model: RestRanking,
+    pub tenure: RestRanking,
+    pub health: RestRanking,
+}
+
+impl From<vcsm::churn::ForwardTest> for RestForwardTest {
+    fn from(f: vcsm::churn::ForwardTest) -> Self {
+        RestForwardTest {
+            dates: f
+                .dates
+                .into_iter()
+                .map(|d| RestForwardDate {
+                    at: d.at,
+                    trained_on: d.trained_on,
+                    customers: d.customers,
+                    churned: d.churned,
+                    model: d.model.into(),
+                    tenure: d.tenure.into(),
+                    health: d.health.into(),
+                })
+                .collect(),
+            model: f.model.into(),
+            tenure: f.tenure.into(),
+            health: f.health.into(),
+        }
+    }
 }
 
 /// A customer's current health, or `None` when it has not been scored yet.
@@ -581,6 +645,10 @@ pub async fn churn_model(
         backtest_auc: backtest.as_ref().and_then(|b| b.auc),
         backtest_customers: backtest.as_ref().map(|b| b.customers),
         backtest_churned: backtest.as_ref().map(|b| b.churned),
+        forward: m
+            .as_ref()
+            .and_then(|m| m.forward.clone())
+            .map(RestForwardTest::from),
     })
 }
 
