@@ -273,6 +273,18 @@ pub fn describe(index: usize, f: &Facts, window_days: u32) -> String {
     }
 }
 
+/// A probability as a list shows it: whole percents, with the ends said as bounds
+/// ("> 99 %", "< 1 %") rather than a certainty no model has.
+pub fn probability_text(p: f64) -> String {
+    if p >= 0.995 {
+        "> 99 %".into()
+    } else if p < 0.005 {
+        "< 1 %".into()
+    } else {
+        format!("{:.0} %", p * 100.0)
+    }
+}
+
 /// How worried to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -647,6 +659,39 @@ pub struct ForwardDate {
     pub health: Ranking,
 }
 
+impl ForwardTest {
+    /// In words: does the model add anything over tenure alone and the health score?
+    pub fn verdict(&self) -> String {
+        let churned: u64 = self.dates.iter().map(|d| d.churned).sum();
+        let caution = if churned < 50 {
+            format!(" Only {churned} churned customers across the dates: the figures are noisy.")
+        } else {
+            String::new()
+        };
+        let (Some(m), Some(t)) = (self.model.auc, self.tenure.auc) else {
+            return "Not enough churned customers at the validation dates to compare.".into();
+        };
+        let h = self.health.auc;
+        let text = match h {
+            Some(h) if h >= m => format!(
+                "The health score ranks who churns at least as well as the model here ({h:.2} against {m:.2}); both beat tenure alone ({t:.2})."
+            ),
+            _ if m < t + 0.02 => format!(
+                "The model adds little over tenure alone ({m:.2} against {t:.2}): read its risk with care."
+            ),
+            Some(h) if m >= t + 0.05 => format!(
+                "The model ranks who churns better than tenure alone (+{:.2}) and the health score (+{:.2}).",
+                m - t,
+                m - h
+            ),
+            _ => format!(
+                "The model ranks who churns a little better than tenure alone ({m:.2} against {t:.2})."
+            ),
+        };
+        text + &caution
+    }
+}
+
 /// AUC and top-decile lift of one way of ranking customers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ranking {
@@ -910,6 +955,54 @@ mod tests {
         };
         let z = logged.standardised(&vec![f64::exp(1.0) - 1.0; FEATURES.len()]);
         assert!((z[0] - 1.0).abs() < 1e-9);
+    }
+
+    fn forward(model: f64, tenure: f64, health: f64, churned: u64) -> ForwardTest {
+        let r = |auc: f64| Ranking {
+            auc: Some(auc),
+            lift: None,
+        };
+        ForwardTest {
+            dates: vec![ForwardDate {
+                at: d("2026-01-01"),
+                trained_on: 1,
+                customers: 1,
+                churned,
+                model: r(model),
+                tenure: r(tenure),
+                health: r(health),
+            }],
+            model: r(model),
+            tenure: r(tenure),
+            health: r(health),
+        }
+    }
+
+    #[test]
+    fn the_forward_verdict_says_what_the_model_adds() {
+        assert_eq!(
+            forward(0.80, 0.66, 0.62, 200).verdict(),
+            "The model ranks who churns better than tenure alone (+0.14) and the health score (+0.18)."
+        );
+        assert!(forward(0.66, 0.65, 0.5, 200)
+            .verdict()
+            .starts_with("The model adds little over tenure alone"));
+        assert!(forward(0.79, 0.59, 0.80, 21)
+            .verdict()
+            .starts_with("The health score ranks who churns at least as well"));
+        assert!(forward(0.79, 0.59, 0.80, 21)
+            .verdict()
+            .ends_with("Only 21 churned customers across the dates: the figures are noisy."));
+        assert!(forward(0.70, 0.67, 0.6, 200)
+            .verdict()
+            .starts_with("The model ranks who churns a little better"));
+    }
+
+    #[test]
+    fn probabilities_never_read_as_certain() {
+        assert_eq!(probability_text(0.9999), "> 99 %");
+        assert_eq!(probability_text(0.001), "< 1 %");
+        assert_eq!(probability_text(0.344), "34 %");
     }
 
     #[test]

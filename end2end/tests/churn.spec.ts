@@ -26,6 +26,7 @@ test('the churn model page shows how well the model works and what it weighs', a
   await expect(forward).toContainText(/Mean|Not enough history/);
   if ((await forward.textContent())!.includes('Mean')) {
     await expect(page.getByTestId('forward-verdict')).toContainText(/tenure alone/);
+    await expect(page.getByTestId('forward-mean')).toContainText('Mean');
     await expect(page.getByTestId('forward-mean')).toContainText(/0\.\d{3}/);
   }
   const runs = page.getByTestId('training-runs').locator('tbody tr');

@@ -4,9 +4,10 @@
 
 use app::backend::rest::{
     self, CustomerFilter, RestBillingEvent, RestCalibrationBin, RestChurn, RestChurnModel,
-    RestChurnSummary, RestContact, RestCustomer, RestCustomerItem, RestCustomerPage, RestEvent,
-    RestFactor, RestForwardDate, RestForwardTest, RestHealth, RestHealthGroup, RestHealthSummary,
-    RestMeasure, RestPage, RestRanking, RestSubscription, RestTicket, MAX_LIMIT,
+    RestChurnSummary, RestContact, RestCustomer, RestCustomerInput, RestCustomerItem,
+    RestCustomerPage, RestEvent, RestFactor, RestForwardDate, RestForwardTest, RestHealth,
+    RestHealthGroup, RestHealthSummary, RestMeasure, RestPage, RestRanking, RestSubscription,
+    RestTicket, MAX_LIMIT,
 };
 use app::backend::{tokens, AppState};
 use axum::extract::{Path, Query, State};
@@ -21,8 +22,14 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/openapi.json", get(openapi))
-        .route("/api/v1/customers", get(customer_list))
-        .route("/api/v1/customers/{id}", get(customer_by_id))
+        .route(
+            "/api/v1/customers",
+            get(customer_list).post(create_customer),
+        )
+        .route(
+            "/api/v1/customers/{id}",
+            get(customer_by_id).patch(update_customer),
+        )
         .route(
             "/api/v1/customers/by-external-id/{external_id}",
             get(customer_by_external_id),
@@ -68,11 +75,19 @@ fn db_error(e: impl std::fmt::Display) -> Response {
 
 /// Every role may read; the token must be live.
 async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    token_role(state, headers).await.map(|_| ())
+}
+
+/// The live token's role.
+async fn token_role(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<vcsm::auth::Role, Box<Response>> {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     match tokens::role_for_bearer(&state.db, header, chrono::Utc::now()).await {
-        Ok(Some(_role)) => Ok(()),
+        Ok(Some(role)) => Ok(role),
         Ok(None) => Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
             "a valid API token is required: Authorization: Bearer vt_… (vcsm token create)",
@@ -231,6 +246,164 @@ async fn customer_list(
         Ok(page) => Json(page).into_response(),
         Err(e) => db_error(e),
     }
+}
+
+/// A refused write: every field's problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiValidationError {
+    pub error: String,
+    pub fields: Vec<ApiFieldError>,
+}
+
+/// One field's problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiFieldError {
+    pub field: String,
+    pub message: String,
+}
+
+fn invalid(errors: vcsm::ValidationErrors) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(ApiValidationError {
+            error: "the customer was not saved: fix the fields listed".into(),
+            fields: errors
+                .0
+                .into_iter()
+                .map(|e| ApiFieldError {
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
+        }),
+    )
+        .into_response()
+}
+
+/// The token must belong to a role that may change customers (not executive).
+async fn authorize_write(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let role = token_role(state, headers).await?;
+    if role.can_edit_customers() {
+        Ok(())
+    } else {
+        Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            "this token's role can read customers but not change them",
+        )))
+    }
+}
+
+/// The body of a write, or why it can't be read.
+fn write_body(
+    body: Result<Json<RestCustomerInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<RestCustomerInput, Box<Response>> {
+    body.map(|Json(b)| b).map_err(|e| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("the body must be a JSON customer: {}", e.body_text()),
+        ))
+    })
+}
+
+/// The stored customer after a write, or the write's error.
+async fn written(
+    state: &AppState,
+    result: Result<i64, app::error::AppError>,
+    created: bool,
+) -> Response {
+    match result {
+        Ok(id) => match rest::customer(&state.db, Some(id), None).await {
+            Ok(Some(c)) => {
+                let status = if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                (status, Json(c)).into_response()
+            }
+            Ok(None) => error(StatusCode::NOT_FOUND, format!("no customer with id {id}")),
+            Err(e) => db_error(e),
+        },
+        Err(app::error::AppError::Validation(v)) => invalid(v),
+        Err(e) => app_error(&e),
+    }
+}
+
+/// Creates a customer (a token of an admin, manager or CSM role). It is scored at once.
+#[utoipa::path(post, path = "/api/v1/customers", tag = "REST API",
+    request_body = RestCustomerInput,
+    responses(
+        (status = 201, description = "The customer as stored", body = RestCustomer),
+        (status = 400, description = "The body is not a JSON customer", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 403, description = "The token's role can't change customers", body = ApiError),
+        (status = 422, description = "Every invalid field; nothing was saved", body = ApiValidationError)),
+    security(("bearer" = [])))]
+async fn create_customer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<RestCustomerInput>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(r) = authorize_write(&state, &headers).await {
+        return *r;
+    }
+    let body = match write_body(body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let base = vcsm::customers::CustomerInput {
+        tier: "small_business".into(),
+        stage: "active".into(),
+        currency: "USD".into(),
+        ..Default::default()
+    };
+    let input = match body.apply(base) {
+        Ok(i) => i,
+        Err(v) => return invalid(v),
+    };
+    let result = app::backend::customers::create(&state.db, None, &input, chrono::Utc::now()).await;
+    written(&state, result, true).await
+}
+
+/// Changes the fields a body names, and only those (a token of an admin, manager or CSM
+/// role). The customer is re-scored at once.
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "REST API",
+    params(("id" = i64, Path, description = "Virtual CSM's customer id")),
+    request_body = RestCustomerInput,
+    responses(
+        (status = 200, description = "The customer as stored", body = RestCustomer),
+        (status = 400, description = "The body is not a JSON customer", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 403, description = "The token's role can't change customers", body = ApiError),
+        (status = 404, description = "No such customer", body = ApiError),
+        (status = 422, description = "Every invalid field; nothing was saved", body = ApiValidationError)),
+    security(("bearer" = [])))]
+async fn update_customer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Result<Json<RestCustomerInput>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(r) = authorize_write(&state, &headers).await {
+        return *r;
+    }
+    let body = match write_body(body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let base = match app::backend::customers::form_input(&state.db, id).await {
+        Ok(b) => b,
+        Err(e) => return app_error(&e),
+    };
+    let input = match body.apply(base) {
+        Ok(i) => i,
+        Err(v) => return invalid(v),
+    };
+    let now = chrono::Utc::now();
+    let result = app::backend::customers::update(&state.db, None, id, &input, now)
+        .await
+        .map(|()| id);
+    written(&state, result, false).await
 }
 
 fn found(customer: Result<Option<RestCustomer>, sea_orm::DbErr>, what: &str) -> Response {
@@ -471,15 +644,15 @@ impl Modify for Security {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Virtual CSM", description = "Data in (Segment-compatible tracking, webhooks, tickets) and the read-only REST API."),
+    info(title = "Virtual CSM", description = "Data in (Segment-compatible tracking, webhooks, tickets) and the REST API (customers read in bulk, created and changed)."),
     paths(
-        customer_list, customer_by_id, customer_by_external_id, customer_events, customer_tickets, customer_billing,
+        customer_list, create_customer, update_customer, customer_by_id, customer_by_external_id, customer_events, customer_tickets, customer_billing,
         customer_health, customer_churn, churn_model,
         crate::openapi_docs::track, crate::openapi_docs::identify, crate::openapi_docs::group,
         crate::openapi_docs::page, crate::openapi_docs::batch, crate::openapi_docs::tickets,
         crate::openapi_docs::stripe, crate::openapi_docs::zendesk, crate::openapi_docs::intercom,
     ),
-    components(schemas(RestContact, RestSubscription, RestMeasure, RestHealthGroup, RestFactor, RestCalibrationBin, RestCustomerItem, RestHealthSummary, RestChurnSummary, RestForwardTest, RestForwardDate, RestRanking)),
+    components(schemas(RestContact, RestSubscription, RestMeasure, RestHealthGroup, RestFactor, RestCalibrationBin, RestCustomerItem, RestHealthSummary, RestChurnSummary, RestForwardTest, RestForwardDate, RestRanking, RestCustomerInput, ApiValidationError, ApiFieldError)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;

@@ -39,7 +39,7 @@ pub async fn customer_form(id: i64) -> Result<CustomerInput, AppError> {
 #[server(endpoint = "create_customer")]
 pub async fn create_customer(input: CustomerInput) -> Result<i64, AppError> {
     let (state, user) = (ctx::require(Role::can_edit_customers).await)?;
-    let id = ctx::respond(svc::create(&state.db, &user, &input, chrono::Utc::now()).await)?;
+    let id = ctx::respond(svc::create(&state.db, Some(&user), &input, chrono::Utc::now()).await)?;
     leptos_axum::redirect(&format!("/customers/{id}"));
     Ok(id)
 }
@@ -47,7 +47,7 @@ pub async fn create_customer(input: CustomerInput) -> Result<i64, AppError> {
 #[server(endpoint = "update_customer")]
 pub async fn update_customer(id: i64, input: CustomerInput) -> Result<i64, AppError> {
     let (state, user) = (ctx::require(Role::can_edit_customers).await)?;
-    ctx::respond(svc::update(&state.db, &user, id, &input, chrono::Utc::now()).await)?;
+    ctx::respond(svc::update(&state.db, Some(&user), id, &input, chrono::Utc::now()).await)?;
     // Seats, MRR and renewal date are measures of health.
     state.meter.request_scores(&[id]);
     leptos_axum::redirect(&format!("/customers/{id}"));

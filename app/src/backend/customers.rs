@@ -646,13 +646,23 @@ async fn validate(
         .map_err(AppError::Validation)
 }
 
-/// Creates a customer from the form.
+/// Where a change came from, for the audit log: a signed-in user's form, or the REST API
+/// (an API token has no user).
+fn via(actor: Option<&CurrentUser>) -> &'static str {
+    if actor.is_some() {
+        "form"
+    } else {
+        "REST API"
+    }
+}
+
+/// Creates a customer from the form (or the REST API, without a user).
 ///
 /// # Errors
 /// `Validation` with every bad field; database errors.
 pub async fn create<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    actor: &CurrentUser,
+    actor: Option<&CurrentUser>,
     input: &CustomerInput,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
@@ -668,11 +678,11 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     super::score_queue::request(&txn, &[m.id], now).await?;
     audit::record(
         &txn,
-        Some(actor),
+        actor,
         "customer.create",
         "customer",
         Some(m.id),
-        serde_json::json!({ "name": m.name }),
+        serde_json::json!({ "name": m.name, "via": via(actor) }),
         now,
     )
     .await?;
@@ -686,7 +696,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
 /// `NotFound`, `Validation`; database errors.
 pub async fn update<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    actor: &CurrentUser,
+    actor: Option<&CurrentUser>,
     id: i64,
     input: &CustomerInput,
     now: DateTime<Utc>,
@@ -723,9 +733,10 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
     }
     // Seats, MRR, dates and the billing period all weigh in the score.
     super::score_queue::request(&txn, &[id], now).await?;
+    changed.insert("via".into(), serde_json::json!(via(actor)));
     audit::record(
         &txn,
-        Some(actor),
+        actor,
         "customer.update",
         "customer",
         Some(id),

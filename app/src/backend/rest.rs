@@ -874,3 +874,92 @@ fn rest_factors(stored: Value) -> Vec<RestFactor> {
         .map(RestFactor::from)
         .collect()
 }
+
+/// A customer as the REST API takes it: every field optional. Creating starts from the
+/// form's defaults (tier small_business, stage active, USD); updating from the stored
+/// customer, so a PATCH changes only what it names. Text fields are as the form takes
+/// them (dates `YYYY-MM-DD`, MRR in major units); an empty string clears an optional one.
+#[derive(Clone, Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestCustomerInput {
+    pub name: Option<String>,
+    pub external_id: Option<String>,
+    pub domain: Option<String>,
+    /// enterprise, mid_market, small_business or trial.
+    pub tier: Option<String>,
+    /// trial, onboarding, active, at_risk or churned.
+    pub stage: Option<String>,
+    pub churned_on: Option<String>,
+    pub plan: Option<String>,
+    /// Monthly recurring revenue in major units: `1250.00` or `"1250.00"`.
+    #[schema(value_type = Option<String>)]
+    pub mrr: Option<Value>,
+    pub currency: Option<String>,
+    pub seats: Option<i64>,
+    pub contract_start: Option<String>,
+    pub renewal_date: Option<String>,
+    /// monthly, quarterly or annual (month, quarter, year accepted); empty for unknown.
+    pub billing_period: Option<String>,
+    /// An active user's e-mail address; empty for none.
+    pub owner_email: Option<String>,
+    pub tags: Option<Vec<String>>,
+    /// Replaces every attribute: name → text (an empty value drops it).
+    pub attributes: Option<BTreeMap<String, String>>,
+}
+
+impl RestCustomerInput {
+    /// `base` with the fields this names, as the form's text; problems by field.
+    ///
+    /// # Errors
+    /// Fields that can't be form text (an MRR that is neither a number nor text,
+    /// attributes that break the form's rules).
+    pub fn apply(
+        self,
+        base: vcsm::customers::CustomerInput,
+    ) -> Result<vcsm::customers::CustomerInput, vcsm::ValidationErrors> {
+        let mut input = base;
+        let mut errors = vcsm::ValidationErrors::default();
+        let set = |slot: &mut String, v: Option<String>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set(&mut input.name, self.name);
+        set(&mut input.external_id, self.external_id);
+        set(&mut input.domain, self.domain);
+        set(&mut input.tier, self.tier);
+        set(&mut input.stage, self.stage);
+        set(&mut input.churned_on, self.churned_on);
+        set(&mut input.plan, self.plan);
+        set(&mut input.currency, self.currency);
+        set(&mut input.contract_start, self.contract_start);
+        set(&mut input.renewal_date, self.renewal_date);
+        set(&mut input.billing_period, self.billing_period);
+        set(&mut input.owner_email, self.owner_email);
+        match self.mrr {
+            None => {}
+            Some(Value::Number(n)) => input.mrr = n.to_string(),
+            Some(Value::String(s)) => input.mrr = s,
+            Some(Value::Null) => input.mrr = String::new(),
+            Some(_) => errors.push("mrr", "must be a number or a text like \"1250.00\""),
+        }
+        if let Some(seats) = self.seats {
+            input.seats = seats.to_string();
+        }
+        if let Some(tags) = self.tags {
+            if tags.iter().any(|t| t.contains(',')) {
+                errors.push("tags", "a tag can't contain a comma");
+            }
+            input.tags = tags.join(", ");
+        }
+        if let Some(a) = self.attributes {
+            match vcsm::customers::validate_attributes(
+                a.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            ) {
+                Ok(a) => input.attributes = vcsm::customers::format_attributes(&a),
+                Err(e) => errors.push("attributes", e),
+            }
+        }
+        errors.into_result(input)
+    }
+}

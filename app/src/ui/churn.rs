@@ -280,17 +280,7 @@ fn forward_view(f: Option<ForwardTest>) -> AnyView {
         }
         .into_any();
     };
-    let verdict = match (f.model.auc, f.tenure.auc, f.health.auc) {
-        (Some(m), Some(t), Some(h)) if m >= t + 0.05 && m > h => format!(
-            "The model ranks who churns better than tenure alone (+{:.2}) and than the health score (+{:.2}).",
-            m - t,
-            m - h
-        ),
-        (Some(m), Some(t), _) if m < t + 0.02 => {
-            "The model adds little over tenure alone here: read its risk with care.".to_string()
-        }
-        _ => "The model adds something over the baselines, but not by much.".to_string(),
-    };
+    let verdict = f.verdict();
     view! {
         <section class="card mb-6 overflow-x-auto p-5" data-testid="forward-test">
             <h2 class="text-sm font-semibold text-slate-700">"Forward test: the model against tenure alone and the health score"</h2>

@@ -189,7 +189,7 @@ fn table(page: CustomerPage) -> AnyView {
                                         <td class="td whitespace-nowrap" data-testid="churn-cell">{match r.churn_risk {
                                             Some(risk) => view! {
                                                 <span class=super::churn::risk_badge(risk)>{risk.label()}</span>
-                                                {r.churn_probability.map(|p| view! { <span class="ml-1.5 text-xs tabular-nums text-slate-500">{format!("{:.0} %", p * 100.0)}</span> })}
+                                                {r.churn_probability.map(|p| view! { <span class="ml-1.5 text-xs tabular-nums text-slate-500">{vcsm::churn::probability_text(p)}</span> })}
                                             }.into_any(),
                                             None => view! { <span class="text-slate-400" title="Not predicted yet">"—"</span> }.into_any(),
                                         }}</td>

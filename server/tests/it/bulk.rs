@@ -5,6 +5,7 @@
 use crate::common;
 
 use common::{customer_form, spawn_app, TestApp};
+use sea_orm::EntityTrait;
 use serde_json::{json, Value};
 use vcsm::listing::{CustomerQuery, SortKey};
 
@@ -366,4 +367,169 @@ async fn the_list_sorts_and_filters_by_churn_risk_and_exports_what_it_shows() {
         .unwrap();
     assert!(res.url().path().starts_with("/login"), "{}", res.url());
     assert!(!res.text().await.unwrap().contains("Acme"));
+}
+
+async fn rest_send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> (u16, Value) {
+    let res = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_rest_api_creates_and_changes_customers_with_billing_and_attributes() {
+    let app = spawn_app().await;
+    app.sign_in_as("lead@example.com", "admin").await;
+    let now = chrono::Utc::now();
+    let writer = app::backend::tokens::create(&app.db, "crm", "manager", now)
+        .await
+        .unwrap()
+        .token;
+    let reader = token(&app).await;
+
+    let (status, created) = rest_send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/customers",
+        &writer,
+        json!({
+            "name": "Acme", "external_id": "crm_1", "mrr": 1250.5, "seats": 40,
+            "billing_period": "month", "attributes": {"Industry": "Retail", "country": "DE"},
+            "tags": ["beta", "EU"]
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(created["mrr_minor"], 125_050);
+    assert_eq!(created["seats"], 40);
+    assert_eq!(created["billing_period"], "monthly");
+    assert_eq!(
+        created["attributes"],
+        json!({"industry": "Retail", "country": "DE"})
+    );
+    assert_eq!(created["tier"], "small_business");
+    // Scored at once, like a customer made in the form.
+    assert_eq!(score_queued(&app).await, 1);
+
+    // A PATCH changes what it names and nothing else.
+    let (status, changed) = rest_send(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/customers/{id}"),
+        &writer,
+        json!({"seats": 55, "attributes": {"country": "FR"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (
+            changed["seats"].clone(),
+            changed["mrr_minor"].clone(),
+            changed["billing_period"].clone()
+        ),
+        (json!(55), json!(125_050), json!("monthly"))
+    );
+    assert_eq!(changed["attributes"], json!({"country": "FR"}));
+    assert_eq!(changed["tags"], json!(["beta", "EU"]));
+
+    // Every bad field at once, nothing saved; unknown fields and bad JSON are 400.
+    let (status, bad) = rest_send(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/customers/{id}"),
+        &writer,
+        json!({"seats": -3, "billing_period": "weekly", "mrr": [1], "attributes": {"bad name!": "x"}}),
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    let fields: Vec<&str> = bad["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["mrr", "attributes"], "{bad}");
+    let (status, bad) = rest_send(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/customers/{id}"),
+        &writer,
+        json!({"seats": -3, "billing_period": "weekly"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    let fields: Vec<&str> = bad["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["seats", "billing_period"], "{bad}");
+    let (_, still) = rest_get(&app, &format!("/api/v1/customers/{id}"), &reader).await;
+    assert_eq!(still["seats"], 55);
+    let (status, _) = rest_send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/customers",
+        &writer,
+        json!({"name": "X", "colour": "red"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, dup) = rest_send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/customers",
+        &writer,
+        json!({"name": "Other", "external_id": "crm_1"}),
+    )
+    .await;
+    assert_eq!(
+        (status, dup["fields"][0]["field"].as_str()),
+        (422, Some("external_id"))
+    );
+
+    // An executive's token reads but can't write; no customer, 404.
+    let (status, _) = rest_send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/customers",
+        &reader,
+        json!({"name": "Nope"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = rest_send(
+        &app,
+        reqwest::Method::PATCH,
+        "/api/v1/customers/999999",
+        &writer,
+        json!({"seats": 1}),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // The audit log says it came through the API.
+    let entries = app::backend::entities::audit_entry::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "customer.create" && e.detail["via"] == "REST API"));
 }

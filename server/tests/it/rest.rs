@@ -136,6 +136,14 @@ async fn the_openapi_document_describes_every_endpoint() {
     ] {
         assert!(paths.contains_key(p), "{p} is documented");
     }
+    assert!(
+        paths["/api/v1/customers"]["post"].is_object(),
+        "creating is documented"
+    );
+    assert!(
+        paths["/api/v1/customers/{id}"]["patch"].is_object(),
+        "changing is documented"
+    );
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
     assert!(schemes.contains_key("bearer") && schemes.contains_key("write_key"));
     for schema in [
@@ -146,6 +154,8 @@ async fn the_openapi_document_describes_every_endpoint() {
         "RestChurnModel",
         "RestCustomerItem",
         "RestCustomerPage",
+        "RestCustomerInput",
+        "ApiValidationError",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
