@@ -769,9 +769,13 @@ pub struct ModelMetrics {
     /// How the penalty was chosen: "forward test" or "cross-validation".
     #[serde(default)]
     pub chosen_by: String,
+    /// Scorecard weights learned from the same observations, for admins to review.
+    #[serde(default)]
+    pub suggested_weights: Option<suggest::WeightSuggestion>,
 }
 
 pub mod behaviour;
+pub mod suggest;
 #[cfg(feature = "training")]
 pub mod training;
 

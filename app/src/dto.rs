@@ -434,6 +434,9 @@ pub struct ScorecardDto {
     pub saved_by: Option<String>,
     /// Where re-scoring the portfolio is (after a save), if it ran since the server started.
     pub rescore: Option<RescoreStatus>,
+    /// Weights the churn model learned for this version, for an admin to review as a draft.
+    #[serde(default)]
+    pub suggestion: Option<vcsm::churn::suggest::WeightSuggestion>,
 }
 
 /// Re-scoring the whole portfolio after a scorecard change.

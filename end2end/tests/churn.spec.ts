@@ -59,3 +59,20 @@ test('a customer page shows its churn risk and what drives it', async ({ page })
   await expect(page.getByTestId('retrain')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('the churn model\'s weights open as a draft scorecard to review', async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'admin@example.com');
+  await page.goto('/health/model');
+  await hydrated(page);
+  await expect(page.getByTestId('suggested-weights')).toContainText('AUC alone');
+  await page.getByTestId('review-draft').click();
+  await expect(page).toHaveURL(/\/health\/scorecard\?draft=model/);
+  await hydrated(page);
+  await expect(page.getByTestId('scorecard-draft')).toContainText('weights learned from churn');
+  await expect(page.getByTestId('save-scorecard')).toBeVisible();
+  await page.getByRole('link', { name: 'Discard the draft' }).click();
+  await expect(page.getByTestId('scorecard-draft')).toHaveCount(0);
+  await expect(page.getByTestId('scorecard-suggestion')).toBeVisible();
+  expect(errors).toEqual([]);
+});

@@ -18,6 +18,11 @@ test('a hostile customer name stays text on every page, hydrated and under the C
   expect(res.status(), await res.text()).toBe(200);
   const id = await res.json();
   await page.request.post('/api/add_note', { form: { customer_id: String(id), body: HOSTILE } });
+  // A new customer is scored a second or two after it is created: let its first score and
+  // prediction land, so every visit below sees the same page.
+  await expect
+    .poll(async () => (await (await page.request.post('/api/customer_churn', { form: { id: String(id) } })).json()) !== null, { timeout: 30_000 })
+    .toBe(true);
 
   for (const path of [`/customers/${id}`, `/customers/${id}/edit`, `/customers?q=${encodeURIComponent('xss-probe')}`]) {
     await page.goto(path);

@@ -443,6 +443,7 @@ pub fn train(
         base_rate: labels.iter().filter(|l| **l).count() as f64 / labels.len().max(1) as f64,
         forward,
         chosen_by: chosen_by.into(),
+        suggested_weights: None,
     };
     Ok(Trained { model, metrics })
 }

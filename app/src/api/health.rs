@@ -19,7 +19,14 @@ pub async fn customer_health(id: i64) -> Result<Option<CustomerHealthDto>, AppEr
 pub async fn get_scorecard() -> Result<crate::dto::ScorecardDto, AppError> {
     let (state, _) = ctx::signed_in().await?;
     let rescore = ctx::respond(crate::backend::worker::rescore_status(&state.db).await)?;
-    ctx::respond(crate::backend::health::scorecard_for_editor(&state.db, rescore).await)
+    let mut dto =
+        ctx::respond(crate::backend::health::scorecard_for_editor(&state.db, rescore).await)?;
+    dto.suggestion = ctx::respond(
+        crate::backend::churn::suggested_weights(&state.db, dto.version)
+            .await
+            .map_err(Into::into),
+    )?;
+    Ok(dto)
 }
 
 /// Saves an edited scorecard as a new version (admins), then queues the portfolio's

@@ -33,6 +33,9 @@ const CHUNK: usize = 500;
 pub struct TrainingSet {
     pub observations: Vec<Observation>,
     pub spec: FeatureSpec,
+    /// Per observation, each scorecard measure's normalised value (`None`: no data), in
+    /// the scorecard's order: what suggested weights are learned from.
+    pub measures: Vec<Vec<Option<f64>>>,
 }
 
 /// Event names whose behaviour the model reads unless `VCSM_CHURN_EVENT_TYPES` says
@@ -178,6 +181,7 @@ pub async fn training_set(
         return Ok(TrainingSet {
             observations: Vec::new(),
             spec: spec.clone(),
+            measures: Vec::new(),
         });
     };
     let defs = spec.features();
@@ -192,6 +196,7 @@ pub async fn training_set(
         .collect();
     let warmup = 2 * i64::from(window_days);
     let mut observations = Vec::new();
+    let mut measures = Vec::new();
     for at in churn::observation_dates(first, now.date_naive(), HORIZON_DAYS, warmup) {
         let as_of = at.and_time(chrono::NaiveTime::MIN).and_utc();
         let mut facts = gather_facts(db, card, None, as_of, now).await?;
@@ -204,6 +209,8 @@ pub async fn training_set(
             if !existed(f) {
                 continue;
             }
+            let health = vcsm::health::score(card, f, &portfolio);
+            measures.push(health.measures.iter().map(|m| m.normalised).collect());
             observations.push(Observation {
                 customer_id: *id,
                 at,
@@ -213,15 +220,14 @@ pub async fn training_set(
                     at,
                     HORIZON_DAYS,
                 ),
-                health: Some(f64::from(
-                    vcsm::health::score(card, f, &portfolio).score.value(),
-                )),
+                health: Some(f64::from(health.score.value())),
             });
         }
     }
     Ok(TrainingSet {
         observations,
         spec: spec.clone(),
+        measures,
     })
 }
 
@@ -250,7 +256,7 @@ pub async fn train(
     now: DateTime<Utc>,
 ) -> Result<TrainingOutcome, AppError> {
     let started = std::time::Instant::now();
-    let ActiveScorecard { card, .. } = active_scorecard(db).await?;
+    let ActiveScorecard { card, version } = active_scorecard(db).await?;
     let spec = candidate_spec(db, card.window_days, event_types()).await?;
     let set = training_set(db, &card, &spec, now).await?;
     let labels: Vec<bool> = set.observations.iter().map(|o| o.churned).collect();
@@ -265,7 +271,18 @@ pub async fn train(
 
     // Fitting is CPU work: keep it off the async workers.
     let fitted = tokio::task::spawn_blocking(move || {
-        training::train(&set.observations, &set.spec, &TrainOptions::default())
+        let mut trained = training::train(&set.observations, &set.spec, &TrainOptions::default());
+        if let Ok(t) = &mut trained {
+            let rows: Vec<(Vec<Option<f64>>, bool)> = set
+                .measures
+                .into_iter()
+                .zip(&set.observations)
+                .map(|(m, o)| (m, o.churned))
+                .collect();
+            t.metrics.suggested_weights =
+                Some(vcsm::churn::suggest::suggest_weights(&card, version, &rows));
+        }
+        trained
     })
     .await
     .map_err(|e| {
@@ -580,6 +597,24 @@ pub async fn model_overview(
         training,
         min_churned: churn::MIN_CHURNED as u64,
     })
+}
+
+/// The scorecard weights the model in use learned, when it was trained with `version` of
+/// the scorecard (suggestions for another version would mislead).
+///
+/// # Errors
+/// Database errors.
+pub async fn suggested_weights(
+    db: &impl ConnectionTrait,
+    version: i32,
+) -> Result<Option<vcsm::churn::suggest::WeightSuggestion>, DbErr> {
+    let Some((row, _)) = model_in_use(db).await? else {
+        return Ok(None);
+    };
+    let metrics: Option<ModelMetrics> = row.metrics.and_then(|m| serde_json::from_value(m).ok());
+    Ok(metrics
+        .and_then(|m| m.suggested_weights)
+        .filter(|s| s.version == version))
 }
 
 /// A model younger than this makes the nightly retraining unnecessary.

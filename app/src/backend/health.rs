@@ -307,6 +307,7 @@ pub async fn scorecard_for_editor(
         saved_at: row.map(|r| r.created_at),
         saved_by,
         rescore,
+        suggestion: None,
     })
 }
 

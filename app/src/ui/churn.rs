@@ -212,8 +212,52 @@ fn metrics_view(m: ModelMetrics) -> AnyView {
             </section>
         </div>
         {coefficients_view(&m)}
+        {m.suggested_weights.clone().map(suggestion_view)}
     }
     .into_any()
+}
+
+/// Scorecard weights learned from churn: what each measure alone told apart.
+fn suggestion_view(s: vcsm::churn::suggest::WeightSuggestion) -> impl IntoView {
+    view! {
+        <section class="card mb-6 overflow-x-auto p-5" data-testid="suggested-weights">
+            <div class="flex flex-wrap items-start justify-between gap-3">
+                <div>
+                    <h2 class="text-sm font-semibold text-slate-700">"Scorecard weights learned from churn"</h2>
+                    <p class="mb-3 text-xs text-slate-500">{format!(
+                        "How well each health measure alone told apart who stayed from who churned, on {} observations scored with scorecard version {}. A measure that separates nothing keeps the smallest weight.",
+                        vcsm::money::group_thousands(s.observations),
+                        s.version
+                    )}</p>
+                </div>
+                <a class="btn-secondary" href="/health/scorecard?draft=model" data-testid="review-draft">"Review as a draft scorecard"</a>
+            </div>
+            <table class="min-w-full text-sm">
+                <thead>
+                    <tr class="text-left text-xs text-slate-500">
+                        <th class="pb-2 pr-4 font-medium">"Measure"</th>
+                        <th class="pb-2 pr-4 font-medium">"Group"</th>
+                        <th class="pb-2 pr-4 text-right font-medium">"AUC alone"</th>
+                        <th class="pb-2 pr-4 text-right font-medium">"Has data"</th>
+                        <th class="pb-2 pr-4 text-right font-medium">"Weight now"</th>
+                        <th class="pb-2 pr-4 text-right font-medium">"Suggested"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {s.measures.into_iter().map(|e| view! {
+                        <tr class="border-t border-slate-100">
+                            <td class="py-1.5 pr-4 text-slate-700">{e.label}</td>
+                            <td class="py-1.5 pr-4 text-slate-500">{e.group}</td>
+                            <td class="py-1.5 pr-4 text-right tabular-nums">{fmt_opt(e.auc, 2)}</td>
+                            <td class="py-1.5 pr-4 text-right tabular-nums">{format!("{:.0} %", e.coverage * 100.0)}</td>
+                            <td class="py-1.5 pr-4 text-right tabular-nums">{format!("{:.0}", e.weight)}</td>
+                            <td class="py-1.5 pr-4 text-right font-semibold tabular-nums">{format!("{:.0}", e.suggested)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
 }
 
 fn calibration_chart(bins: &[CalibrationBin]) -> impl IntoView {

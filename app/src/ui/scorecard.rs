@@ -93,11 +93,14 @@ pub fn ScorecardPage() -> impl IntoView {
         }
     });
     let data = Resource::new(move || saved.get(), |_| get_scorecard());
+    // `?draft=model`: start from the weights the churn model learned, for review.
+    let query = leptos_router::hooks::use_query_map();
+    let draft = Memo::new(move |_| query.read().get("draft").is_some_and(|d| d == "model"));
     view! {
         <PageHeader title="Health scorecard".into() subtitle="How every customer's 0–100 health is made: groups of measures, their weights, and how each measure becomes 0–100.".into()/>
         <Transition fallback=Loading>
             {move || data.get().map(|r| match r {
-                Ok(dto) => view! { <Editor dto=dto can_edit=can_edit.get() save=save data=data/> }.into_any(),
+                Ok(dto) => view! { <Editor dto=dto can_edit=can_edit.get() save=save data=data draft=draft.get()/> }.into_any(),
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
             })}
         </Transition>
@@ -110,8 +113,38 @@ fn Editor(
     can_edit: bool,
     save: Action<Scorecard, Result<i32, AppError>>,
     data: Resource<Result<ScorecardDto, AppError>>,
+    draft: bool,
 ) -> impl IntoView {
-    let card = RwSignal::new(dto.card.clone());
+    let suggestion = dto.suggestion.clone();
+    let drafted = draft && can_edit && suggestion.is_some();
+    let card = RwSignal::new(match (&suggestion, drafted) {
+        (Some(s), true) => s.apply(&dto.card),
+        _ => dto.card.clone(),
+    });
+    let suggestion_notice = suggestion.filter(|_| can_edit).map(|s| {
+        if drafted {
+            view! {
+                <div class="card mb-4 border-amber-300 bg-amber-50 p-4 text-sm text-amber-900" data-testid="scorecard-draft">
+                    <p class="font-semibold">"Draft: weights learned from churn"</p>
+                    <p class="mt-1">{format!(
+                        "Each measure weighs what it alone told apart, on {} of the churn model's observations, between customers who stayed and those who churned within 90 days (its AUC above a coin toss, times the share of customers it has data for). Review the weights below, then save to publish them as version {}; nothing changes until you do.",
+                        vcsm::money::group_thousands(s.observations),
+                        s.version + 1
+                    )}</p>
+                    <a class="mt-2 inline-block font-medium text-amber-900 underline" href="/health/scorecard">"Discard the draft"</a>
+                </div>
+            }
+            .into_any()
+        } else {
+            view! {
+                <div class="card mb-4 p-4 text-sm text-slate-700" data-testid="scorecard-suggestion">
+                    "The churn model has learned weights for this scorecard from who churned. "
+                    <a class="font-medium text-indigo-700 hover:underline" href="/health/scorecard?draft=model">"Review them as a draft"</a>
+                </div>
+            }
+            .into_any()
+        }
+    });
     let errors = move || {
         save.value()
             .get()
@@ -160,6 +193,7 @@ fn Editor(
             })}
         </div>
         {move || save.value().get().and_then(|r| r.err()).map(|e| view! { <div class="mb-4"><ErrorNotice error=e/></div> })}
+        {suggestion_notice}
         {rescore.map(|r| {
             let pct = (r.done * 100).checked_div(r.total).unwrap_or(0);
             let text = if r.failed {

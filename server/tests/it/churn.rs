@@ -417,6 +417,25 @@ async fn behaviour_driven_churn_is_found_forward_better_than_tenure_and_health_p
         .flat_map(|c| c.members.clone())
         .collect();
     assert!(words.iter().any(|w| w.contains("Error Shown")), "{words:?}");
+
+    // Scorecard weights learned from the same observations, offered to admins as a draft
+    // of the version in force: measures that told churners apart weigh more than those
+    // that told nothing (support: nobody has tickets here).
+    let s = m.suggested_weights.as_ref().expect("suggested weights");
+    assert_eq!(s.observations, outcome.observations);
+    let weight = |id: &str| s.measures.iter().find(|e| e.id == id).unwrap().suggested;
+    assert!(weight("active_days") > weight("open_tickets"), "{s:?}");
+    let active = app::backend::health::active_scorecard(&app.db)
+        .await
+        .unwrap();
+    assert!(s.apply(&active.card).validate().is_ok());
+    let editor: serde_json::Value = app
+        .post_form("get_scorecard", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(editor["suggestion"]["version"], active.version, "{editor}");
 }
 
 fn report_count(csv: &str) -> usize {
