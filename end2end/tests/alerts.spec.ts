@@ -12,17 +12,21 @@ test('the alert inbox: count in the navigation, acknowledge, refuse a bare resol
   const rows = page.getByTestId('alert-row');
   await expect(rows.first()).toBeVisible();
 
-  // Acknowledge the first: it stays in the list, marked.
-  const first = rows.first();
-  const title = await first.locator('p').first().textContent();
-  await first.getByTestId('ack').click();
-  await expect(rows.filter({ hasText: title! }).first().getByTestId('alert-status')).toContainText('Acknowledged by');
+  // Acknowledge the first: it stays in the list, marked. Several customers can have an
+  // alert of one title: the row is found by its title and its customer, read at once.
+  const [title, customer] = await rows.first().evaluate((el) => [
+    el.querySelector('p')?.textContent ?? '',
+    el.querySelector('a')?.textContent ?? '',
+  ]);
+  const target = rows.filter({ hasText: title }).filter({ hasText: customer }).first();
+  await target.getByTestId('ack').click();
+  await expect(target.getByTestId('alert-status')).toContainText('Acknowledged by');
 
   // Resolving needs a note: refused, then done.
-  const target = rows.filter({ hasText: title! }).first();
   await target.getByTestId('resolve').click();
   await expect(target.getByTestId('alert-error')).toContainText('needs a note');
   await target.getByTestId('alert-note-input').fill('Called the champion; a new sponsor is named');
+  await expect(target.getByTestId('alert-note-input')).toHaveValue('Called the champion; a new sponsor is named');
   await target.getByTestId('resolve').click();
   await expect(target.getByTestId('alert-error')).toHaveCount(0);
   await page.getByTestId('tab-resolved').click();
@@ -32,9 +36,14 @@ test('the alert inbox: count in the navigation, acknowledge, refuse a bare resol
   await page.getByTestId('tab-active').click();
   await expect(page.getByTestId('tab-active')).toHaveAttribute('aria-selected', 'true');
   await expect(rows.first().getByTestId('snooze')).toBeVisible();
-  const next = rows.first();
-  const nextTitle = (await next.locator('p').first().textContent())!;
-  const nextCustomer = (await next.locator('a').first().textContent())!;
+  // Title and customer read from one row at once: the list may re-render between two reads
+  // (the server's start-up recompute can still be raising alerts), and `first()` then
+  // names another row.
+  const [nextTitle, nextCustomer] = await rows.first().evaluate((el) => [
+    el.querySelector('p')?.textContent ?? '',
+    el.querySelector('a')?.textContent ?? '',
+  ]);
+  const next = rows.filter({ hasText: nextTitle }).filter({ hasText: nextCustomer }).first();
   await next.getByTestId('snooze').click();
   await page.getByTestId('tab-snoozed').click();
   await expect(rows.filter({ hasText: nextTitle }).filter({ hasText: nextCustomer })).toHaveCount(1);

@@ -22,20 +22,31 @@ fn severity_badge(s: Severity) -> &'static str {
 }
 
 /// Handling an alert, shared by a list's rows, with the alert it was last for (so its
-/// error shows on its row).
+/// error shows on its row), and how many handlings succeeded: the list reloads on those
+/// only, so a refused one ("a resolution needs a note") keeps the rows — and the note
+/// being typed into one — as they are.
 #[derive(Clone, Copy)]
 struct Act {
     action: Action<(i64, AlertAction, Option<String>), Result<(), AppError>>,
     last: RwSignal<Option<i64>>,
+    done: RwSignal<u64>,
 }
 
 fn new_act() -> Act {
+    let action = Action::new(|(id, action, note): &(i64, AlertAction, Option<String>)| {
+        let (id, action, note) = (*id, *action, note.clone());
+        async move { act_on_alert(id, action, note).await }
+    });
+    let done = RwSignal::new(0_u64);
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
+            done.update(|n| *n += 1);
+        }
+    });
     Act {
-        action: Action::new(|(id, action, note): &(i64, AlertAction, Option<String>)| {
-            let (id, action, note) = (*id, *action, note.clone());
-            async move { act_on_alert(id, action, note).await }
-        }),
+        action,
         last: RwSignal::new(None),
+        done,
     }
 }
 
@@ -54,14 +65,7 @@ pub fn AlertsPage() -> impl IntoView {
     let page = RwSignal::new(0_u64);
     let act = new_act();
     let data = Resource::new(
-        move || {
-            (
-                filter.get(),
-                mine.get(),
-                page.get(),
-                act.action.version().get(),
-            )
-        },
+        move || (filter.get(), mine.get(), page.get(), act.done.get()),
         |(f, m, p, _)| list_alerts(f, m, None, p),
     );
     view! {
@@ -100,7 +104,7 @@ pub fn CustomerAlerts(customer_id: i64) -> impl IntoView {
     let act = new_act();
     let page = RwSignal::new(0_u64);
     let data = Resource::new(
-        move || act.action.version().get(),
+        move || act.done.get(),
         move |_| list_alerts("active".into(), false, Some(customer_id), 0),
     );
     view! {
