@@ -29,6 +29,11 @@ macro_rules! string_enum {
                 match self { $($name::$variant => $label),+ }
             }
 
+            /// Every stored form, comma-separated: what an error lists as the choices.
+            pub fn choices() -> String {
+                $name::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+
             /// Accepts the stored form or the label, any case, `-`/`_`/space alike.
             pub fn parse(raw: &str) -> Option<$name> {
                 let norm = |s: &str| s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
@@ -789,6 +794,15 @@ mod tests {
             Some(d("2027-03-05"))
         );
         assert_eq!(next_renewal(today, None, None, seen, None), None);
+    }
+
+    #[test]
+    fn choices_list_every_stored_form() {
+        assert_eq!(
+            Stage::choices(),
+            "trial, onboarding, active, at_risk, churned"
+        );
+        assert_eq!(BillingPeriod::choices(), "monthly, quarterly, annual");
     }
 
     #[test]

@@ -154,27 +154,13 @@ impl ListParams {
         if let Some(t) = &self.tier {
             match Tier::parse(t) {
                 Some(t) => filter.tier = Some(t),
-                None => problems.push(format!(
-                    "tier must be one of {}",
-                    Tier::ALL
-                        .iter()
-                        .map(|t| t.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                None => problems.push(format!("tier must be one of {}", Tier::choices())),
             }
         }
         if let Some(s) = &self.stage {
             match Stage::parse(s) {
                 Some(s) => filter.stage = Some(s),
-                None => problems.push(format!(
-                    "stage must be one of {}",
-                    Stage::ALL
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                None => problems.push(format!("stage must be one of {}", Stage::choices())),
             }
         }
         if let Some(r) = &self.risk {

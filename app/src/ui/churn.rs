@@ -44,12 +44,9 @@ pub fn ChurnPanel(customer_id: i64) -> impl IntoView {
 }
 
 fn churn_card(c: ChurnDto) -> impl IntoView {
-    let headline = match c.probability {
-        Some(p) if p >= 0.995 => "> 99 %".to_string(),
-        Some(p) if p < 0.005 => "< 1 %".to_string(),
-        Some(p) => format!("{:.0} %", p * 100.0),
-        None => c.risk.label().to_string(),
-    };
+    let headline = c
+        .probability
+        .map_or_else(|| c.risk.label().to_string(), vcsm::churn::probability_text);
     let source = match (c.probability, c.model_trained_at) {
         (Some(_), Some(at)) => format!(
             "Chance of churning within {} days, from the model trained {}.",
