@@ -6,10 +6,9 @@
 //! Inference is plain arithmetic here and compiles everywhere. Fitting (feature
 //! `training`, server only) uses linfa's L2-regularised logistic regression: pure Rust, no
 //! BLAS to install, explainable coefficients, and fast enough to cross-validate 100,000
-//! accounts in seconds. Gradient-boosted trees were weighed and left out: smartcore 0.4
-//! has no boosted classifier with probabilities, and the pure-Rust boosters on stable are
-//! pre-releases; on churn data shaped like ours the linear model's cross-validated AUC
-//! already clears the bar, and its factors can be read by a CSM.
+//! accounts in seconds. Gradient-boosted trees (forust-ml, pure Rust on stable) compete
+//! with it in the forward test and are kept only when they rank clearly better; their
+//! trees are stored as plain data ([`trees`]) and walked here.
 
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -380,6 +379,10 @@ pub struct ChurnModel {
     /// Calibration: p = 1 / (1 + exp(a · logit + b)), fitted on out-of-fold logits.
     pub platt_a: f64,
     pub platt_b: f64,
+    /// Gradient-boosted trees on the group values, added to the logit (the weights are
+    /// then zero): present when trees won the forward test.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trees: Vec<trees::Tree>,
 }
 
 /// One reason behind a prediction.
@@ -429,6 +432,26 @@ impl ChurnModel {
                 .groups
                 .iter()
                 .all(|gr| !gr.members.is_empty() && gr.members.iter().all(|m| *m < n))
+            && self.trees.iter().all(|t| t.is_valid(g))
+    }
+
+    /// Which algorithm this is, in words.
+    pub fn algorithm(&self) -> &'static str {
+        if self.trees.is_empty() {
+            "logistic regression"
+        } else {
+            "gradient-boosted trees"
+        }
+    }
+
+    /// Each group's push on the logit for group values `u`: weight × value, plus what
+    /// the trees' splits on the group added (see [`trees`]).
+    pub fn group_impacts(&self, u: &[f64]) -> Vec<f64> {
+        let mut impacts: Vec<f64> = u.iter().zip(&self.weights).map(|(u, w)| u * w).collect();
+        for t in &self.trees {
+            t.contribute(u, &mut impacts);
+        }
+        impacts
     }
 
     /// The usage windows' length the features were computed over.
@@ -464,7 +487,9 @@ impl ChurnModel {
     /// The uncalibrated log-odds of churn for the spec's values `x`.
     pub fn logit(&self, x: &[f64]) -> f64 {
         let u = self.group_values(&self.standardised(x));
-        self.intercept + u.iter().zip(&self.weights).map(|(u, w)| u * w).sum::<f64>()
+        self.intercept
+            + u.iter().zip(&self.weights).map(|(u, w)| u * w).sum::<f64>()
+            + self.trees.iter().map(|t| t.output(&u)).sum::<f64>()
     }
 
     /// The calibrated probability of churn within the horizon.
@@ -480,10 +505,9 @@ impl ChurnModel {
         let probability = self.probability(&x);
         let z = self.standardised(&x);
         let u = self.group_values(&z);
-        let mut pushes: Vec<(usize, f64)> = u
-            .iter()
-            .zip(&self.weights)
-            .map(|(u, w)| u * w)
+        let mut pushes: Vec<(usize, f64)> = self
+            .group_impacts(&u)
+            .into_iter()
             .enumerate()
             .filter(|(_, impact)| *impact > 0.05)
             .collect();
@@ -495,7 +519,9 @@ impl ChurnModel {
                 .into_iter()
                 .take(TOP_FACTORS)
                 .map(|(k, impact)| {
-                    let sign = self.weights[k].signum();
+                    // Which way the group pushes: a high value raising the risk, or a
+                    // low one (for a linear group, the weight's sign).
+                    let sign = u[k].signum();
                     let group = &self.groups[k];
                     let member = group
                         .members
@@ -772,12 +798,28 @@ pub struct ModelMetrics {
     /// Scorecard weights learned from the same observations, for admins to review.
     #[serde(default)]
     pub suggested_weights: Option<suggest::WeightSuggestion>,
+    /// The algorithm chosen, in words ("Logistic regression, penalty 0.003").
+    #[serde(default)]
+    pub algorithm: String,
+    /// Every candidate of the forward test and its mean ranking (empty without one).
+    #[serde(default)]
+    pub candidates: Vec<Candidate>,
+}
+
+/// One way of fitting the model, as the forward test ranked it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub name: String,
+    /// Mean over the validation dates.
+    pub forward: Ranking,
+    pub chosen: bool,
 }
 
 pub mod behaviour;
 pub mod suggest;
 #[cfg(feature = "training")]
 pub mod training;
+pub mod trees;
 
 pub use behaviour::{FeatureDef, FeatureSpec, Source};
 
@@ -903,6 +945,7 @@ mod tests {
             intercept: -2.0,
             platt_a: -1.0,
             platt_b: 0.0,
+            trees: Vec::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Plain Rust types and rules with no I/O: validation of what users type, roles and
 //! permissions, money, customer-list queries, scoring (health, churn, alerts, expansion)
-//! and the domain events. Everything here compiles for native and `wasm32`, takes the
+//! the domain events and the playbook engine's rules. Everything here compiles for native and `wasm32`, takes the
 //! time it needs as an argument (`today`, `now`) and is unit-tested beside its code.
 //!
 //! Behind the `server` feature, and never in the browser's bundle: what only a server
@@ -25,6 +25,7 @@ pub mod health;
 pub mod imports;
 pub mod listing;
 pub mod money;
+pub mod playbooks;
 pub mod portfolio;
 #[cfg(feature = "server")]
 pub mod sources;

@@ -328,6 +328,17 @@ fn print_training(o: &app::backend::churn::TrainingOutcome) {
         m.base_rate * 100.0
     );
     println!("  health score alone: AUC {}", pct(m.health_auc));
+    for c in &m.candidates {
+        println!(
+            "  forward test: {}: AUC {}, lift {}{}",
+            c.name,
+            pct(c.forward.auc),
+            c.forward
+                .lift
+                .map_or_else(|| "n/a".into(), |l| format!("{l:.2}×")),
+            if c.chosen { "  ← in use" } else { "" }
+        );
+    }
     match &m.backtest {
         Some(b) => println!(
             "  backtest: scored {} → {}: {} customers, {} churned, AUC {}, {} of {} flagged high risk churned",
@@ -354,7 +365,11 @@ fn print_training(o: &app::backend::churn::TrainingOutcome) {
     }
     let mut coefficients = m.coefficients.clone();
     coefficients.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
-    println!("  strongest coefficients (log-odds per standard deviation):");
+    if m.algorithm.starts_with("Gradient-boosted") {
+        println!("  strongest groups (mean push on the log-odds; sign: higher values raise (+) or lower (−) the risk):");
+    } else {
+        println!("  strongest coefficients (log-odds per standard deviation):");
+    }
     for c in coefficients.iter().take(6) {
         println!("    {:+.2}  {}", c.weight, c.label);
     }

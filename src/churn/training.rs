@@ -4,9 +4,12 @@
 //! dates in the past, a model trained only on observations whose 90-day label was known
 //! by then scores every customer, next to tenure alone and the health score — shuffled
 //! folds would let a model learn from the future of the very months it is tested on.
+//! Gradient-boosted trees ([`boost`]) are a second candidate in the same forward test,
+//! chosen only when they rank clearly better: a linear model's factors are plainer.
 //! Stratified, customer-grouped cross-validation then gives out-of-fold logits for Platt
 //! calibration, and the final model is fitted on every observation.
 
+mod boost;
 mod prep;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,9 +24,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    auc, calibration, sigmoid, top_decile_lift, Backtest, ChurnModel, Coefficient, FeatureSpec,
-    ForwardDate, ForwardTest, ModelMetrics, Observation, Ranking, Risk, HORIZON_DAYS, MIN_CHURNED,
-    MODEL_VERSION, TENURE_INDEX,
+    auc, calibration, sigmoid, top_decile_lift, Backtest, Candidate, ChurnModel, Coefficient,
+    FeatureSpec, ForwardDate, ForwardTest, ModelMetrics, Observation, Ranking, Risk, HORIZON_DAYS,
+    MIN_CHURNED, MODEL_VERSION, TENURE_INDEX,
 };
 pub use prep::{correlation, GROUP_CORRELATION, MAX_RATIOS, RATIO_MIN_CORRELATION};
 
@@ -54,6 +57,8 @@ pub struct TrainOptions {
     pub folds: u32,
     /// L2 penalties per observation to choose from by forward AUC.
     pub lambdas: Vec<f64>,
+    /// Whether gradient-boosted trees compete in the forward test.
+    pub boosted_trees: bool,
     pub seed: u64,
     /// Validation dates of the forward test, each this many days before the next.
     pub forward_step_days: i64,
@@ -73,6 +78,7 @@ impl Default for TrainOptions {
         TrainOptions {
             folds: 5,
             lambdas: vec![0.0003, 0.003, 0.03],
+            boosted_trees: true,
             seed: 7,
             forward_step_days: 28,
             forward_dates: 3,
@@ -203,7 +209,46 @@ fn fit(
         intercept: fitted.intercept() * sign + shift,
         platt_a: -1.0,
         platt_b: 0.0,
+        trees: Vec::new(),
     })
+}
+
+/// Trees are chosen over the logistic regression only when their mean forward AUC is at
+/// least this much higher: on a tie the linear model's plainer factors win.
+pub const TREES_MARGIN: f64 = 0.01;
+
+/// A way of fitting the model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Algorithm {
+    /// L2-regularised logistic regression with this penalty per observation.
+    Logistic(f64),
+    BoostedTrees,
+}
+
+impl Algorithm {
+    fn name(self) -> String {
+        match self {
+            Algorithm::Logistic(lambda) => format!("Logistic regression, penalty {lambda}"),
+            Algorithm::BoostedTrees => format!(
+                "Gradient-boosted trees ({} of depth {})",
+                boost::TREES,
+                boost::MAX_DEPTH
+            ),
+        }
+    }
+
+    fn fit(
+        self,
+        rows: &[&Observation],
+        spec: &FeatureSpec,
+        opts: &TrainOptions,
+        seed: u64,
+    ) -> Result<ChurnModel, TrainError> {
+        match self {
+            Algorithm::Logistic(lambda) => fit(rows, spec, lambda, opts, seed),
+            Algorithm::BoostedTrees => boost::fit(rows, spec, opts, seed),
+        }
+    }
 }
 
 /// Out-of-fold logits: each observation predicted by a model fitted without its customer.
@@ -212,7 +257,7 @@ fn out_of_fold(
     spec: &FeatureSpec,
     folds: &[usize],
     k: u32,
-    lambda: f64,
+    algorithm: Algorithm,
     opts: &TrainOptions,
 ) -> Result<Vec<f64>, TrainError> {
     let mut logits = vec![0.0; obs.len()];
@@ -223,13 +268,7 @@ fn out_of_fold(
             .filter(|(_, f)| **f != fold)
             .map(|(o, _)| o)
             .collect();
-        let model = fit(
-            &train,
-            spec,
-            lambda,
-            opts,
-            opts.seed.wrapping_add(fold as u64 + 1),
-        )?;
+        let model = algorithm.fit(&train, spec, opts, opts.seed.wrapping_add(fold as u64 + 1))?;
         for (i, o) in obs.iter().enumerate() {
             if folds[i] == fold {
                 logits[i] = model.logit(&o.x);
@@ -303,21 +342,20 @@ fn tenure_scores(history: &[&Observation], then: &[&Observation]) -> Vec<f64> {
 /// A forward test, and its latest date as a backtest.
 type Forward = (ForwardTest, Option<Backtest>);
 
-/// How the model with `lambda`, tenure alone and the health score ranked each split's
-/// customers.
+/// How a model fitted by `algorithm`, tenure alone and the health score ranked each
+/// split's customers.
 fn forward_test(
     splits: &[Split<'_>],
     spec: &FeatureSpec,
-    lambda: f64,
+    algorithm: Algorithm,
     opts: &TrainOptions,
 ) -> Result<Forward, TrainError> {
     let mut dates = Vec::new();
     let mut backtest = None;
     for (i, s) in splits.iter().enumerate() {
-        let model = fit(
+        let model = algorithm.fit(
             &s.history,
             spec,
-            lambda,
             opts,
             opts.seed.wrapping_add(100 + i as u64),
         )?;
@@ -387,43 +425,56 @@ pub fn train(
     let labels: Vec<bool> = obs.iter().map(|o| o.churned).collect();
     let splits = forward_splits(obs, opts);
 
-    // The penalty: best mean forward AUC; without validation dates, best CV AUC.
-    let mut best: Option<(f64, f64, Option<Forward>)> = None;
+    // The penalty: best mean forward AUC; without validation dates, best CV AUC. Then
+    // trees, in the forward test only, if they clearly beat the best penalty.
+    let mut tried: Vec<(Algorithm, f64, Option<Forward>)> = Vec::new();
     for &lambda in &opts.lambdas {
-        let (score, forward) = if splits.is_empty() {
-            let logits = out_of_fold(obs, &spec, &folds, k, lambda, opts)?;
-            (auc(&logits, &labels).unwrap_or(0.0), None)
+        let algorithm = Algorithm::Logistic(lambda);
+        if splits.is_empty() {
+            let logits = out_of_fold(obs, &spec, &folds, k, algorithm, opts)?;
+            tried.push((algorithm, auc(&logits, &labels).unwrap_or(0.0), None));
         } else {
-            let f = forward_test(&splits, &spec, lambda, opts)?;
-            (f.0.model.auc.unwrap_or(0.0), Some(f))
-        };
-        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-            best = Some((score, lambda, forward));
+            let f = forward_test(&splits, &spec, algorithm, opts)?;
+            tried.push((algorithm, f.0.model.auc.unwrap_or(0.0), Some(f)));
         }
     }
-    let Some((_, lambda, forward)) = best else {
-        return Err(TrainError::Fit("no penalty to try".into()));
-    };
-    let logits = out_of_fold(obs, &spec, &folds, k, lambda, opts)?;
+    let best_linear = (0..tried.len())
+        .reduce(|b, i| if tried[i].1 > tried[b].1 { i } else { b })
+        .ok_or_else(|| TrainError::Fit("no penalty to try".into()))?;
+    let mut chosen = best_linear;
+    if opts.boosted_trees && !splits.is_empty() {
+        let f = forward_test(&splits, &spec, Algorithm::BoostedTrees, opts)?;
+        let score = f.0.model.auc.unwrap_or(0.0);
+        tried.push((Algorithm::BoostedTrees, score, Some(f)));
+        if score >= tried[best_linear].1 + TREES_MARGIN {
+            chosen = tried.len() - 1;
+        }
+    }
+    let candidates: Vec<Candidate> = tried
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (algorithm, _, f))| {
+            f.as_ref().map(|(f, _)| Candidate {
+                name: algorithm.name(),
+                forward: f.model,
+                chosen: i == chosen,
+            })
+        })
+        .collect();
+    let (algorithm, _, forward) = tried.swap_remove(chosen);
+    let logits = out_of_fold(obs, &spec, &folds, k, algorithm, opts)?;
     let (a, b) = platt(&logits, &labels)?;
     let calibrated: Vec<f64> = logits.iter().map(|l| sigmoid(-(a * l + b))).collect();
     let all: Vec<&Observation> = obs.iter().collect();
-    let mut model = fit(&all, &spec, lambda, opts, opts.seed)?;
+    let mut model = algorithm.fit(&all, &spec, opts, opts.seed)?;
     model.platt_a = a;
     model.platt_b = b;
-    let defs = spec.features();
-    let mut coefficients: Vec<Coefficient> = model
-        .groups
-        .iter()
-        .zip(&model.weights)
-        .map(|(g, w)| Coefficient {
-            feature: defs[g.members[0]].id.clone(),
-            label: g.label.clone(),
-            weight: *w,
-            members: g.members.iter().map(|m| defs[*m].label.clone()).collect(),
-        })
-        .collect();
+    let mut coefficients = coefficients(&model, obs);
     coefficients.sort_by(|x, y| y.weight.abs().total_cmp(&x.weight.abs()));
+    let lambda = match algorithm {
+        Algorithm::Logistic(lambda) => lambda,
+        Algorithm::BoostedTrees => 0.0,
+    };
     let health: Vec<f64> = obs.iter().map(|o| -o.health.unwrap_or(50.0)).collect();
     let chosen_by = if forward.is_some() {
         "forward test"
@@ -444,8 +495,54 @@ pub fn train(
         forward,
         chosen_by: chosen_by.into(),
         suggested_weights: None,
+        algorithm: algorithm.name(),
+        candidates,
     };
     Ok(Trained { model, metrics })
+}
+
+/// What the model weighs, per group. A logistic model's weights; for trees, each group's
+/// mean push on the logit across `obs` (mean absolute contribution), signed by whether
+/// its higher values push up (contributions rising with the value) or down.
+fn coefficients(model: &ChurnModel, obs: &[Observation]) -> Vec<Coefficient> {
+    let defs = model.spec.features();
+    let weights = if model.trees.is_empty() {
+        model.weights.clone()
+    } else {
+        let g = model.groups.len();
+        let (mut values, mut pushes) = (vec![Vec::new(); g], vec![Vec::new(); g]);
+        let step = obs.len().div_ceil(MAX_FIT_ROWS).max(1);
+        for o in obs.iter().step_by(step) {
+            let u = model.group_values(&model.standardised(&o.x));
+            for (k, c) in model.group_impacts(&u).into_iter().enumerate() {
+                values[k].push(u[k]);
+                pushes[k].push(c);
+            }
+        }
+        values
+            .iter()
+            .zip(&pushes)
+            .map(|(v, c)| {
+                let size = c.iter().map(|c| c.abs()).sum::<f64>() / c.len().max(1) as f64;
+                if correlation(v, c) < 0.0 {
+                    -size
+                } else {
+                    size
+                }
+            })
+            .collect()
+    };
+    model
+        .groups
+        .iter()
+        .zip(weights)
+        .map(|(g, weight)| Coefficient {
+            feature: defs[g.members[0]].id.clone(),
+            label: g.label.clone(),
+            weight,
+            members: g.members.iter().map(|m| defs[*m].label.clone()).collect(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -657,9 +754,86 @@ mod tests {
         assert!(f.model.auc.unwrap() > f.tenure.auc.unwrap() + 0.1, "{f:?}");
         assert!(f.model.auc.unwrap() > f.health.auc.unwrap(), "{f:?}");
         assert!(f.health.auc.unwrap() > 0.55, "{f:?}");
+        // A linear signal: the trees don't beat the logistic regression clearly.
+        assert!(m.algorithm.starts_with("Logistic"), "{:?}", m.candidates);
+        assert!(trained.model.trees.is_empty());
+        assert_eq!(m.candidates.len(), 4, "three penalties and the trees");
+        assert_eq!(m.candidates.iter().filter(|c| c.chosen).count(), 1);
         let bt = m.backtest.as_ref().unwrap();
         assert_eq!(bt.scored_on, last);
         assert!(bt.caught <= bt.flagged && bt.caught <= bt.churned);
+    }
+
+    /// Churn only where feature 1 is extreme *and* feature 15 high: a bump and an
+    /// interaction, which no weighted sum draws.
+    fn interacting(customers: i64, seed: u64) -> Vec<Observation> {
+        let mut obs = history(customers, seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed + 1);
+        for o in &mut obs {
+            o.x[1] = rng.gen_range(-2.0..2.0);
+            o.x[15] = f64::from(rng.gen_range(0..3));
+            let hot = o.x[1].abs() > 1.2 && o.x[15] >= 1.0;
+            o.churned = rng.gen_bool(if hot { 0.45 } else { 0.03 });
+        }
+        obs
+    }
+
+    #[test]
+    fn trees_are_chosen_when_they_rank_clearly_better_and_explain_themselves() {
+        let obs = interacting(400, 21);
+        let trained = train(&obs, &spec(), &TrainOptions::default()).unwrap();
+        let m = &trained.metrics;
+        assert!(
+            m.algorithm.starts_with("Gradient-boosted"),
+            "{:?}",
+            m.candidates
+        );
+        let model = &trained.model;
+        assert!(model.is_compatible() && !model.trees.is_empty());
+        let trees = m.candidates.iter().find(|c| c.chosen).unwrap();
+        let best_linear = m
+            .candidates
+            .iter()
+            .filter(|c| !c.chosen)
+            .map(|c| c.forward.auc.unwrap())
+            .fold(0.0, f64::max);
+        assert!(
+            trees.forward.auc.unwrap() >= best_linear + TREES_MARGIN,
+            "{:?}",
+            m.candidates
+        );
+        assert!(m.cv_auc.unwrap() > 0.75, "{m:?}");
+        // A hot customer: the group holding feature 1 pushes hardest towards churn.
+        let hot = obs.iter().find(|o| o.x[1] > 1.6 && o.x[15] >= 2.0).unwrap();
+        let u = model.group_values(&model.standardised(&hot.x));
+        let impacts = model.group_impacts(&u);
+        let top = (0..impacts.len())
+            .max_by(|a, b| impacts[*a].total_cmp(&impacts[*b]))
+            .unwrap();
+        assert!(
+            model.groups[top].members.contains(&1) || model.groups[top].members.contains(&15),
+            "{:?}",
+            model.groups[top]
+        );
+        // Contributions and roots add up to the logit.
+        let roots: f64 = model.trees.iter().map(|t| t.root_value()).sum();
+        let sum = model.intercept + roots + impacts.iter().sum::<f64>();
+        assert!((sum - model.logit(&hot.x)).abs() < 1e-6);
+        // Stored and read back, it predicts the same.
+        let json = serde_json::to_string(model).unwrap();
+        let back: ChurnModel = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.probability(&hot.x), model.probability(&hot.x));
+        // The model page's weights: the two drivers lead.
+        let leaders: Vec<&str> = m
+            .coefficients
+            .iter()
+            .take(2)
+            .map(|c| c.feature.as_str())
+            .collect();
+        assert!(
+            leaders.contains(&"events_change") || leaders.contains(&"payment"),
+            "{leaders:?}"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use vcsm::auth::Role;
-use vcsm::churn::{Backtest, CalibrationBin, ForwardTest, ModelMetrics, Ranking, Risk};
+use vcsm::churn::{Backtest, CalibrationBin, Candidate, ForwardTest, ModelMetrics, Ranking, Risk};
 
 use super::components::{user_can, ErrorNotice, Loading, PageHeader};
 use crate::api::health::{churn_model, customer_churn, RetrainChurnModel};
@@ -197,6 +197,7 @@ fn metrics_view(m: ModelMetrics) -> AnyView {
             {tile("Base rate", format!("{:.1} %", m.base_rate * 100.0), "Observations followed by churn within the horizon.".into(), "base-rate")}
         </div>
         {forward_view(m.forward.clone())}
+        {candidates_view(&m.candidates)}
         <div class="mb-6 grid gap-6 lg:grid-cols-2">
             <section class="card p-5">
                 <h2 class="text-sm font-semibold text-slate-700">"Calibration"</h2>
@@ -365,6 +366,35 @@ fn forward_view(f: Option<ForwardTest>) -> AnyView {
     .into_any()
 }
 
+/// The algorithms the forward test compared, and which one was kept.
+fn candidates_view(candidates: &[Candidate]) -> Option<impl IntoView> {
+    (!candidates.is_empty()).then(|| view! {
+        <section class="card mb-6 overflow-x-auto p-5" data-testid="candidates">
+            <h2 class="text-sm font-semibold text-slate-700">"Algorithms compared"</h2>
+            <p class="mb-3 text-xs text-slate-500">"Each was trained and scored at the same validation dates; the table gives the means. Trees are kept only when they beat the best logistic regression by at least 0.01 AUC: a linear model's factors are plainer to read."</p>
+            <table class="min-w-full text-sm">
+                <thead>
+                    <tr class="text-left text-xs text-slate-500">
+                        <th class="pb-2 pr-4 font-medium">"Algorithm"</th>
+                        <th class="pb-2 pr-4 text-right font-medium">"Forward AUC"</th>
+                        <th class="pb-2 pr-4 text-right font-medium">"Forward lift"</th>
+                        <th class="pb-2 pr-4 font-medium"></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {candidates.iter().cloned().map(|c| view! {
+                        <tr class="border-t border-slate-100" class:font-semibold=c.chosen>
+                            <td class="py-1.5 pr-4">{c.name}</td>
+                            {ranking_cells(c.forward)}
+                            <td class="py-1.5 pr-4 text-xs text-emerald-700">{c.chosen.then_some("in use")}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    })
+}
+
 fn backtest_view(b: Option<Backtest>) -> AnyView {
     let Some(b) = b else {
         return view! {
@@ -388,6 +418,28 @@ fn backtest_view(b: Option<Backtest>) -> AnyView {
     .into_any()
 }
 
+/// What the bars of "What the model weighs" mean, for the algorithm in use.
+fn weights_text(m: &ModelMetrics) -> String {
+    let chosen_by = if m.chosen_by.is_empty() {
+        "cross-validation"
+    } else {
+        m.chosen_by.as_str()
+    };
+    let groups =
+        "Features that move together are read as one group (their standardised values averaged)";
+    if m.algorithm.starts_with("Gradient-boosted") {
+        format!(
+            "{} (chosen by {chosen_by}). {groups}; each figure is the group's mean push on the log-odds of churn across customers: red when its higher values raise the risk, green when they lower it.",
+            m.algorithm
+        )
+    } else {
+        format!(
+            "Regularised logistic regression (penalty {} per observation, chosen by {chosen_by}). {groups}; each weight is the change in the log-odds of churn per standard deviation of the group: red raises the risk, green lowers it.",
+            m.lambda
+        )
+    }
+}
+
 fn coefficients_view(m: &ModelMetrics) -> impl IntoView {
     let mut rows = m.coefficients.clone();
     rows.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
@@ -399,11 +451,7 @@ fn coefficients_view(m: &ModelMetrics) -> impl IntoView {
     view! {
         <section class="card mb-6 overflow-x-auto p-5">
             <h2 class="text-sm font-semibold text-slate-700">"What the model weighs"</h2>
-            <p class="mb-3 text-xs text-slate-500">{format!(
-                "Regularised logistic regression (penalty {} per observation, chosen by {}). Features that move together are read as one group (their standardised values averaged); each weight is the change in the log-odds of churn per standard deviation of the group: red raises the risk, green lowers it.",
-                m.lambda,
-                if m.chosen_by.is_empty() { "cross-validation" } else { m.chosen_by.as_str() }
-            )}</p>
+            <p class="mb-3 text-xs text-slate-500">{weights_text(m)}</p>
             <table class="min-w-full text-sm" data-testid="coefficients">
                 <tbody>
                     {rows.into_iter().map(|c| {
