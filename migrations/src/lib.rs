@@ -18,6 +18,7 @@ mod m20261206_000012_import_files;
 mod m20261206_000013_domain_events;
 mod m20261206_000014_usage_events_statement_trigger;
 mod m20261207_000015_billing_period_attributes;
+mod m20261208_000016_playbooks;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_domain_events::Migration),
             Box::new(m20261206_000014_usage_events_statement_trigger::Migration),
             Box::new(m20261207_000015_billing_period_attributes::Migration),
+            Box::new(m20261208_000016_playbooks::Migration),
         ]
     }
 }

@@ -25,6 +25,7 @@ pub mod meter;
 pub mod notify;
 pub mod outbound;
 pub mod pipeline;
+pub mod playbooks;
 pub mod refusals;
 pub mod rest;
 pub mod score_queue;

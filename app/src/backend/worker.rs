@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use super::entities::job;
 use super::jobs::{self, NewJob};
 use super::{
-    churn, customers, events, health, hubspot, imports, notify, pipeline, score_queue, users,
-    AppState,
+    churn, customers, events, health, hubspot, imports, notify, pipeline, playbooks, score_queue,
+    users, AppState,
 };
 use crate::dto::{CurrentUser, JobDto, JobsDto, RescoreStatus};
 use crate::error::AppError;
@@ -40,6 +40,12 @@ const POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How often each server queues the periods' recurring jobs (each once, whoever is first).
 const QUEUE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How often the playbook engine looks for new events and due steps when idle.
+const PLAYBOOK_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Steps one pass of the playbook engine runs before looking at new events again.
+const PLAYBOOK_STEPS_PER_PASS: usize = 2_000;
 
 /// How long finished jobs are kept for the jobs page.
 const KEEP_FINISHED: Duration = Duration::days(30);
@@ -331,9 +337,28 @@ fn worker_name() -> String {
 /// The loops every server runs besides jobs, each over work claimed in the database (or,
 /// for the counters, this server's own): the integration counters written every second,
 /// customers with new data re-scored once their debounce passes (paced, so that a flood
-/// of data can't crowd out pages and ingestion), and alert notifications delivered from
-/// the outbox with back-off.
-fn start_loops(state: &AppState) {
+/// of data can't crowd out pages and ingestion), alert notifications delivered from
+/// the outbox with back-off, and the playbook engine (new domain events, then due steps,
+/// claimed with a lease).
+fn start_loops(state: &AppState, worker: &str) {
+    let (playing, engine_worker) = (state.clone(), worker.to_owned());
+    tokio::spawn(async move {
+        loop {
+            match playbooks::engine::tick(
+                &playing.db,
+                &engine_worker,
+                Utc::now(),
+                PLAYBOOK_STEPS_PER_PASS,
+            )
+            .await
+            {
+                Ok(pass) if pass.steps >= PLAYBOOK_STEPS_PER_PASS => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "running playbooks failed"),
+            }
+            tokio::time::sleep(PLAYBOOK_POLL).await;
+        }
+    });
     let (meter, db) = (state.meter.clone(), state.db.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -377,8 +402,8 @@ fn start_loops(state: &AppState) {
 /// loops (see `start_loops`), the recurring jobs queued each minute, and due jobs run
 /// in [`SLOTS`] slots.
 pub fn start(state: AppState) {
-    start_loops(&state);
     let worker = worker_name();
+    start_loops(&state, &worker);
     tracing::info!(%worker, "job runner started");
     let queuing = state.clone();
     tokio::spawn(async move {

@@ -369,7 +369,7 @@ async fn behaviour_driven_churn_is_found_forward_better_than_tenure_and_health_p
     eprintln!(
         "lab: {} customers, {} churned, {} events, {} observations; forward over {} dates: \
          model AUC {:.3} lift {:.2}, tenure alone AUC {:.3} lift {:.2}, health AUC {:.3} lift {:.2}; \
-         CV AUC {:.3}; chosen by {} (λ {})",
+         CV AUC {:.3}; chosen by {} (λ {}); candidates {:?}",
         report_count(&lab.customers_csv),
         lab.churned,
         lab.events,
@@ -384,8 +384,21 @@ async fn behaviour_driven_churn_is_found_forward_better_than_tenure_and_health_p
         m.cv_auc.unwrap(),
         m.chosen_by,
         m.lambda,
+        m.candidates
+            .iter()
+            .map(|c| (c.name.as_str(), c.forward.auc.unwrap_or(0.0), c.chosen))
+            .collect::<Vec<_>>(),
     );
     assert_eq!(m.chosen_by, "forward test");
+    // Every candidate was tried forward, the trees among them, and one is in use.
+    assert!(
+        m.candidates
+            .iter()
+            .any(|c| c.name.starts_with("Gradient-boosted")),
+        "{:?}",
+        m.candidates
+    );
+    assert_eq!(m.candidates.iter().filter(|c| c.chosen).count(), 1);
     assert!(f.dates.len() >= 2, "{f:?}");
     let (model, tenure, health) = (
         f.model.auc.unwrap(),

@@ -23,6 +23,7 @@ mod hubspot;
 mod imports;
 mod ingest;
 mod jobs;
+mod playbooks;
 mod rest;
 mod support;
 mod trust;

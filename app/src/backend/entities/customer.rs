@@ -32,6 +32,7 @@ pub struct Model {
     pub csm_sentiment: Option<i16>,
     pub billing_period: Option<String>,
     pub attributes: Json,
+    pub time_zone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

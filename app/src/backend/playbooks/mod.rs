@@ -1,0 +1,254 @@
+//! Playbooks in the database: definitions and their immutable versions, turning them on
+//! and off, and enrolling customers. The engine that moves enrollments along is
+//! [`engine`]; what conditions read about a customer is [`subject`].
+//!
+//! A feature module: it uses the domain events (to start playbooks) and the customers'
+//! tables; the worker starts its loop.
+
+pub mod engine;
+pub mod subject;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
+use vcsm::playbooks::machine::{self, EntryHistory, Next, Refusal};
+use vcsm::playbooks::Playbook;
+
+use super::entities::{customer, enrollment, playbook, playbook_version};
+
+/// A playbook's states.
+pub mod status {
+    pub const ON: &str = "on";
+    pub const OFF: &str = "off";
+    pub const PAUSED: &str = "paused";
+}
+
+/// An enrollment's states. Live ones hold the customer in the playbook.
+pub mod enrollment_status {
+    pub const ACTIVE: &str = "active";
+    pub const WAITING: &str = "waiting";
+    pub const PAUSED: &str = "paused";
+    pub const COMPLETED: &str = "completed";
+    pub const EXITED: &str = "exited";
+    pub const HOLDOUT: &str = "holdout";
+    pub const CANCELLED: &str = "cancelled";
+    pub const FAILED: &str = "failed";
+    pub const LIVE: [&str; 3] = [ACTIVE, WAITING, PAUSED];
+}
+
+/// The trigger's type as its JSON names it (`health_level_changed`).
+pub fn trigger_type(p: &Playbook) -> String {
+    serde_json::to_value(&p.trigger)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Stores a new playbook with `definition` as its version 1 (checked by the caller).
+///
+/// # Errors
+/// Database errors (a key already taken among them).
+pub async fn create(
+    db: &impl ConnectionTrait,
+    key: &str,
+    definition: &Playbook,
+    on: bool,
+    by: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<playbook::Model, DbErr> {
+    let pb = playbook::ActiveModel {
+        key: Set(key.to_owned()),
+        name: Set(definition.name.trim().to_owned()),
+        status: Set(if on { status::ON } else { status::OFF }.into()),
+        current_version_id: Set(None),
+        trigger_type: Set(trigger_type(definition)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    publish(db, &pb, definition, by, now).await?;
+    playbook::Entity::find_by_id(pb.id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("playbook {}", pb.id)))
+}
+
+/// Publishes `definition` as `pb`'s next version: new enrollments start on it; running
+/// ones stay on theirs.
+///
+/// # Errors
+/// Database errors.
+pub async fn publish(
+    db: &impl ConnectionTrait,
+    pb: &playbook::Model,
+    definition: &Playbook,
+    by: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<playbook_version::Model, DbErr> {
+    let last = playbook_version::Entity::find()
+        .filter(playbook_version::Column::PlaybookId.eq(pb.id))
+        .order_by_desc(playbook_version::Column::Version)
+        .one(db)
+        .await?
+        .map_or(0, |v| v.version);
+    let version =
+        playbook_version::ActiveModel {
+            playbook_id: Set(pb.id),
+            version: Set(last + 1),
+            definition: Set(
+                serde_json::to_value(definition).map_err(|e| DbErr::Custom(e.to_string()))?
+            ),
+            created_by: Set(by),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    playbook::Entity::update_many()
+        .col_expr(playbook::Column::CurrentVersionId, Expr::value(version.id))
+        .col_expr(playbook::Column::Name, Expr::value(definition.name.trim()))
+        .col_expr(
+            playbook::Column::TriggerType,
+            Expr::value(trigger_type(definition)),
+        )
+        .col_expr(playbook::Column::UpdatedAt, Expr::value(now))
+        .filter(playbook::Column::Id.eq(pb.id))
+        .exec(db)
+        .await?;
+    Ok(version)
+}
+
+/// Turns a playbook on, off, or pauses it (a paused playbook's enrollments wait; an off
+/// one starts nobody new, and its running enrollments go on).
+///
+/// # Errors
+/// Database errors.
+pub async fn set_status(
+    db: &impl ConnectionTrait,
+    id: i64,
+    new_status: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    playbook::Entity::update_many()
+        .col_expr(playbook::Column::Status, Expr::value(new_status))
+        .col_expr(playbook::Column::UpdatedAt, Expr::value(now))
+        .filter(playbook::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A stored definition, read back.
+///
+/// # Errors
+/// A definition this build can't read (a database error, so the step is retried and the
+/// problem is visible).
+pub fn definition(v: &playbook_version::Model) -> Result<Playbook, DbErr> {
+    serde_json::from_value(v.definition.clone())
+        .map_err(|e| DbErr::Custom(format!("playbook version {}: {e}", v.id)))
+}
+
+/// The playbooks that are on, with their current versions.
+///
+/// # Errors
+/// Database errors.
+pub async fn live(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(playbook::Model, playbook_version::Model, Playbook)>, DbErr> {
+    let pbs = playbook::Entity::find()
+        .filter(playbook::Column::Status.eq(status::ON))
+        .order_by_asc(playbook::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(pbs.len());
+    for pb in pbs {
+        let Some(vid) = pb.current_version_id else {
+            continue;
+        };
+        if let Some(v) = playbook_version::Entity::find_by_id(vid).one(db).await? {
+            let def = definition(&v)?;
+            out.push((pb, v, def));
+        }
+    }
+    Ok(out)
+}
+
+/// What enrolling came to.
+#[derive(Debug)]
+pub enum Enrolled {
+    Yes(Box<enrollment::Model>),
+    No(Refusal),
+}
+
+/// Enrolls `c` in `pb` at version `v` (definition `def`) when it may enter: by the
+/// re-entry rule and the entry conditions, read now. `trigger_event_id` is the domain
+/// event that started it; `by` the person who enrolled it by hand.
+///
+/// # Errors
+/// Database errors.
+#[allow(clippy::too_many_arguments)]
+pub async fn enroll(
+    db: &impl ConnectionTrait,
+    pb: &playbook::Model,
+    v: &playbook_version::Model,
+    def: &Playbook,
+    c: &customer::Model,
+    ranks: &subject::UsageRanks,
+    trigger_event_id: Option<i64>,
+    by: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Enrolled, DbErr> {
+    let history = entry_history(db, pb.id, c.id).await?;
+    let subject = subject::load(db, c, ranks, now).await?;
+    if let Err(refusal) = machine::may_enter(def, &subject, history, now) {
+        return Ok(Enrolled::No(refusal));
+    }
+    let (step, due_at) = match machine::first_step(def, now) {
+        Next::Step { id, at } => (Some(id), Some(at)),
+        _ => (None, None),
+    };
+    let e = enrollment::ActiveModel {
+        playbook_id: Set(pb.id),
+        version_id: Set(v.id),
+        customer_id: Set(c.id),
+        status: Set(enrollment_status::ACTIVE.into()),
+        live_customer_id: Set(Some(c.id)),
+        step: Set(step),
+        due_at: Set(due_at),
+        attempts: Set(0),
+        bucket: Set(i32::try_from(machine::bucket(c.id ^ (pb.id << 32))).unwrap_or(0)),
+        trigger_event_id: Set(trigger_event_id),
+        enrolled_by: Set(by),
+        entered_at: Set(now),
+        goal: Set(if def.goal.is_some() { "open" } else { "none" }.into()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Enrolled::Yes(Box::new(e)))
+}
+
+/// Whether the customer is in the playbook now, and when it last entered.
+async fn entry_history(
+    db: &impl ConnectionTrait,
+    playbook_id: i64,
+    customer_id: i64,
+) -> Result<EntryHistory, DbErr> {
+    let last = enrollment::Entity::find()
+        .filter(enrollment::Column::PlaybookId.eq(playbook_id))
+        .filter(enrollment::Column::CustomerId.eq(customer_id))
+        .order_by_desc(enrollment::Column::EnteredAt)
+        .one(db)
+        .await?;
+    Ok(EntryHistory {
+        enrolled_now: last
+            .as_ref()
+            .is_some_and(|e| enrollment_status::LIVE.contains(&e.status.as_str())),
+        last_entered: last.map(|e| e.entered_at),
+    })
+}
