@@ -25,10 +25,10 @@ use vcsm::playbooks::{timing, Playbook};
 
 use super::subject::{self, UsageRanks};
 use super::{definition, enroll, enrollment_status as st, live, Enrolled};
+use crate::backend::db::begin_write;
 use crate::backend::entities::{
     customer, enrollment, event_cursor, outbox, playbook, playbook_version, step_run, task, user,
 };
-use crate::backend::db::begin_write;
 use crate::backend::{audit, events, jobs};
 
 /// The engine's cursor over the domain events.
