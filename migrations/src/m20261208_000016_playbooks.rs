@@ -2,7 +2,8 @@
 //! enrollments (a customer's run through one version), the step runs that say what each
 //! step did and why, the outbox of their side effects, and tasks. Every side effect is
 //! keyed by (enrollment, step): a unique key, so a retried step can't act twice.
-//! Customers get a time zone (waits "until 09:00" are in theirs).
+//! Customers get a time zone (waits "until 09:00" are in theirs). Segment-entry
+//! playbooks remember who matched at their last sweep.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -62,6 +63,9 @@ impl MigrationTrait for Migration {
                 // The trigger's type, copied from the current version, so the engine
                 // finds the playbooks an event can start without reading every definition.
                 .col(string_len("trigger_type", 40))
+                // Triggers no event starts (a schedule, days after start, segment entry)
+                // are swept: the last sweep's moment, claimed by one server at a time.
+                .col(timestamp_with_time_zone_null("swept_at"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
                 .to_owned(),
@@ -146,6 +150,18 @@ impl MigrationTrait for Migration {
             &["customer_id", "entered_at"],
             false,
         ))
+        .await?;
+        // Who matches a segment-entry playbook's condition now: entering is starting to
+        // match, so a sweep compares with the last one.
+        m.create_table(
+            Table::create()
+                .table("segment_members")
+                .col(big_integer("playbook_id"))
+                .col(big_integer("customer_id"))
+                .col(timestamp_with_time_zone("since"))
+                .primary_key(Index::create().col("playbook_id").col("customer_id"))
+                .to_owned(),
+        )
         .await?;
         m.create_table(
             Table::create()

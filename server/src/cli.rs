@@ -117,6 +117,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     db::migrate(&conn)
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
+    app::backend::playbooks::load_library(&conn, Utc::now())
+        .await
+        .map_err(|e| format!("loading the ready playbooks failed: {e}"))?;
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Migrate => {
             println!("database is up to date");

@@ -62,6 +62,32 @@ pub fn starts(trigger: &Trigger, kind: EventKind, data: &Value) -> bool {
     }
 }
 
+/// Whether a clock trigger (a schedule, or days after the start) fires for a customer in
+/// `zone` whose contract started on `started`, between two sweeps: in `(after, until]`.
+pub fn clock_fires(
+    trigger: &Trigger,
+    zone: Tz,
+    started: Option<chrono::NaiveDate>,
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> bool {
+    match trigger {
+        Trigger::Schedule { time, days } => match (parse_time(time), parse_days(days)) {
+            (Ok(t), Ok(d)) => next_local(after, zone, t, &d) <= until,
+            _ => false,
+        },
+        Trigger::DaysAfterStart { days } => started.is_some_and(|s| {
+            let day = s + Duration::days(*days);
+            let (from, to) = (
+                after.with_timezone(&zone).date_naive(),
+                until.with_timezone(&zone).date_naive(),
+            );
+            day > from && day <= to
+        }),
+        _ => false,
+    }
+}
+
 /// What is known of a customer's past enrollments in one playbook.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct EntryHistory {
@@ -649,6 +675,74 @@ mod tests {
             goal_status(&p, &subject("trial", None), long_ago, now()),
             GoalStatus::Missed
         );
+    }
+
+    #[test]
+    fn clock_triggers_fire_once_between_sweeps_in_the_customers_zone() {
+        let monday_nine = Trigger::Schedule {
+            time: "09:00".into(),
+            days: vec!["mon".into()],
+        };
+        let paris = Tz::Europe__Paris;
+        let t = |s: &str| -> DateTime<Utc> { s.parse().unwrap() };
+        // Monday 2026-12-07 09:00 in Paris is 08:00 UTC.
+        assert!(clock_fires(
+            &monday_nine,
+            paris,
+            None,
+            t("2026-12-07T07:50:00Z"),
+            t("2026-12-07T08:00:00Z")
+        ));
+        assert!(
+            !clock_fires(
+                &monday_nine,
+                paris,
+                None,
+                t("2026-12-07T08:00:00Z"),
+                t("2026-12-07T08:10:00Z")
+            ),
+            "already fired"
+        );
+        assert!(
+            !clock_fires(
+                &monday_nine,
+                Tz::America__New_York,
+                None,
+                t("2026-12-07T07:50:00Z"),
+                t("2026-12-07T08:00:00Z")
+            ),
+            "03:00 in New York"
+        );
+        let day_30 = Trigger::DaysAfterStart { days: 30 };
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 7);
+        assert!(clock_fires(
+            &day_30,
+            Tz::UTC,
+            start,
+            t("2026-12-06T23:50:00Z"),
+            t("2026-12-07T00:00:00Z")
+        ));
+        assert!(!clock_fires(
+            &day_30,
+            Tz::UTC,
+            start,
+            t("2026-12-07T00:00:00Z"),
+            t("2026-12-07T00:10:00Z")
+        ));
+        assert!(!clock_fires(
+            &day_30,
+            Tz::UTC,
+            None,
+            t("2026-12-06T00:00:00Z"),
+            t("2026-12-08T00:00:00Z")
+        ));
+        assert!(!clock_fires(
+            &Trigger::Manual,
+            Tz::UTC,
+            start,
+            t("2026-12-06T00:00:00Z"),
+            t("2026-12-08T00:00:00Z")
+        ));
     }
 
     #[test]

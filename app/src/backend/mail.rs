@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use lettre::message::{header::ContentType, Mailbox};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::upstream::UpstreamError;
@@ -26,6 +27,19 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
+/// A playbook's e-mail, rendered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    /// `<outbox-42@host>`: the same on every attempt.
+    pub message_id: String,
+    /// One-click unsubscribe (none for operational mail).
+    pub unsubscribe_url: Option<String>,
+}
+
 /// The sender when `VCSM_MAIL_FROM` is not set.
 pub const DEFAULT_FROM: &str = "Virtual CSM <alerts@localhost>";
 
@@ -41,6 +55,66 @@ impl Mailer {
             .timeout(Some(Duration::from_secs(15)))
             .build();
         Ok(Self { transport, from })
+    }
+
+    /// Sends a playbook's message: plain text with an HTML alternative when there is one,
+    /// a Message-ID fixed per outbox row (a message re-sent after a crash is the same
+    /// message to the receiving side), and for marketing mail the one-click unsubscribe
+    /// headers of RFC 8058.
+    ///
+    /// # Errors
+    /// As [`Mailer::send`].
+    pub async fn send_mail(&self, mail: &OutgoingMail) -> Result<(), UpstreamError> {
+        let to: Mailbox = mail.to.parse().map_err(|e| {
+            UpstreamError::other(
+                SYSTEM,
+                None,
+                format!("{} is not an e-mail address: {e}", mail.to),
+            )
+        })?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.clone())
+            .message_id(Some(mail.message_id.clone()));
+        if let Some(url) = &mail.unsubscribe_url {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_string(),
+                ));
+        }
+        let built = match &mail.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                mail.text.clone(),
+                html.clone(),
+            )),
+            None => builder.singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(mail.text.clone()),
+            ),
+        };
+        let message = built.map_err(|e| {
+            UpstreamError::other(SYSTEM, None, format!("the message could not be built: {e}"))
+        })?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| match e.status() {
+                Some(code) => UpstreamError::other(
+                    SYSTEM,
+                    code.to_string().parse().ok(),
+                    "the mail server refused the message",
+                )
+                .with_excerpt(&e.to_string()),
+                None => UpstreamError::unreachable(SYSTEM, e),
+            })
     }
 
     /// Sends a plain-text message to one recipient.

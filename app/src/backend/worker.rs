@@ -343,8 +343,9 @@ fn worker_name() -> String {
 fn start_loops(state: &AppState, worker: &str) {
     let (playing, engine_worker) = (state.clone(), worker.to_owned());
     tokio::spawn(async move {
+        let public_url = playing.public_url();
         loop {
-            match playbooks::engine::tick(
+            let busy = match playbooks::engine::tick(
                 &playing.db,
                 &engine_worker,
                 Utc::now(),
@@ -352,11 +353,27 @@ fn start_loops(state: &AppState, worker: &str) {
             )
             .await
             {
-                Ok(pass) if pass.steps >= PLAYBOOK_STEPS_PER_PASS => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "running playbooks failed"),
+                Ok(pass) => pass.steps >= PLAYBOOK_STEPS_PER_PASS,
+                Err(e) => {
+                    tracing::warn!(error = %e, "running playbooks failed");
+                    false
+                }
+            };
+            let channels = notify::Channels {
+                http: &playing.http,
+                meter: &playing.meter,
+                mailer: playing.mailer.as_deref(),
+                public_url: &public_url,
+            };
+            if let Err(e) =
+                playbooks::delivery::deliver_due(&playing.db, &channels, &engine_worker, Utc::now())
+                    .await
+            {
+                tracing::warn!(error = %e, "delivering playbook messages failed");
             }
-            tokio::time::sleep(PLAYBOOK_POLL).await;
+            if !busy {
+                tokio::time::sleep(PLAYBOOK_POLL).await;
+            }
         }
     });
     let (meter, db) = (state.meter.clone(), state.db.clone());

@@ -256,3 +256,259 @@ async fn an_exit_stops_an_enrollment_before_it_acts_and_claims_keep_servers_apar
     let pass = engine_loop.run(&app, "server-a", later).await;
     assert_eq!(pass.enrolled, 0);
 }
+
+#[tokio::test]
+async fn the_ready_library_loads_once_turned_off_and_reads_back() {
+    let app = spawn_admin().await;
+    let now = Utc::now();
+    assert_eq!(playbooks::load_library(&app.db, now).await.unwrap(), 9);
+    assert_eq!(
+        playbooks::load_library(&app.db, now).await.unwrap(),
+        0,
+        "only missing keys"
+    );
+    let all = app::backend::entities::playbook::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 9);
+    for pb in &all {
+        assert_eq!(pb.status, playbooks::status::OFF, "{}", pb.key);
+        let v = app::backend::entities::playbook_version::Entity::find_by_id(
+            pb.current_version_id.unwrap(),
+        )
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(v.version, 1);
+        let def = playbooks::definition(&v).unwrap();
+        assert_eq!(playbooks::trigger_type(&def), pb.trigger_type);
+    }
+    let templates = app::backend::entities::email_template::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(templates.len(), 20);
+    assert!(templates
+        .iter()
+        .any(|t| t.key == "payment-failed" && t.operational));
+}
+
+const OUTREACH: &str = r#"{
+    "name": "Outreach",
+    "trigger": {"type": "health_level_changed", "to": "poor"},
+    "steps": [
+        {"id": "personal", "type": "send_email", "template": "risk-personal", "to": "primary_contact"},
+        {"id": "tell-team", "type": "slack", "text": "{{ customer.name }} fell to Poor"},
+        {"id": "sponsor", "type": "send_email", "template": "risk-personal", "to": "role:executive_sponsor"}
+    ]
+}"#;
+
+async fn outbox_rows(app: &TestApp) -> Vec<outbox::Model> {
+    outbox::Entity::find()
+        .order_by_asc(outbox::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn playbook_mail_waits_without_a_relay_then_goes_out_once_rendered() {
+    let (smtp, mails) = common::smtp_stand_in(false).await;
+    let app = common::spawn_app_with(app::backend::Config {
+        smtp_url: Some(smtp),
+        mail_from: Some("Virtual CSM <csm@vendor.example>".into()),
+        ..common::test_config()
+    })
+    .await;
+    app.sign_in_as("admin@example.com", "admin").await;
+    let id = app.create_customer("Acme & Sons", "acct_9").await;
+    owner(&app, id).await;
+    app::backend::entities::contact::ActiveModel {
+        customer_id: Set(id),
+        name: Set("Dana Reyes".into()),
+        email: Set(Some("dana@acme.example".into())),
+        role: Set("champion".into()),
+        created_at: Set(Utc::now()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let now = Utc::now().trunc_subsecs(3);
+    playbooks::load_library(&app.db, now).await.unwrap();
+    let def = parse(OUTREACH, &Catalog::default()).unwrap();
+    playbooks::create(&app.db, "outreach", &def, true, None, now)
+        .await
+        .unwrap();
+    set_health(&app, id, 62, "fair", now).await;
+    set_health(&app, id, 35, "poor", now).await;
+    let pass = Engine::default().run(&app, "server-a", now).await;
+    assert_eq!(pass.steps, 3, "{pass:?}");
+    assert_eq!(outbox_rows(&app).await.len(), 3);
+
+    // No relay and no Slack yet: the e-mail and the message wait, saying why; the e-mail
+    // to a role nobody holds can never go.
+    let http = reqwest::Client::new();
+    let meter = app.state.meter.clone();
+    let without = app::backend::notify::Channels {
+        http: &http,
+        meter: &meter,
+        mailer: None,
+        public_url: "http://localhost",
+    };
+    use app::backend::playbooks::delivery::{self, status};
+    delivery::deliver_due(&app.db, &without, "server-a", now)
+        .await
+        .unwrap();
+    let rows = outbox_rows(&app).await;
+    assert_eq!(rows[0].status, status::UNSENT);
+    assert!(
+        rows[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("VCSM_SMTP_URL"),
+        "{:?}",
+        rows[0]
+    );
+    assert_eq!(rows[1].status, status::UNSENT);
+    assert!(rows[1]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("Slack is not configured"));
+    assert_eq!(rows[2].status, status::DEAD);
+    assert!(
+        rows[2]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("no contact with the role executive_sponsor"),
+        "{:?}",
+        rows[2]
+    );
+    assert!(mails.lock().unwrap().is_empty());
+
+    // A relay now: the waiting e-mail goes out once a minute later, rendered.
+    let with = app::backend::notify::Channels {
+        mailer: app.state.mailer.as_deref(),
+        ..without
+    };
+    let later = now + Duration::minutes(2);
+    for _ in 0..3 {
+        delivery::deliver_due(&app.db, &with, "server-a", later)
+            .await
+            .unwrap();
+    }
+    let sent = mails.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].to, vec!["<dana@acme.example>".to_string()]);
+    let data = &sent[0].data;
+    assert!(
+        data.contains("Subject: Checking in personally, Acme & Sons"),
+        "{data}"
+    );
+    assert!(data.contains("Hi Dana,"), "{data}");
+    let row = &outbox_rows(&app).await[0];
+    assert!(
+        data.contains(&format!("Message-ID: <outbox-{}.{id}@virtual-csm>", row.id)),
+        "{data}"
+    );
+    assert_eq!(row.status, status::SENT);
+    assert_eq!(row.result.as_ref().unwrap()["to"], "dana@acme.example");
+}
+
+async fn tag(app: &TestApp, id: i64, tags: &[&str]) {
+    let mut c = customer::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    c.tags = Set(serde_json::json!(tags));
+    c.update(&app.db).await.unwrap();
+}
+
+#[tokio::test]
+async fn segment_entry_starts_those_who_begin_to_match_and_schedules_fire_in_the_customers_zone() {
+    let app = spawn_admin().await;
+    let early = app.create_customer("Early VIP", "acct_a").await;
+    let later_vip = app.create_customer("Later VIP", "acct_b").await;
+    tag(&app, early, &["vip"]).await;
+    let now = Utc::now().trunc_subsecs(3);
+    let vip = parse(
+        r#"{"name": "VIP welcome", "trigger": {"type": "segment_entry",
+            "condition": {"field": "tag", "op": "eq", "value": "vip"}},
+            "steps": [{"id": "hello", "type": "create_task", "title": "Welcome a new VIP", "assignee": "owner"}]}"#,
+        &Catalog::default(),
+    )
+    .unwrap();
+    playbooks::create(&app.db, "vip", &vip, true, None, now)
+        .await
+        .unwrap();
+    // The first sweep takes stock: the customer already VIP is not "entering".
+    assert_eq!(engine::sweep(&app.db, now).await.unwrap(), 0);
+    tag(&app, later_vip, &["vip", "beta"]).await;
+    assert_eq!(
+        engine::sweep(&app.db, now + Duration::minutes(1))
+            .await
+            .unwrap(),
+        0,
+        "swept minutes ago"
+    );
+    let next = now + engine::SWEEP_EVERY;
+    assert_eq!(engine::sweep(&app.db, next).await.unwrap(), 1);
+    let e = enrollments(&app).await;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].customer_id, later_vip);
+    // Still matching: not entering again.
+    assert_eq!(
+        engine::sweep(&app.db, next + engine::SWEEP_EVERY)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Every Monday 09:00 in the customer's zone.
+    let mut c = customer::Entity::find_by_id(early)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    c.time_zone = Set(Some("Asia/Tokyo".into()));
+    c.tier = Set("enterprise".into());
+    c.update(&app.db).await.unwrap();
+    let weekly = parse(
+        r#"{"name": "Monday review", "trigger": {"type": "schedule", "time": "09:00", "days": ["mon"]},
+            "entry": [{"field": "tier", "op": "eq", "value": "enterprise"}],
+            "steps": [{"id": "review", "type": "create_task", "title": "Weekly review", "assignee": "owner"}]}"#,
+        &Catalog::default(),
+    )
+    .unwrap();
+    // Sunday 2026-12-06 23:50 UTC is Monday 08:50 in Tokyo.
+    let sunday: DateTime<Utc> = "2026-12-06T23:50:00Z".parse().unwrap();
+    playbooks::create(&app.db, "weekly", &weekly, true, None, sunday)
+        .await
+        .unwrap();
+    assert_eq!(
+        engine::sweep(&app.db, sunday).await.unwrap(),
+        0,
+        "taking stock"
+    );
+    let monday_tokyo: DateTime<Utc> = "2026-12-07T00:01:00Z".parse().unwrap();
+    assert_eq!(
+        engine::sweep(&app.db, monday_tokyo).await.unwrap(),
+        1,
+        "09:01 in Tokyo, Sunday elsewhere"
+    );
+    let weekly_enrollments: Vec<_> = enrollments(&app)
+        .await
+        .into_iter()
+        .filter(|e| e.customer_id == early)
+        .collect();
+    assert_eq!(weekly_enrollments.len(), 1);
+}

@@ -32,6 +32,7 @@ pub mod playbook_version;
 pub mod quarantined_event;
 pub mod score_request;
 pub mod scorecard;
+pub mod segment_member;
 pub mod session;
 pub mod source;
 pub mod step_run;

@@ -13,6 +13,7 @@ pub struct Model {
     pub status: String,
     pub current_version_id: Option<i64>,
     pub trigger_type: String,
+    pub swept_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

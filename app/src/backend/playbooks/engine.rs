@@ -27,7 +27,8 @@ use super::subject::{self, UsageRanks};
 use super::{definition, enroll, enrollment_status as st, live, Enrolled};
 use crate::backend::db::begin_write;
 use crate::backend::entities::{
-    customer, enrollment, event_cursor, outbox, playbook, playbook_version, step_run, task, user,
+    customer, enrollment, event_cursor, outbox, playbook, playbook_version, segment_member,
+    step_run, task, user,
 };
 use crate::backend::{audit, events, jobs};
 
@@ -644,8 +645,121 @@ pub async fn cancel(db: &impl ConnectionTrait, id: i64, now: DateTime<Utc>) -> R
     Ok(res.rows_affected > 0)
 }
 
-/// One pass of the engine: new events, then due steps until none is left (at most
-/// `max_steps`).
+/// How often a playbook that no event starts (a schedule, days after start, segment
+/// entry) is swept.
+pub const SWEEP_EVERY: Duration = Duration::minutes(5);
+
+/// Trigger types the sweep starts.
+const SWEPT: [&str; 3] = ["schedule", "days_after_start", "segment_entry"];
+
+/// Sweeps the playbooks that are on and started by the clock or by segment entry, each at
+/// most every [`SWEEP_EVERY`], by one server (the sweep is claimed on the playbook's row,
+/// in the transaction that enrolls: a crash undoes both, and the next sweep does it).
+/// A schedule fires for a customer when its time, in the customer's zone, fell since the
+/// last sweep; days after start, when that day began since; segment entry, when the
+/// customer matches now and didn't at the last sweep. The first sweep after a playbook is
+/// turned on only takes stock: it starts nobody, so turning a playbook on never sends
+/// to everyone who already matched. Returns how many were enrolled.
+///
+/// # Errors
+/// Database errors.
+pub async fn sweep<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let due: Vec<_> = live(db)
+        .await?
+        .into_iter()
+        .filter(|(pb, _, _)| SWEPT.contains(&pb.trigger_type.as_str()))
+        .filter(|(pb, _, _)| pb.swept_at.is_none_or(|at| at <= now - SWEEP_EVERY))
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let ranks = UsageRanks::load(db, now).await?;
+    let mut enrolled = 0;
+    for (pb, v, def) in due {
+        let txn = begin_write(db).await?;
+        let claimed = playbook::Entity::update_many()
+            .col_expr(playbook::Column::SweptAt, Expr::value(now))
+            .filter(playbook::Column::Id.eq(pb.id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(playbook::Column::SweptAt.is_null())
+                    .add(playbook::Column::SweptAt.lte(now - SWEEP_EVERY)),
+            )
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !claimed {
+            continue;
+        }
+        let previous = pb.swept_at;
+        let customers = customer::Entity::find()
+            .filter(customer::Column::ArchivedAt.is_null())
+            .order_by_asc(customer::Column::Id)
+            .all(&txn)
+            .await?;
+        let members: std::collections::BTreeSet<i64> = match &def.trigger {
+            vcsm::playbooks::Trigger::SegmentEntry { .. } => segment_member::Entity::find()
+                .filter(segment_member::Column::PlaybookId.eq(pb.id))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|m| m.customer_id)
+                .collect(),
+            _ => Default::default(),
+        };
+        for c in &customers {
+            let starts = match &def.trigger {
+                vcsm::playbooks::Trigger::SegmentEntry { condition } => {
+                    let s = subject::load(&txn, c, &ranks, now).await?;
+                    let holds = condition.evaluate(&s).holds;
+                    let member = members.contains(&c.id);
+                    if holds && !member {
+                        segment_member::ActiveModel {
+                            playbook_id: Set(pb.id),
+                            customer_id: Set(c.id),
+                            since: Set(now),
+                        }
+                        .insert(&txn)
+                        .await?;
+                    } else if !holds && member {
+                        segment_member::Entity::delete_by_id((pb.id, c.id))
+                            .exec(&txn)
+                            .await?;
+                    }
+                    holds && !member && previous.is_some()
+                }
+                trigger => previous.is_some_and(|after| {
+                    let started = c
+                        .contract_start
+                        .unwrap_or_else(|| c.created_at.date_naive());
+                    machine::clock_fires(
+                        trigger,
+                        timing::zone(c.time_zone.as_deref()),
+                        Some(started),
+                        after,
+                        now,
+                    )
+                }),
+            };
+            if starts {
+                if let Enrolled::Yes(_) =
+                    enroll(&txn, &pb, &v, &def, c, &ranks, None, None, now).await?
+                {
+                    enrolled += 1;
+                }
+            }
+        }
+        txn.commit().await?;
+    }
+    Ok(enrolled)
+}
+
+/// One pass of the engine: new events, the sweep, then due steps until none is left (at
+/// most `max_steps`).
 ///
 /// # Errors
 /// Database errors.
@@ -664,6 +778,7 @@ pub async fn tick<C: ConnectionTrait + TransactionTrait>(
             break;
         }
     }
+    pass.enrolled += sweep(db, now).await?;
     while pass.steps < max_steps {
         let ran = run_due(db, worker, now, 200).await?;
         if ran == 0 {

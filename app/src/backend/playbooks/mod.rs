@@ -1,10 +1,12 @@
 //! Playbooks in the database: definitions and their immutable versions, turning them on
 //! and off, and enrolling customers. The engine that moves enrollments along is
-//! [`engine`]; what conditions read about a customer is [`subject`].
+//! [`engine`]; what conditions read about a customer is [`subject`]; the outbox's e-mails
+//! and Slack messages go out through [`delivery`].
 //!
 //! A feature module: it uses the domain events (to start playbooks) and the customers'
 //! tables; the worker starts its loop.
 
+pub mod delivery;
 pub mod engine;
 pub mod subject;
 
@@ -17,7 +19,7 @@ use sea_orm::{
 use vcsm::playbooks::machine::{self, EntryHistory, Next, Refusal};
 use vcsm::playbooks::Playbook;
 
-use super::entities::{customer, enrollment, playbook, playbook_version};
+use super::entities::{customer, email_template, enrollment, playbook, playbook_version};
 
 /// A playbook's states.
 pub mod status {
@@ -141,6 +143,50 @@ pub async fn set_status(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Loads the ready library (`vcsm::playbooks::library`): each template and playbook whose
+/// key isn't stored yet, playbooks turned off until an admin turns them on. Run at every
+/// start: only missing keys are added, so what an admin changed stays as they left it.
+/// Returns how many playbooks were added.
+///
+/// # Errors
+/// Database errors.
+pub async fn load_library(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<usize, DbErr> {
+    let lib = vcsm::playbooks::library::library();
+    for t in &lib.templates {
+        email_template::Entity::insert(email_template::ActiveModel {
+            key: Set(t.key.clone()),
+            name: Set(t.name.clone()),
+            subject: Set(t.subject.clone()),
+            body_text: Set(t.body.clone()),
+            body_html: Set(None),
+            operational: Set(t.operational),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(email_template::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    let mut added = 0;
+    for p in &lib.playbooks {
+        let exists = playbook::Entity::find()
+            .filter(playbook::Column::Key.eq(p.key.as_str()))
+            .one(db)
+            .await?
+            .is_some();
+        if !exists {
+            create(db, &p.key, &p.definition, false, None, now).await?;
+            added += 1;
+        }
+    }
+    Ok(added)
 }
 
 /// A stored definition, read back.

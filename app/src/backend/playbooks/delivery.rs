@@ -1,0 +1,381 @@
+//! Delivering the playbooks' outbox: e-mails rendered from their templates and sent over
+//! SMTP, Slack messages posted. A row is claimed with a lease (`FOR UPDATE SKIP LOCKED`
+//! on Postgres), sent, and marked sent; a refusal is retried with back-off, then the row
+//! is dead with the reason. Without a relay (or a Slack channel) a row stays **unsent**
+//! with the reason, looked at again each minute, and goes out once one is configured:
+//! nothing is lost. Each e-mail carries a Message-ID fixed by its row, so a message sent
+//! again after a crash (sent, then the server died before marking it) is the same
+//! message to the receiving side.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
+    FromQueryResult, IntoActiveModel, QueryFilter, QueryOrder, Set, Statement,
+};
+use serde_json::{json, Value};
+use vcsm::playbooks::machine::Effect;
+use vcsm::playbooks::templates::{self, Rendered};
+
+use super::subject::{self, UsageRanks};
+use crate::backend::entities::{contact, customer, email_template, outbox, user};
+use crate::backend::mail::OutgoingMail;
+use crate::backend::notify::{backoff, Channels};
+use crate::backend::slack;
+
+/// Tries before a row is dead.
+pub const MAX_ATTEMPTS: i32 = 8;
+
+/// How long a claim on a row holds.
+const LEASE: Duration = Duration::seconds(60);
+
+/// When an unsent row (no relay, no channel) is looked at again.
+const UNSENT_RECHECK: Duration = Duration::minutes(1);
+
+/// Rows claimed per pass.
+const BATCH: i64 = 100;
+
+/// An outbox row's states.
+pub mod status {
+    pub const PENDING: &str = "pending";
+    pub const SENT: &str = "sent";
+    pub const UNSENT: &str = "unsent";
+    pub const DEAD: &str = "dead";
+}
+
+#[derive(FromQueryResult)]
+struct Claimed {
+    id: i64,
+}
+
+/// Claims due e-mail and Slack rows for `worker`.
+async fn claim(
+    db: &impl ConnectionTrait,
+    worker: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, DbErr> {
+    let backend = db.get_database_backend();
+    let until = now + LEASE;
+    let (sql, values): (&str, Vec<sea_orm::Value>) = match backend {
+        DatabaseBackend::Postgres => (
+            "UPDATE outbox SET locked_by = $1, locked_until = $2 WHERE id IN (\
+             SELECT id FROM outbox WHERE status IN ('pending', 'unsent') \
+             AND kind IN ('email', 'slack') AND next_attempt_at <= $3 \
+             AND (locked_until IS NULL OR locked_until < $3) \
+             ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
+            vec![worker.into(), until.into(), now.into(), BATCH.into()],
+        ),
+        _ => (
+            "UPDATE outbox SET locked_by = ?, locked_until = ? WHERE id IN (\
+             SELECT id FROM outbox WHERE status IN ('pending', 'unsent') \
+             AND kind IN ('email', 'slack') AND next_attempt_at <= ? \
+             AND (locked_until IS NULL OR locked_until < ?) \
+             ORDER BY next_attempt_at LIMIT ?) RETURNING id",
+            vec![
+                worker.into(),
+                until.into(),
+                now.into(),
+                now.into(),
+                BATCH.into(),
+            ],
+        ),
+    };
+    let rows = Claimed::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// What became of one attempt.
+enum Attempt {
+    Sent(Value),
+    /// No channel to send through: waits, not counted as a try.
+    Unsent(String),
+    /// Can't ever be sent as it is (no recipient, a template that fails): dead at once.
+    Impossible(String),
+    /// The relay or Slack refused or was unreachable: tried again.
+    Failed(String),
+}
+
+/// Sends what is due. Returns the rows attempted.
+///
+/// # Errors
+/// Database errors (a delivery's own failure is recorded on its row).
+pub async fn deliver_due(
+    db: &impl ConnectionTrait,
+    channels: &Channels<'_>,
+    worker: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let ids = claim(db, worker, now).await?;
+    for id in &ids {
+        let Some(row) = outbox::Entity::find_by_id(*id).one(db).await? else {
+            continue;
+        };
+        if row.locked_by.as_deref() != Some(worker) {
+            continue;
+        }
+        let attempt = match attempt(db, channels, &row, now).await {
+            Ok(a) => a,
+            Err(e) => Attempt::Failed(format!("reading what to send failed: {e}")),
+        };
+        record(db, row, attempt, now).await?;
+    }
+    Ok(ids.len())
+}
+
+async fn record(
+    db: &impl ConnectionTrait,
+    row: outbox::Model,
+    attempt: Attempt,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let attempts = row.attempts;
+    let mut a = row.into_active_model();
+    a.locked_by = Set(None);
+    a.locked_until = Set(None);
+    match attempt {
+        Attempt::Sent(result) => {
+            a.status = Set(status::SENT.into());
+            a.attempts = Set(attempts + 1);
+            a.sent_at = Set(Some(now));
+            a.result = Set(Some(result));
+            a.last_error = Set(None);
+        }
+        Attempt::Unsent(reason) => {
+            a.status = Set(status::UNSENT.into());
+            a.last_error = Set(Some(reason));
+            a.next_attempt_at = Set(now + UNSENT_RECHECK);
+        }
+        Attempt::Impossible(reason) => {
+            a.status = Set(status::DEAD.into());
+            a.last_error = Set(Some(reason));
+        }
+        Attempt::Failed(reason) => {
+            let tries = attempts + 1;
+            a.attempts = Set(tries);
+            a.last_error = Set(Some(reason));
+            if tries >= MAX_ATTEMPTS {
+                a.status = Set(status::DEAD.into());
+            } else {
+                a.status = Set(status::PENDING.into());
+                a.next_attempt_at = Set(now + backoff(tries));
+            }
+        }
+    }
+    a.update(db).await?;
+    Ok(())
+}
+
+async fn attempt(
+    db: &impl ConnectionTrait,
+    channels: &Channels<'_>,
+    row: &outbox::Model,
+    now: DateTime<Utc>,
+) -> Result<Attempt, DbErr> {
+    let Some(c) = customer::Entity::find_by_id(row.customer_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(Attempt::Impossible("the customer no longer exists".into()));
+    };
+    let effect: Effect = match serde_json::from_value(row.payload.clone()) {
+        Ok(e) => e,
+        Err(e) => return Ok(Attempt::Impossible(format!("unreadable payload: {e}"))),
+    };
+    match effect {
+        Effect::SendEmail { template, to } => {
+            email(db, channels, row, &c, &template, &to, now).await
+        }
+        Effect::Slack { text } => {
+            let ctx = context(db, &c, None, now).await?;
+            let text = match templates::render(&text, "", None, &ctx) {
+                Ok(r) => r.subject,
+                Err(e) => {
+                    return Ok(Attempt::Impossible(format!(
+                        "the message doesn't render: {e}"
+                    )))
+                }
+            };
+            let Some(url) = slack::webhook_url(db, now).await? else {
+                return Ok(Attempt::Unsent(
+                    "Slack is not configured (Integrations page): the message waits and goes out once it is".into(),
+                ));
+            };
+            Ok(
+                match slack::post(db, channels.meter, channels.http, &url, &text, now).await {
+                    Ok(()) => Attempt::Sent(json!({ "text": text })),
+                    Err(e) => Attempt::Failed(e.to_string()),
+                },
+            )
+        }
+        _ => Ok(Attempt::Impossible(
+            "not an e-mail or a Slack message".into(),
+        )),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn email(
+    db: &impl ConnectionTrait,
+    channels: &Channels<'_>,
+    row: &outbox::Model,
+    c: &customer::Model,
+    template: &str,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<Attempt, DbErr> {
+    let Some(t) = email_template::Entity::find()
+        .filter(email_template::Column::Key.eq(template))
+        .one(db)
+        .await?
+    else {
+        return Ok(Attempt::Impossible(format!("no template “{template}”")));
+    };
+    let recipient = match recipient(db, c, to).await? {
+        Ok(r) => r,
+        Err(reason) => return Ok(Attempt::Impossible(reason)),
+    };
+    let ctx = context(db, c, recipient.contact.as_ref(), now).await?;
+    let Rendered {
+        subject,
+        text,
+        html,
+    } = match templates::render(&t.subject, &t.body_text, t.body_html.as_deref(), &ctx) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(Attempt::Impossible(format!(
+                "the template doesn't render: {e}"
+            )))
+        }
+    };
+    let Some(mailer) = channels.mailer else {
+        return Ok(Attempt::Unsent(
+            "no mail relay is configured (VCSM_SMTP_URL): the message waits and goes out once one is".into(),
+        ));
+    };
+    let mail = OutgoingMail {
+        to: recipient.email.clone(),
+        subject: subject.clone(),
+        text: text.clone(),
+        html,
+        message_id: format!("<outbox-{}.{}@virtual-csm>", row.id, row.customer_id),
+        unsubscribe_url: None,
+    };
+    Ok(match mailer.send_mail(&mail).await {
+        Ok(()) => Attempt::Sent(json!({ "to": recipient.email, "subject": subject, "text": text })),
+        Err(e) => Attempt::Failed(e.to_string()),
+    })
+}
+
+/// Who an e-mail goes to.
+struct Recipient {
+    email: String,
+    contact: Option<contact::Model>,
+}
+
+/// `primary_contact` (a champion, else an admin, else anyone with an address), `owner`,
+/// or `role:<contact role>`; or why nobody.
+async fn recipient(
+    db: &impl ConnectionTrait,
+    c: &customer::Model,
+    to: &str,
+) -> Result<Result<Recipient, String>, DbErr> {
+    if to == "owner" {
+        let owner = match c.owner_id {
+            Some(id) => user::Entity::find_by_id(id).one(db).await?,
+            None => None,
+        };
+        return Ok(owner
+            .map(|u| Recipient {
+                email: u.email,
+                contact: None,
+            })
+            .ok_or_else(|| format!("{} has no owner to write to", c.name)));
+    }
+    let contacts: Vec<contact::Model> = contact::Entity::find()
+        .filter(contact::Column::CustomerId.eq(c.id))
+        .filter(contact::Column::Email.is_not_null())
+        .order_by_asc(contact::Column::Id)
+        .all(db)
+        .await?;
+    let chosen = match to.strip_prefix("role:") {
+        Some(role) => contacts.into_iter().find(|k| k.role == role.trim()),
+        None => {
+            let rank = |k: &contact::Model| match k.role.as_str() {
+                "champion" => 0,
+                "admin" => 1,
+                _ => 2,
+            };
+            contacts.into_iter().min_by_key(|k| (rank(k), k.id))
+        }
+    };
+    Ok(chosen
+        .and_then(|k| {
+            k.email.clone().map(|email| Recipient {
+                email,
+                contact: Some(k),
+            })
+        })
+        .ok_or_else(|| match to.strip_prefix("role:") {
+            Some(role) => format!(
+                "{} has no contact with the role {role} and an e-mail address",
+                c.name
+            ),
+            None => format!("{} has no contact with an e-mail address", c.name),
+        }))
+}
+
+/// What a template may read about the customer, its contact and its owner (the same
+/// names as `vcsm::playbooks::templates::sample_context`).
+async fn context(
+    db: &impl ConnectionTrait,
+    c: &customer::Model,
+    k: Option<&contact::Model>,
+    now: DateTime<Utc>,
+) -> Result<Value, DbErr> {
+    let s = subject::load(db, c, &UsageRanks::default(), now).await?;
+    let owner = match c.owner_id {
+        Some(id) => user::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    let mut contact = json!({});
+    if let Some(k) = k {
+        contact = json!({ "name": k.name, "email": k.email, "role": k.role });
+        if let Some(first) = k.name.split_whitespace().next() {
+            contact["first_name"] = json!(first);
+        }
+    }
+    let mut owner_json = json!({});
+    if let Some(u) = owner {
+        owner_json = json!({ "name": u.name, "email": u.email });
+    }
+    let tier = vcsm::customers::Tier::parse(&c.tier).map_or(c.tier.clone(), |t| t.label().into());
+    let stage =
+        vcsm::customers::Stage::parse(&c.stage).map_or(c.stage.clone(), |t| t.label().into());
+    Ok(json!({
+        "customer": {
+            "name": c.name,
+            "tier": tier,
+            "stage": stage,
+            "plan": c.plan,
+            "mrr": vcsm::money::format_money(c.mrr_minor, &c.currency),
+            "seats": c.seats,
+            "renewal_date": s.days_to_renewal.map(|d| (now.date_naive() + Duration::days(d)).to_string()),
+            "days_to_renewal": s.days_to_renewal,
+        },
+        "contact": contact,
+        "owner": owner_json,
+        "health": {
+            "score": s.health_score,
+            "level": s.health_level.map(|l| l.label()),
+        },
+        "churn": {
+            "risk": s.churn_risk.map(|r| r.label()),
+            "probability": s.churn_probability.map(vcsm::churn::probability_text),
+        },
+        "usage": {
+            "events_28d": s.events_28d.values().sum::<i64>(),
+            "seat_utilisation": s.seat_utilisation.map(|u| format!("{:.0} %", u * 100.0)),
+        },
+    }))
+}
