@@ -15,6 +15,11 @@ test('the churn model page shows how well the model works and what it weighs', a
   await expect(page.getByTestId('lift')).toHaveText(/×$/);
   await expect(page.getByTestId('health-auc')).toHaveText(/^0\.\d{3}$/);
   await expect(page.getByTestId('calibration-chart').locator('circle').first()).toBeVisible();
+  // The forward test compared algorithms: the logistic penalties and the trees, one in use.
+  const candidates = page.getByTestId('candidates').locator('tbody tr');
+  await expect(candidates.filter({ hasText: 'Gradient-boosted trees' })).toHaveCount(1);
+  await expect(candidates.filter({ hasText: 'Logistic regression' })).toHaveCount(3);
+  await expect(candidates.filter({ hasText: 'in use' })).toHaveCount(1);
   // Groups of features, each with its weight; behaviour features among them.
   const groups = page.getByTestId('coefficients').locator('tr');
   await expect(groups.first()).toBeVisible();

@@ -512,3 +512,105 @@ async fn segment_entry_starts_those_who_begin_to_match_and_schedules_fire_in_the
         .collect();
     assert_eq!(weekly_enrollments.len(), 1);
 }
+
+#[tokio::test]
+async fn a_webhook_is_signed_retried_after_a_refusal_and_delivered_once() {
+    use std::sync::{Arc, Mutex};
+    // A receiver that refuses the first call and takes the next, keeping what it got.
+    let got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let kept = got.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let kept = kept.clone();
+            async move {
+                let mut calls = kept.lock().unwrap();
+                calls.push((headers, body));
+                if calls.len() == 1 {
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy")
+                } else {
+                    (axum::http::StatusCode::OK, "ok")
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let app = spawn_admin().await;
+    let id = app.create_customer("Initech", "acct_w").await;
+    let now = Utc::now().trunc_subsecs(3);
+    let mut def = parse(
+        r#"{"name": "Tell the CRM", "trigger": {"type": "health_level_changed", "to": "poor"},
+            "steps": [{"id": "crm", "type": "webhook", "url": "https://crm.example/hook", "body": {"reason": "poor health"}}]}"#,
+        &Catalog::default(),
+    )
+    .unwrap();
+    // The stand-in speaks plain HTTP on this machine; publishing refuses that, so the
+    // address is set after the check.
+    if let vcsm::playbooks::StepKind::Webhook { url, .. } = &mut def.steps[0].kind {
+        *url = format!("http://{addr}/hook");
+    }
+    playbooks::create(&app.db, "crm", &def, true, None, now)
+        .await
+        .unwrap();
+    set_health(&app, id, 62, "fair", now).await;
+    set_health(&app, id, 35, "poor", now).await;
+    assert_eq!(Engine::default().run(&app, "server-a", now).await.steps, 1);
+
+    let http = reqwest::Client::new();
+    let meter = app.state.meter.clone();
+    let channels = app::backend::notify::Channels {
+        http: &http,
+        meter: &meter,
+        mailer: None,
+        public_url: "http://localhost",
+    };
+    use app::backend::playbooks::delivery::{self, status};
+    delivery::deliver_due(&app.db, &channels, "server-a", now)
+        .await
+        .unwrap();
+    let row = &outbox_rows(&app).await[0];
+    assert_eq!(row.status, status::PENDING, "{row:?}");
+    assert_eq!(row.attempts, 1);
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .contains("answered 503: busy"),
+        "{row:?}"
+    );
+    // Not before its back-off; then once.
+    delivery::deliver_due(&app.db, &channels, "server-a", now + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert_eq!(got.lock().unwrap().len(), 1);
+    let later = row.next_attempt_at;
+    for _ in 0..3 {
+        delivery::deliver_due(&app.db, &channels, "server-a", later)
+            .await
+            .unwrap();
+    }
+    let calls = got.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(outbox_rows(&app).await[0].status, status::SENT);
+    // Signed with the installation's secret over "t.body", as documented.
+    let (headers, body) = &calls[1];
+    let payload: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["customer"]["name"], "Initech");
+    assert_eq!(payload["reason"], "poor health");
+    assert_eq!(headers["x-vcsm-delivery"], row.id.to_string().as_str());
+    let signature = headers["x-vcsm-signature"].to_str().unwrap();
+    let secret = delivery::webhook_secret(&app.db, later).await.unwrap();
+    let t: i64 = signature
+        .strip_prefix("t=")
+        .and_then(|s| s.split(',').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        signature,
+        vcsm::sources::stripe::sign(body.as_bytes(), &secret, t)
+    );
+}

@@ -1,5 +1,8 @@
 //! Delivering the playbooks' outbox: e-mails rendered from their templates and sent over
-//! SMTP, Slack messages posted. A row is claimed with a lease (`FOR UPDATE SKIP LOCKED`
+//! SMTP, Slack messages posted, webhooks called (JSON, signed like Stripe's:
+//! `X-VCSM-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "t.body">` with the
+//! installation's playbook-webhook secret, and `X-VCSM-Delivery: <outbox id>` for the
+//! receiver to drop a repeat). A row is claimed with a lease (`FOR UPDATE SKIP LOCKED`
 //! on Postgres), sent, and marked sent; a refusal is retried with back-off, then the row
 //! is dead with the reason. Without a relay (or a Slack channel) a row stays **unsent**
 //! with the reason, looked at again each minute, and goes out once one is configured:
@@ -17,7 +20,9 @@ use vcsm::playbooks::machine::Effect;
 use vcsm::playbooks::templates::{self, Rendered};
 
 use super::subject::{self, UsageRanks};
-use crate::backend::entities::{contact, customer, email_template, outbox, user};
+use crate::backend::entities::{
+    contact, customer, email_template, integration_setting, outbox, user,
+};
 use crate::backend::mail::OutgoingMail;
 use crate::backend::notify::{backoff, Channels};
 use crate::backend::slack;
@@ -59,7 +64,7 @@ async fn claim(
         DatabaseBackend::Postgres => (
             "UPDATE outbox SET locked_by = $1, locked_until = $2 WHERE id IN (\
              SELECT id FROM outbox WHERE status IN ('pending', 'unsent') \
-             AND kind IN ('email', 'slack') AND next_attempt_at <= $3 \
+             AND kind IN ('email', 'slack', 'webhook') AND next_attempt_at <= $3 \
              AND (locked_until IS NULL OR locked_until < $3) \
              ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
             vec![worker.into(), until.into(), now.into(), BATCH.into()],
@@ -67,7 +72,7 @@ async fn claim(
         _ => (
             "UPDATE outbox SET locked_by = ?, locked_until = ? WHERE id IN (\
              SELECT id FROM outbox WHERE status IN ('pending', 'unsent') \
-             AND kind IN ('email', 'slack') AND next_attempt_at <= ? \
+             AND kind IN ('email', 'slack', 'webhook') AND next_attempt_at <= ? \
              AND (locked_until IS NULL OR locked_until < ?) \
              ORDER BY next_attempt_at LIMIT ?) RETURNING id",
             vec![
@@ -208,10 +213,104 @@ async fn attempt(
                 },
             )
         }
+        Effect::Webhook { url, body } => webhook(db, channels, row, &c, &url, body, now).await,
         _ => Ok(Attempt::Impossible(
-            "not an e-mail or a Slack message".into(),
+            "not an e-mail, a Slack message or a webhook".into(),
         )),
     }
+}
+
+/// The installation's secret for signing playbook webhooks: made on first use and kept in
+/// the settings, so every server signs with the same one.
+///
+/// # Errors
+/// Database errors.
+pub async fn webhook_secret(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<String, DbErr> {
+    let read = || integration_setting::Entity::find_by_id(WEBHOOK_SECRET.to_string()).one(db);
+    if let Some(secret) = read().await?.and_then(|r| r.secret) {
+        return Ok(secret);
+    }
+    integration_setting::Entity::insert(integration_setting::ActiveModel {
+        name: Set(WEBHOOK_SECRET.into()),
+        secret: Set(Some(format!(
+            "vcsm_whsec_{}",
+            crate::backend::auth::new_session_token()
+        ))),
+        previous_secret: Set(None),
+        rotated_at: Set(None),
+        config: Set(None),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(integration_setting::Column::Name)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    read()
+        .await?
+        .and_then(|r| r.secret)
+        .ok_or_else(|| DbErr::RecordNotFound("the playbook webhook secret".into()))
+}
+
+/// The settings row holding the playbook webhooks' signing secret.
+pub const WEBHOOK_SECRET: &str = "playbook_webhooks";
+
+/// Calls a playbook's webhook: the customer, the enrollment and step, and the step's own
+/// JSON merged in.
+async fn webhook(
+    db: &impl ConnectionTrait,
+    channels: &Channels<'_>,
+    row: &outbox::Model,
+    c: &customer::Model,
+    url: &str,
+    extra: Value,
+    now: DateTime<Utc>,
+) -> Result<Attempt, DbErr> {
+    let mut payload = json!({
+        "type": "playbook.webhook",
+        "delivery": row.id,
+        "enrollment": row.enrollment_id,
+        "step": row.step,
+        "customer": { "id": c.id, "name": c.name, "external_id": c.external_id },
+        "sent_at": now,
+    });
+    if let (Some(p), Value::Object(extra)) = (payload.as_object_mut(), extra) {
+        for (k, v) in extra {
+            p.entry(k).or_insert(v);
+        }
+    }
+    let body = payload.to_string();
+    let secret = webhook_secret(db, now).await?;
+    let signature = vcsm::sources::stripe::sign(body.as_bytes(), &secret, now.timestamp());
+    let sent = channels
+        .http
+        .post(url)
+        .timeout(std::time::Duration::from_secs(10))
+        .header("content-type", "application/json")
+        .header("x-vcsm-signature", signature)
+        .header("x-vcsm-delivery", row.id.to_string())
+        .body(body)
+        .send()
+        .await;
+    Ok(match sent {
+        Ok(r) if r.status().is_success() => {
+            Attempt::Sent(json!({ "url": url, "status": r.status().as_u16() }))
+        }
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let answer = r.text().await.unwrap_or_default();
+            Attempt::Failed(format!(
+                "{url} answered {status}: {}",
+                answer.chars().take(300).collect::<String>()
+            ))
+        }
+        Err(e) => Attempt::Failed(format!("{url} could not be reached: {e}")),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
