@@ -50,6 +50,11 @@ impl Role {
         matches!(self, Role::Admin | Role::Manager | Role::Csm)
     }
 
+    /// May write, import, publish and turn playbooks on or off.
+    pub fn can_manage_playbooks(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
+
     /// May manage users and settings.
     pub fn can_admin(self) -> bool {
         matches!(self, Role::Admin)
@@ -226,6 +231,7 @@ mod tests {
         assert!(Role::Executive.can_read());
         assert!(Role::Csm.can_edit_customers());
         assert!(!Role::Manager.can_admin());
+        assert!(Role::Manager.can_manage_playbooks() && !Role::Csm.can_manage_playbooks());
         assert!(Role::Admin.can_admin());
     }
 

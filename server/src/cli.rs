@@ -53,6 +53,12 @@ enum Command {
         #[command(subcommand)]
         action: ModelAction,
     },
+    /// Playbooks as JSON: list, export one, import one (a new playbook turned off, or the
+    /// next version of an existing one).
+    Playbook {
+        #[command(subcommand)]
+        action: PlaybookAction,
+    },
     /// Manage REST API tokens.
     Token {
         #[command(subcommand)]
@@ -89,6 +95,16 @@ enum ModelAction {
     /// Retrain the churn model on the portfolio's history now, re-predict every customer,
     /// and print the model's metrics.
     Train,
+}
+
+#[derive(Subcommand, Debug)]
+enum PlaybookAction {
+    /// Every playbook: key, status, version, name.
+    List,
+    /// Print a playbook's current definition as JSON.
+    Export { key: String },
+    /// Read a definition from a JSON file (`-` for standard input) and store it under `key`.
+    Import { key: String, file: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -231,6 +247,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             .await
             .map(|()| println!("revoked API token {id}"))
             .map_err(|e| e.to_string()),
+        Command::Playbook { action } => playbook_command(&conn, action).await,
         Command::CreateUser {
             email,
             password,
@@ -375,6 +392,85 @@ fn print_training(o: &app::backend::churn::TrainingOutcome) {
     }
     for c in coefficients.iter().take(6) {
         println!("    {:+.2}  {}", c.weight, c.label);
+    }
+}
+
+async fn playbook_command(
+    conn: &sea_orm::DatabaseConnection,
+    action: PlaybookAction,
+) -> Result<(), String> {
+    use app::backend::playbooks;
+    use sea_orm::EntityTrait;
+    let db_err = |e: sea_orm::DbErr| e.to_string();
+    match action {
+        PlaybookAction::List => {
+            let all = app::backend::entities::playbook::Entity::find()
+                .all(conn)
+                .await
+                .map_err(db_err)?;
+            for pb in all {
+                let version = playbooks::current(conn, &pb)
+                    .await
+                    .map_err(db_err)?
+                    .map_or(0, |(v, _)| v.version);
+                println!(
+                    "{:<28} {:<7} v{:<3} {}",
+                    pb.key, pb.status, version, pb.name
+                );
+            }
+            Ok(())
+        }
+        PlaybookAction::Export { key } => {
+            let pb = playbooks::by_key(conn, &key)
+                .await
+                .map_err(db_err)?
+                .ok_or_else(|| format!("no playbook “{key}”"))?;
+            let (_, def) = playbooks::current(conn, &pb)
+                .await
+                .map_err(db_err)?
+                .ok_or_else(|| format!("playbook “{key}” has no version"))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&def).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
+        PlaybookAction::Import { key, file } => {
+            if !playbooks::valid_key(&key) {
+                return Err(format!(
+                    "“{key}”: a key is 1 to {} lowercase letters, digits, - or _",
+                    playbooks::MAX_KEY
+                ));
+            }
+            let text = if file == "-" {
+                std::io::read_to_string(std::io::stdin()).map_err(|e| e.to_string())?
+            } else {
+                std::fs::read_to_string(&file).map_err(|e| format!("cannot read {file}: {e}"))?
+            };
+            let catalog = playbooks::catalog(conn).await.map_err(db_err)?;
+            let def = vcsm::playbooks::validate::parse(&text, &catalog).map_err(|problems| {
+                let lines: Vec<String> = problems
+                    .0
+                    .iter()
+                    .map(|p| format!("  {}: {}", p.field, p.message))
+                    .collect();
+                format!("the playbook was not saved:\n{}", lines.join("\n"))
+            })?;
+            // One transaction: a playbook is stored whole or not at all.
+            let txn = db::begin_write(conn).await.map_err(db_err)?;
+            let (pb, v, created) = playbooks::import(&txn, &key, &def, None, Utc::now())
+                .await
+                .map_err(db_err)?;
+            sea_orm::TransactionSession::commit(txn)
+                .await
+                .map_err(db_err)?;
+            if created {
+                println!("created playbook {} (version 1, turned off)", pb.key);
+            } else {
+                println!("published version {} of {}", v.version, pb.key);
+            }
+            Ok(())
+        }
     }
 }
 

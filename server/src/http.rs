@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ingest::routes())
         .merge(crate::webhooks::routes())
         .merge(crate::rest::routes())
+        .merge(crate::rest_playbooks::routes())
         .leptos_routes_with_context(&state, routes, page_context(state.clone()), move || {
             shell(options.clone())
         })

@@ -7,4 +7,5 @@ pub mod http;
 pub mod ingest;
 pub mod openapi_docs;
 pub mod rest;
+pub mod rest_playbooks;
 pub mod webhooks;

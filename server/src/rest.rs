@@ -48,7 +48,7 @@ pub struct ApiError {
     pub error: String,
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     let mut res = (
         status,
         Json(ApiError {
@@ -65,7 +65,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     res
 }
 
-fn db_error(e: impl std::fmt::Display) -> Response {
+pub(crate) fn db_error(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "REST API read failed");
     error(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -79,7 +79,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Resp
 }
 
 /// The live token's role.
-async fn token_role(
+pub(crate) async fn token_role(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<vcsm::auth::Role, Box<Response>> {
@@ -630,15 +630,17 @@ impl Modify for Security {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Virtual CSM", description = "Data in (Segment-compatible tracking, webhooks, tickets) and the REST API (customers read in bulk, created and changed)."),
+    info(title = "Virtual CSM", description = "Data in (Segment-compatible tracking, webhooks, tickets) and the REST API (customers read in bulk, created and changed; playbooks listed, exported, imported, and customers enrolled)."),
     paths(
         customer_list, create_customer, update_customer, customer_by_id, customer_by_external_id, customer_events, customer_tickets, customer_billing,
         customer_health, customer_churn, churn_model,
+        crate::rest_playbooks::list, crate::rest_playbooks::export, crate::rest_playbooks::import,
+        crate::rest_playbooks::enroll, crate::rest_playbooks::playbook_enrollments, crate::rest_playbooks::enrollments,
         crate::openapi_docs::track, crate::openapi_docs::identify, crate::openapi_docs::group,
         crate::openapi_docs::page, crate::openapi_docs::batch, crate::openapi_docs::tickets,
         crate::openapi_docs::stripe, crate::openapi_docs::zendesk, crate::openapi_docs::intercom,
     ),
-    components(schemas(RestContact, RestSubscription, RestMeasure, RestHealthGroup, RestFactor, RestCalibrationBin, RestCustomerItem, RestHealthSummary, RestChurnSummary, RestForwardTest, RestForwardDate, RestRanking, RestCustomerInput, ApiValidationError, ApiFieldError)),
+    components(schemas(RestContact, RestSubscription, RestMeasure, RestHealthGroup, RestFactor, RestCalibrationBin, RestCustomerItem, RestHealthSummary, RestChurnSummary, RestForwardTest, RestForwardDate, RestRanking, RestCustomerInput, ApiValidationError, ApiFieldError, crate::rest_playbooks::RestPlaybook, crate::rest_playbooks::RestPlaybookExport, crate::rest_playbooks::RestEnrollment, crate::rest_playbooks::EnrollRequest)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;

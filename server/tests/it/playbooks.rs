@@ -614,3 +614,214 @@ async fn a_webhook_is_signed_retried_after_a_refusal_and_delivered_once() {
         vcsm::sources::stripe::sign(body.as_bytes(), &secret, t)
     );
 }
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<String>,
+) -> (u16, serde_json::Value) {
+    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.header("content-type", "application/json").body(b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn playbooks_are_exported_imported_with_every_problem_by_path_and_enroll_by_hand() {
+    let app = spawn_admin().await;
+    let id = app.create_customer("Umbrella", "acct_u").await;
+    let now = Utc::now();
+    playbooks::load_library(&app.db, now).await.unwrap();
+    let manager = app::backend::tokens::create(&app.db, "ops", "manager", now)
+        .await
+        .unwrap();
+    let reader = app::backend::tokens::create(&app.db, "bi", "executive", now)
+        .await
+        .unwrap();
+    let (m, r) = (manager.token.as_str(), reader.token.as_str());
+    use reqwest::Method;
+
+    let (status, list) = call(&app, Method::GET, "/api/v1/playbooks", r, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().unwrap().len(), 9);
+    let (status, exported) = call(&app, Method::GET, "/api/v1/playbooks/renewal", r, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(exported["version"], 1);
+    assert_eq!(exported["definition"]["trigger"]["type"], "renewal_in");
+
+    // A reader can't import; a manager's broken document is refused with every problem.
+    let body = exported["definition"].to_string();
+    assert_eq!(
+        call(
+            &app,
+            Method::PUT,
+            "/api/v1/playbooks/renewal",
+            r,
+            Some(body.clone())
+        )
+        .await
+        .0,
+        403
+    );
+    let broken = body
+        .replace("\"renewal-90\"", "\"no-such-template\"")
+        .replace("\"30d\"", "\"soon\"");
+    let (status, refused) = call(
+        &app,
+        Method::PUT,
+        "/api/v1/playbooks/renewal",
+        m,
+        Some(broken),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    let fields: Vec<&str> = refused["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"steps[0].template"), "{fields:?}");
+    assert!(fields.iter().any(|f| f.ends_with(".for")), "{fields:?}");
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        "/api/v1/playbooks/renewal",
+        m,
+        Some("{\"name\": 1}".into()),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        call(&app, Method::GET, "/api/v1/playbooks/renewal", r, None)
+            .await
+            .1["version"],
+        1,
+        "nothing was saved"
+    );
+    // The same document back: the next version.
+    let (status, saved) = call(
+        &app,
+        Method::PUT,
+        "/api/v1/playbooks/renewal",
+        m,
+        Some(body),
+    )
+    .await;
+    assert_eq!((status, saved["version"].as_i64()), (200, Some(2)));
+    // A new key: a new playbook, turned off.
+    let new = r#"{"name": "Check in by hand", "trigger": {"type": "manual"},
+        "entry": [{"field": "stage", "op": "ne", "value": "churned"}],
+        "steps": [{"id": "call", "type": "create_task", "title": "Check in", "assignee": "owner"}]}"#;
+    let (status, created) = call(
+        &app,
+        Method::PUT,
+        "/api/v1/playbooks/check-in",
+        m,
+        Some(new.into()),
+    )
+    .await;
+    assert_eq!(
+        (status, created["status"].as_str()),
+        (201, Some("off")),
+        "{created}"
+    );
+    assert_eq!(
+        call(
+            &app,
+            Method::PUT,
+            "/api/v1/playbooks/Bad Key",
+            m,
+            Some(new.into())
+        )
+        .await
+        .0,
+        422
+    );
+
+    // Enrolling by hand, then again while enrolled: refused with the reason.
+    let enroll = format!("{{\"customer_id\": {id}}}");
+    let (status, e) = call(
+        &app,
+        Method::POST,
+        "/api/v1/playbooks/check-in/enrollments",
+        m,
+        Some(enroll.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{e}");
+    assert_eq!(e["status"], "active");
+    let (status, again) = call(
+        &app,
+        Method::POST,
+        "/api/v1/playbooks/check-in/enrollments",
+        m,
+        Some(enroll),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(
+        again["error"]
+            .as_str()
+            .unwrap()
+            .contains("already enrolled"),
+        "{again}"
+    );
+    let missing = call(
+        &app,
+        Method::POST,
+        "/api/v1/playbooks/check-in/enrollments",
+        m,
+        Some("{\"customer_id\": 999999}".into()),
+    )
+    .await;
+    assert_eq!(missing.0, 404);
+    let (status, mine) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/customers/{id}/enrollments"),
+        r,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(mine[0]["playbook"], "check-in");
+    let (status, theirs) = call(
+        &app,
+        Method::GET,
+        "/api/v1/playbooks/check-in/enrollments",
+        r,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, theirs[0]["id"].clone()),
+        (200, mine[0]["id"].clone())
+    );
+    // Documented.
+    let doc: serde_json::Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/playbooks",
+        "/api/v1/playbooks/{key}",
+        "/api/v1/playbooks/{key}/enrollments",
+        "/api/v1/customers/{id}/enrollments",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} is not in the OpenAPI document"
+        );
+    }
+}

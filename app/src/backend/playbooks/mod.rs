@@ -189,6 +189,165 @@ pub async fn load_library(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Resu
     Ok(added)
 }
 
+/// What playbooks may name: the stored templates.
+///
+/// # Errors
+/// Database errors.
+pub async fn catalog(
+    db: &impl ConnectionTrait,
+) -> Result<vcsm::playbooks::validate::Catalog, DbErr> {
+    let keys: Vec<String> = email_template::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| t.key)
+        .collect();
+    Ok(vcsm::playbooks::validate::Catalog {
+        templates: Some(keys.into_iter().collect()),
+    })
+}
+
+/// A playbook by its key.
+///
+/// # Errors
+/// Database errors.
+pub async fn by_key(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<playbook::Model>, DbErr> {
+    playbook::Entity::find()
+        .filter(playbook::Column::Key.eq(key))
+        .one(db)
+        .await
+}
+
+/// A playbook's current version and its definition.
+///
+/// # Errors
+/// Database errors.
+pub async fn current(
+    db: &impl ConnectionTrait,
+    pb: &playbook::Model,
+) -> Result<Option<(playbook_version::Model, Playbook)>, DbErr> {
+    let Some(id) = pb.current_version_id else {
+        return Ok(None);
+    };
+    match playbook_version::Entity::find_by_id(id).one(db).await? {
+        Some(v) => {
+            let def = definition(&v)?;
+            Ok(Some((v, def)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The longest playbook key.
+pub const MAX_KEY: usize = 80;
+
+/// Whether `key` may name a playbook: 1–80 lowercase letters, digits, `-` or `_`.
+pub fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= MAX_KEY
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Stores a checked definition under `key`: a new playbook (turned off), or the next
+/// version of an existing one. Returns the playbook, the version, and whether the
+/// playbook is new.
+///
+/// # Errors
+/// Database errors.
+pub async fn import(
+    db: &impl ConnectionTrait,
+    key: &str,
+    def: &Playbook,
+    by: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(playbook::Model, playbook_version::Model, bool), DbErr> {
+    let (pb, created) = match by_key(db, key).await? {
+        Some(pb) => {
+            publish(db, &pb, def, by, now).await?;
+            (pb, false)
+        }
+        None => (create(db, key, def, false, by, now).await?, true),
+    };
+    let pb = playbook::Entity::find_by_id(pb.id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("playbook {key}")))?;
+    let (v, _) = current(db, &pb)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("playbook {key}'s version")))?;
+    Ok((pb, v, created))
+}
+
+/// Enrolls a customer by hand (a person, or the API for one): the playbook's current
+/// version, its re-entry rule and entry conditions apply as for any trigger.
+///
+/// # Errors
+/// Database errors; `RecordNotFound` for a customer that doesn't exist.
+pub async fn enroll_by_hand(
+    db: &impl ConnectionTrait,
+    pb: &playbook::Model,
+    customer_id: i64,
+    by: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Enrolled, DbErr> {
+    let c = customer::Entity::find_by_id(customer_id)
+        .one(db)
+        .await?
+        .filter(|c| c.archived_at.is_none())
+        .ok_or_else(|| DbErr::RecordNotFound(format!("customer {customer_id}")))?;
+    let (v, def) = current(db, pb)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("playbook {}'s version", pb.key)))?;
+    let ranks = subject::UsageRanks::load(db, now).await?;
+    enroll(db, pb, &v, &def, &c, &ranks, None, by, now).await
+}
+
+/// A playbook's newest enrollments, at most `limit`.
+///
+/// # Errors
+/// Database errors.
+pub async fn enrollments_in(
+    db: &impl ConnectionTrait,
+    playbook_id: i64,
+    limit: u64,
+) -> Result<Vec<enrollment::Model>, DbErr> {
+    use sea_orm::QuerySelect;
+    enrollment::Entity::find()
+        .filter(enrollment::Column::PlaybookId.eq(playbook_id))
+        .order_by_desc(enrollment::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// A customer's enrollments, newest first, with their playbooks.
+///
+/// # Errors
+/// Database errors.
+pub async fn enrollments_of(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> Result<Vec<(enrollment::Model, playbook::Model)>, DbErr> {
+    let rows = enrollment::Entity::find()
+        .filter(enrollment::Column::CustomerId.eq(customer_id))
+        .order_by_desc(enrollment::Column::EnteredAt)
+        .order_by_desc(enrollment::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for e in rows {
+        if let Some(pb) = playbook::Entity::find_by_id(e.playbook_id).one(db).await? {
+            out.push((e, pb));
+        }
+    }
+    Ok(out)
+}
+
 /// A stored definition, read back.
 ///
 /// # Errors
