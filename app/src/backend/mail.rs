@@ -102,6 +102,12 @@ impl Mailer {
         let message = built.map_err(|e| {
             UpstreamError::other(SYSTEM, None, format!("the message could not be built: {e}"))
         })?;
+        self.transmit(message).await
+    }
+
+    /// Hands a built message to the relay: its refusal carries the reply code (550
+    /// mailbox unavailable…) and its words; no answer is "unreachable".
+    async fn transmit(&self, message: Message) -> Result<(), UpstreamError> {
         self.transport
             .send(message)
             .await
@@ -136,19 +142,6 @@ impl Mailer {
             .map_err(|e| {
                 UpstreamError::other(SYSTEM, None, format!("the message could not be built: {e}"))
             })?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| match e.status() {
-                // The relay's reply code (550 mailbox unavailable…) and its words.
-                Some(code) => UpstreamError::other(
-                    SYSTEM,
-                    code.to_string().parse().ok(),
-                    "the mail server refused the message",
-                )
-                .with_excerpt(&e.to_string()),
-                None => UpstreamError::unreachable(SYSTEM, e),
-            })
+        self.transmit(message).await
     }
 }

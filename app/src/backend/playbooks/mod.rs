@@ -339,13 +339,19 @@ pub async fn enrollments_of(
         .order_by_desc(enrollment::Column::Id)
         .all(db)
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for e in rows {
-        if let Some(pb) = playbook::Entity::find_by_id(e.playbook_id).one(db).await? {
-            out.push((e, pb));
-        }
-    }
-    Ok(out)
+    // The playbooks in one read, not one per enrollment.
+    let ids: Vec<i64> = rows.iter().map(|e| e.playbook_id).collect();
+    let pbs: std::collections::BTreeMap<i64, playbook::Model> = playbook::Entity::find()
+        .filter(playbook::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|e| pbs.get(&e.playbook_id).cloned().map(|pb| (e, pb)))
+        .collect())
 }
 
 /// A stored definition, read back.
