@@ -163,6 +163,10 @@ pub struct RuleConfig {
     pub threshold: f64,
     /// Tell the owner (e-mail) and the team's Slack channel when an alert opens.
     pub notify: bool,
+    /// Open a task for the owner when an alert opens and no running playbook handles
+    /// it (the alert becomes work in the cockpit, due within the tier's SLA).
+    #[serde(default)]
+    pub opens_task: bool,
 }
 
 /// Checks an edited rule set: every rule exactly once, thresholds within their bounds.
@@ -271,6 +275,7 @@ pub fn default_rules() -> Vec<RuleConfig> {
         severity,
         threshold,
         notify: severity >= Severity::High,
+        opens_task: severity >= Severity::High,
     };
     vec![
         r(Rule::ScoreDrop, Severity::High, 10.0),

@@ -43,6 +43,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum!(
     /// Service tier, by annual revenue as in the product documents.

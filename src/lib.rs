@@ -13,6 +13,7 @@
 // Amounts in cents are written dollars_cents (`100_000_00` is $100,000.00).
 #![allow(clippy::inconsistent_digit_grouping)]
 
+pub mod activity;
 pub mod alerts;
 pub mod auth;
 pub mod churn;
@@ -29,6 +30,7 @@ pub mod playbooks;
 pub mod portfolio;
 #[cfg(feature = "server")]
 pub mod sources;
+pub mod tasks;
 pub mod timefmt;
 pub mod validation;
 

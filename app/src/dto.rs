@@ -9,6 +9,8 @@ use vcsm::imports::RowError;
 use vcsm::listing::CustomerQuery;
 use vcsm::portfolio::PortfolioSummary;
 
+pub mod playbooks;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurrentUser {
     pub id: i64,
@@ -82,6 +84,11 @@ pub enum TimelineKind {
     Note,
     Ticket,
     Billing,
+    /// An e-mail a playbook sent.
+    Email,
+    /// A task done, with its outcome.
+    Task,
+    Alert,
 }
 
 /// One line of a customer's timeline: usage, notes, tickets and billing merged by time.
@@ -95,6 +102,8 @@ pub struct TimelineItem {
     pub actor: Option<String>,
     /// Marks bad news (failed payment, urgent ticket).
     pub alert: bool,
+    /// The rest, shown when the line is opened (a day's every event name and count).
+    pub more: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -110,6 +119,8 @@ pub struct CustomerDetail {
     pub open_tickets: u64,
     pub events_30d: u64,
     pub timeline: Vec<TimelineItem>,
+    /// Events and active users per week over the last six months, oldest first.
+    pub weekly_usage: Vec<vcsm::activity::WeekUsage>,
     pub now: DateTime<Utc>,
 }
 
@@ -682,4 +693,87 @@ pub struct DomainEventRow {
     pub summary: String,
     pub occurred_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
+}
+
+/// One task, in the cockpit or on a customer's page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskRow {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub title: String,
+    pub description: String,
+    pub assignee_id: Option<i64>,
+    pub assignee: Option<String>,
+    pub priority: vcsm::tasks::Priority,
+    pub due_at: DateTime<Utc>,
+    /// `open` or `done`.
+    pub status: String,
+    /// While asleep.
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub outcome: Option<vcsm::tasks::Outcome>,
+    pub outcome_note: Option<String>,
+    /// `manual`, `playbook` or `alert`.
+    pub source: String,
+    /// The playbook (key, name) and step that created it.
+    pub playbook: Option<(String, String)>,
+    pub step: Option<String>,
+    pub alert_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub completed_by: Option<String>,
+}
+
+/// One customer in the cockpit: its open tasks and the alerts nobody has taken, together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CockpitRow {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub tier: Tier,
+    pub arr_minor: i64,
+    pub currency: String,
+    /// The churn model's probability, else read from the health score.
+    pub risk: Option<f64>,
+    pub health: Option<i16>,
+    pub owner: Option<String>,
+    /// The earliest due moment on the row; an alert is due its tier's SLA after it opened.
+    pub due_at: DateTime<Utc>,
+    pub overdue: bool,
+    pub tasks: Vec<TaskRow>,
+    pub alerts: Vec<AlertRow>,
+}
+
+/// A page of the cockpit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CockpitPage {
+    pub rows: Vec<CockpitRow>,
+    /// Customers with something to do.
+    pub total: u64,
+    pub open_tasks: u64,
+    pub open_alerts: u64,
+    /// Tasks asleep until later.
+    pub snoozed: u64,
+    pub page: u64,
+    pub page_size: u64,
+    pub now: DateTime<Utc>,
+    /// Who tasks may be given to.
+    pub assignees: Vec<(i64, String)>,
+}
+
+/// Completed tasks, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DoneTasksPage {
+    pub tasks: Vec<TaskRow>,
+    pub total: u64,
+    pub page: u64,
+    pub page_size: u64,
+    pub now: DateTime<Utc>,
+}
+
+/// A customer's tasks, with the server's clock (relative times read the same on the
+/// server's HTML and the hydrated page).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskList {
+    pub tasks: Vec<TaskRow>,
+    pub now: DateTime<Utc>,
 }

@@ -19,6 +19,7 @@ mod m20261206_000013_domain_events;
 mod m20261206_000014_usage_events_statement_trigger;
 mod m20261207_000015_billing_period_attributes;
 mod m20261208_000016_playbooks;
+mod m20261209_000017_tasks;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_usage_events_statement_trigger::Migration),
             Box::new(m20261207_000015_billing_period_attributes::Migration),
             Box::new(m20261208_000016_playbooks::Migration),
+            Box::new(m20261209_000017_tasks::Migration),
         ]
     }
 }

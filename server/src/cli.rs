@@ -520,5 +520,17 @@ async fn seed_demo(
         .await
         .map_err(|e| format!("training the churn model failed: {e}"))?;
     print_training(&outcome);
+    let started = std::time::Instant::now();
+    let history = app::backend::playbooks::history::seed_demo_history(conn, Utc::now())
+        .await
+        .map_err(|e| format!("writing the playbooks' history failed: {e}"))?;
+    println!(
+        "playbook history written in {:.1}s: {} enrollments, {} steps, {} e-mails sent, {} tasks done",
+        started.elapsed().as_secs_f64(),
+        history.enrollments,
+        history.steps,
+        history.emails,
+        history.tasks
+    );
     Ok(())
 }

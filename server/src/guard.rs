@@ -55,7 +55,12 @@ static IMPORT_UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_ne
 /// bearer token) and are meant to be called from other origins; every other state-changing
 /// request rides on the session cookie and must come from our own pages.
 fn is_cross_origin_api(path: &str) -> bool {
-    path.starts_with("/v1/") || path.starts_with("/webhooks/") || path.starts_with("/api/v1/")
+    path.starts_with("/v1/")
+        || path.starts_with("/webhooks/")
+        || path.starts_with("/api/v1/")
+        // One-click unsubscribes are POSTed by mail providers (RFC 8058), from their own
+        // servers; the link's signature is the authority, and all it can do is unsubscribe.
+        || path.starts_with("/unsubscribe/")
 }
 
 /// Server functions that take JSON (`input = Json`): they accept only `application/json`,
@@ -68,6 +73,16 @@ pub const JSON_SERVER_FNS: &[&str] = &[
     "/api/save_plans",
     "/api/act_on_alert",
     "/api/save_alert_rules",
+    "/api/set_playbook_status",
+    "/api/enroll_customer",
+    "/api/cancel_enrollment",
+    "/api/preview_template",
+    "/api/create_task",
+    "/api/complete_tasks",
+    "/api/snooze_task",
+    "/api/reassign_tasks",
+    "/api/acknowledge_alerts",
+    "/api/save_tier_slas",
 ];
 
 /// Why a state-changing request is refused as cross-site, if it is. Browsers send

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::webhooks::routes())
         .merge(crate::rest::routes())
         .merge(crate::rest_playbooks::routes())
+        .merge(crate::unsubscribe::routes())
         .leptos_routes_with_context(&state, routes, page_context(state.clone()), move || {
             shell(options.clone())
         })
@@ -121,6 +122,7 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/v1/")
         || path.starts_with("/pkg/")
         || path.starts_with("/api/")
+        || path.starts_with("/unsubscribe/")
         || PUBLIC_FILES.contains(&path)
 }
 

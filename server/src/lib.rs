@@ -8,4 +8,5 @@ pub mod ingest;
 pub mod openapi_docs;
 pub mod rest;
 pub mod rest_playbooks;
+pub mod unsubscribe;
 pub mod webhooks;

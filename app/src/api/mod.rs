@@ -10,6 +10,8 @@ pub mod health;
 pub mod imports;
 pub mod integrations;
 pub mod jobs;
+pub mod playbooks;
+pub mod tasks;
 pub mod users;
 
 /// Request context helpers shared by every server function.

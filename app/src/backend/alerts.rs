@@ -246,12 +246,14 @@ pub async fn rules(db: &impl ConnectionTrait) -> Result<Vec<RuleConfig>, DbErr> 
         .await?
         .into_iter()
         .filter_map(|r| {
+            let severity = Severity::parse(&r.severity)?;
             Some(RuleConfig {
                 rule: Rule::parse(&r.rule)?,
                 enabled: r.enabled,
-                severity: Severity::parse(&r.severity)?,
+                severity,
                 threshold: r.threshold,
                 notify: r.notify,
+                opens_task: r.opens_task.unwrap_or(severity >= Severity::High),
             })
         })
         .collect();
@@ -279,6 +281,7 @@ pub async fn save_rules<C: ConnectionTrait + TransactionTrait>(
         severity: Set(r.severity.as_str().into()),
         threshold: Set(r.threshold),
         notify: Set(r.notify),
+        opens_task: Set(Some(r.opens_task)),
         updated_at: Set(now),
         updated_by: Set(Some(actor.id)),
     });
@@ -290,6 +293,7 @@ pub async fn save_rules<C: ConnectionTrait + TransactionTrait>(
                     alert_rule::Column::Severity,
                     alert_rule::Column::Threshold,
                     alert_rule::Column::Notify,
+                    alert_rule::Column::OpensTask,
                     alert_rule::Column::UpdatedAt,
                     alert_rule::Column::UpdatedBy,
                 ])
@@ -392,6 +396,25 @@ pub async fn list(
         .limit(PAGE)
         .all(db)
         .await?;
+    let alerts = rows_of(db, rows, now).await?;
+    Ok(AlertsPage {
+        alerts,
+        total,
+        page,
+        page_size: PAGE,
+        now,
+    })
+}
+
+/// Alerts as lists show them: with their customers' and people's names.
+///
+/// # Errors
+/// Database errors.
+pub(crate) async fn rows_of(
+    db: &impl ConnectionTrait,
+    rows: Vec<alert::Model>,
+    now: DateTime<Utc>,
+) -> Result<Vec<AlertRow>, DbErr> {
     let names = customers::names_of(db, rows.iter().map(|r| r.customer_id).collect()).await?;
     let people = users::names_of(
         db,
@@ -401,7 +424,7 @@ pub async fn list(
             .collect(),
     )
     .await?;
-    let alerts: Vec<AlertRow> = rows
+    Ok(rows
         .into_iter()
         .map(|r| AlertRow {
             id: r.id,
@@ -422,14 +445,7 @@ pub async fn list(
             handled_by: r.handled_by.and_then(|o| people.get(&o).cloned()),
             note: r.note,
         })
-        .collect();
-    Ok(AlertsPage {
-        alerts,
-        total,
-        page,
-        page_size: PAGE,
-        now,
-    })
+        .collect())
 }
 
 /// Alerts needing someone (open, or snoozed past its time): all, and the user's own.

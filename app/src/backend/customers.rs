@@ -342,20 +342,12 @@ pub async fn detail(
         .order_by_asc(contact::Column::Id)
         .all(db)
         .await?;
-    let contact_names: HashMap<i64, String> =
-        contacts.iter().map(|c| (c.id, c.name.clone())).collect();
     let sub = subscription::Entity::find()
         .filter(subscription::Column::CustomerId.eq(id))
         .order_by_desc(subscription::Column::StartedAt)
         .one(db)
         .await?;
 
-    let events = usage_event::Entity::find()
-        .filter(usage_event::Column::CustomerId.eq(id))
-        .order_by_desc(usage_event::Column::OccurredAt)
-        .limit(TIMELINE_LEN)
-        .all(db)
-        .await?;
     let events_30d = usage_event::Entity::find()
         .filter(usage_event::Column::CustomerId.eq(id))
         .filter(usage_event::Column::OccurredAt.gte(now - Duration::days(30)))
@@ -386,28 +378,10 @@ pub async fn detail(
         .all(db)
         .await?;
 
-    let mut timeline: Vec<TimelineItem> = Vec::new();
-    timeline.extend(events.into_iter().map(|e| {
-        let props = e.properties.as_object().filter(|o| !o.is_empty()).map(|o| {
-            o.iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{k}: {}",
-                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        });
-        TimelineItem {
-            at: e.occurred_at,
-            kind: TimelineKind::Usage,
-            title: e.name,
-            detail: props,
-            actor: e.contact_id.and_then(|c| contact_names.get(&c).cloned()),
-            alert: false,
-        }
-    }));
+    // Usage as one line per day, and what playbooks and people did, beside the rest.
+    let (mut timeline, weekly_usage) =
+        super::timeline::usage(db, id, TIMELINE_LEN as usize, now).await?;
+    timeline.extend(super::timeline::work(db, id, TIMELINE_LEN, &users).await?);
     timeline.extend(notes.into_iter().map(|n| {
         TimelineItem {
             at: n.created_at,
@@ -419,6 +393,7 @@ pub async fn detail(
                 .and_then(|a| users.get(&a))
                 .map(|(name, _)| name.clone()),
             alert: false,
+            more: None,
         }
     }));
     timeline.extend(tickets.into_iter().map(|t| {
@@ -449,6 +424,7 @@ pub async fn detail(
                     .unwrap_or_default()
             )),
             actor: t.requester_email,
+            more: None,
         }
     }));
     timeline.extend(billing.into_iter().map(|b| TimelineItem {
@@ -470,6 +446,7 @@ pub async fn detail(
             b.description.map(|d| format!(" · {d}")).unwrap_or_default()
         )),
         actor: None,
+        more: None,
     }));
     timeline.sort_by_key(|t| std::cmp::Reverse(t.at));
     timeline.truncate(TIMELINE_LEN as usize);
@@ -509,6 +486,7 @@ pub async fn detail(
         open_tickets,
         events_30d,
         timeline,
+        weekly_usage,
         now,
     })
 }

@@ -310,6 +310,8 @@ fn contact_model(
             external_user_id: Set(row.user_id.clone().or_else(|| k.external_user_id.clone())),
             created_at: Set(k.created_at),
             updated_at: Set(now),
+            // An unsubscribe and a time zone stay as the contact left them.
+            ..Default::default()
         },
         None => contact::ActiveModel {
             customer_id: Set(customer_id),

@@ -33,6 +33,8 @@ pub mod settings;
 pub mod slack;
 pub mod state;
 pub mod support;
+pub mod tasks;
+pub mod timeline;
 pub mod tokens;
 pub mod upstream;
 pub mod users;

@@ -127,6 +127,12 @@ fn rules_view(
                                 on:change=move |ev| { let on = event_target_checked(&ev); set(&|c| c.notify = on) }/>
                             "Notify"
                         </label>
+                        <label class="mt-1 flex items-center gap-2 text-slate-600" title="When no running playbook handles the alert, the owner gets a task due within the tier's SLA">
+                            <input type="checkbox" data-testid="rule-opens-task" disabled=!can_edit
+                                prop:checked=move || edited.with(|v| v[i].opens_task)
+                                on:change=move |ev| { let on = event_target_checked(&ev); set(&|c| c.opens_task = on) }/>
+                            "Open a task"
+                        </label>
                     </td>
                 </tr>
             }

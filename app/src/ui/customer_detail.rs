@@ -13,6 +13,8 @@ use super::components::{
 };
 use super::expansion::CustomerExpansion;
 use super::health::HealthPanel;
+use super::playbooks::CustomerPlaybooks;
+use super::tasks::CustomerTasks;
 use crate::api::customers::{get_customer, AddContact, AddNote, ArchiveCustomer};
 use crate::api::events::customer_events;
 use crate::dto::{CustomerDetail, TimelineKind};
@@ -121,6 +123,68 @@ fn kind_style(kind: TimelineKind) -> (&'static str, &'static str) {
         TimelineKind::Note => ("Note", "bg-amber-100 text-amber-800"),
         TimelineKind::Ticket => ("Support", "bg-sky-100 text-sky-700"),
         TimelineKind::Billing => ("Billing", "bg-emerald-100 text-emerald-700"),
+        TimelineKind::Email => ("E-mail", "bg-violet-100 text-violet-700"),
+        TimelineKind::Task => ("Task", "bg-teal-100 text-teal-700"),
+        TimelineKind::Alert => ("Alert", "bg-red-100 text-red-700"),
+    }
+}
+
+/// Weekly events (bars) and active users (line) over the last six months, as an SVG the
+/// server draws: nothing to download, readable before hydration.
+fn usage_chart(weeks: &[vcsm::activity::WeekUsage]) -> impl IntoView {
+    const W: f64 = 640.0;
+    const H: f64 = 120.0;
+    let n = weeks.len().max(1) as f64;
+    let slot = W / n;
+    let max_events = weeks.iter().map(|w| w.events).max().unwrap_or(0).max(1) as f64;
+    let max_users = weeks.iter().map(|w| w.users).max().unwrap_or(0).max(1) as f64;
+    let total: u64 = weeks.iter().map(|w| w.events).sum();
+    let peak_users = weeks.iter().map(|w| w.users).max().unwrap_or(0);
+    let bars = weeks
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let h = (w.events as f64 / max_events * (H - 10.0)).max(if w.events > 0 { 1.0 } else { 0.0 });
+            view! {
+                <rect x=format!("{:.1}", i as f64 * slot + 1.0) y=format!("{:.1}", H - h) width=format!("{:.1}", (slot - 2.0).max(1.0)) height=format!("{h:.1}")
+                    class="fill-indigo-200">
+                    <title>{format!("Week of {}: {} events, {} active users", vcsm::timefmt::date(w.week), w.events, w.users)}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    let line = weeks
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * slot + slot / 2.0,
+                H - w.users as f64 / max_users * (H - 10.0)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let first = weeks
+        .first()
+        .map(|w| vcsm::timefmt::date(w.week))
+        .unwrap_or_default();
+    view! {
+        <section class="card mt-6 p-5" data-testid="usage-chart">
+            <div class="flex flex-wrap items-baseline justify-between gap-2">
+                <h2 class="text-sm font-semibold text-slate-700">"Usage, week by week"</h2>
+                <p class="text-xs text-slate-500">
+                    <span class="mr-3"><span class="mr-1 inline-block h-2 w-3 bg-indigo-200 align-middle"></span>{format!("{total} events")}</span>
+                    <span><span class="mr-1 inline-block h-0.5 w-3 bg-amber-500 align-middle"></span>{format!("active users (up to {peak_users} a week)")}</span>
+                </p>
+            </div>
+            <svg viewBox=format!("0 0 {W} {H}") class="mt-3 h-32 w-full" preserveAspectRatio="none" role="img"
+                aria-label=format!("Weekly events and active users since {first}")>
+                {bars}
+                <polyline points=line fill="none" class="stroke-amber-500" stroke-width="2" vector-effect="non-scaling-stroke"/>
+            </svg>
+            <p class="mt-1 flex justify-between text-xs text-slate-400"><span>{first}</span><span>"this week"</span></p>
+        </section>
     }
 }
 
@@ -171,10 +235,13 @@ fn render(
             <div class="card p-4"><p class="text-xs text-slate-500">"Open tickets"</p><p class="text-lg font-semibold tabular-nums">{d.open_tickets}</p></div>
             <div class="card p-4"><p class="text-xs text-slate-500">"Last seen"</p><p class="text-lg font-semibold">{r.last_seen_at.map(|t| ago(t, now)).unwrap_or_else(|| "never".into())}</p></div>
         </div>
+        {usage_chart(&d.weekly_usage)}
         <HealthPanel customer_id=id can_edit=can_edit/>
         <ChurnPanel customer_id=id/>
         <CustomerAlerts customer_id=id/>
+        <CustomerTasks customer_id=id/>
         <CustomerExpansion customer_id=id/>
+        <CustomerPlaybooks customer_id=id/>
         <div class="mt-6 grid gap-6 lg:grid-cols-3">
             <div class="space-y-6 lg:col-span-1">
                 <section class="card p-5">
@@ -247,6 +314,12 @@ fn render(
                                         <div class="min-w-0 flex-1">
                                             <p class="text-sm font-medium break-words" class:text-red-700=t.alert>{t.title}</p>
                                             {t.detail.map(|x| view! { <p class="text-sm text-slate-600 whitespace-pre-line break-words">{x}</p> })}
+                                            {t.more.map(|all| view! {
+                                                <details class="text-xs text-slate-600" data-testid="timeline-more">
+                                                    <summary class="cursor-pointer text-indigo-700">"Every event that day"</summary>
+                                                    <ul class="mt-1 columns-2">{all.into_iter().map(|x| view! { <li>{x}</li> }).collect_view()}</ul>
+                                                </details>
+                                            })}
                                             <p class="text-xs text-slate-500" title=date_time(t.at)>
                                                 {ago(t.at, now)}
                                                 {t.actor.map(|a| format!(" · {a}"))}

@@ -7,6 +7,7 @@ use vcsm::auth::Role;
 use super::components::UserResource;
 use crate::api::alerts::alert_counts;
 use crate::api::auth::{whoami, Logout};
+use crate::api::tasks::task_counts;
 
 #[component]
 fn NavItem(
@@ -53,6 +54,29 @@ fn AlertsNav(collapsed: RwSignal<bool>) -> impl IntoView {
     }
 }
 
+/// The cockpit's entry, with the signed-in user's open tasks (red when some are overdue).
+#[component]
+fn TasksNav(collapsed: RwSignal<bool>) -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let counts = Resource::new(move || location.pathname.get(), |_| task_counts());
+    view! {
+        <A
+            href="/tasks"
+            attr:class="flex items-center gap-3 rounded-lg px-3 py-2 text-sm font-medium text-slate-300 hover:bg-slate-800 hover:text-white aria-[current=page]:bg-slate-800 aria-[current=page]:text-white"
+            attr:title="Tasks"
+        >
+            <span class="w-5 text-center" aria-hidden="true">"✓"</span>
+            <span class:hidden=move || collapsed.get()>"Tasks"</span>
+            <Transition fallback=|| ()>
+                {move || counts.get().and_then(|r| r.ok()).filter(|(open, _)| *open > 0).map(|(open, overdue)| view! {
+                    <span class={if overdue > 0 { "ml-auto rounded-full bg-red-500 px-2 text-xs font-semibold text-white" } else { "ml-auto rounded-full bg-slate-600 px-2 text-xs font-semibold text-white" }}
+                        data-testid="task-count" title=format!("{open} open tasks of yours, {overdue} overdue")>{open}</span>
+                })}
+            </Transition>
+        </A>
+    }
+}
+
 #[component]
 pub fn AppShell() -> impl IntoView {
     let user = Resource::new(|| (), |_| whoami());
@@ -90,10 +114,12 @@ pub fn AppShell() -> impl IntoView {
                 <nav class="flex-1 space-y-1 px-2" aria-label="Main">
                     <NavItem href="/" label="Dashboard" icon="▦" collapsed exact=true/>
                     <NavItem href="/customers" label="Customers" icon="◎" collapsed/>
+                    <TasksNav collapsed/>
                     <AlertsNav collapsed/>
                     <NavItem href="/health/scorecard" label="Scorecard" icon="♥" collapsed/>
                     <NavItem href="/health/model" label="Churn model" icon="◔" collapsed/>
                     <NavItem href="/expansion" label="Expansion" icon="↗" collapsed/>
+                    <NavItem href="/playbooks" label="Playbooks" icon="▶" collapsed/>
                     <Transition fallback=|| ()>
                         {move || {
                             user.get()
@@ -104,6 +130,7 @@ pub fn AppShell() -> impl IntoView {
                                     <NavItem href="/integrations" label="Integrations" icon="⇄" collapsed/>
                                     <NavItem href="/users" label="Users" icon="☺" collapsed/>
                                     <NavItem href="/jobs" label="Jobs" icon="⚙" collapsed/>
+                                    <NavItem href="/outbox" label="Outbox" icon="✉" collapsed/>
                                 })
                         }}
                     </Transition>

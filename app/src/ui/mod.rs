@@ -16,7 +16,10 @@ mod integrations;
 mod jobs;
 mod layout;
 mod login;
+mod outbox;
+mod playbooks;
 mod scorecard;
+pub(crate) mod tasks;
 mod users;
 
 use leptos::prelude::*;
@@ -90,6 +93,10 @@ lazy_page!(ChurnModelRoute => churn::ChurnModelPage);
 lazy_page!(AlertsRoute => alerts::AlertsPage);
 lazy_page!(AlertRulesRoute => alert_rules::AlertRulesPage);
 lazy_page!(ExpansionRoute => expansion::ExpansionPipelinePage);
+lazy_page!(PlaybooksRoute => playbooks::PlaybooksPage);
+lazy_page!(PlaybookRoute => playbooks::PlaybookPage);
+lazy_page!(OutboxRoute => outbox::OutboxPage);
+lazy_page!(TasksRoute => tasks::TasksPage);
 
 /// Routes. Every page renders fully on the server (`SsrMode::Async`): its data is in the
 /// HTML, so pages work before hydration and with JavaScript disabled. All but the first
@@ -119,6 +126,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/alerts") view={Lazy::<AlertsRoute>::new()}/>
                     <Route path=path!("/alerts/rules") view={Lazy::<AlertRulesRoute>::new()}/>
                     <Route path=path!("/expansion") view={Lazy::<ExpansionRoute>::new()}/>
+                    <Route path=path!("/playbooks") view={Lazy::<PlaybooksRoute>::new()}/>
+                    <Route path=path!("/playbooks/:key") view={Lazy::<PlaybookRoute>::new()}/>
+                    <Route path=path!("/outbox") view={Lazy::<OutboxRoute>::new()}/>
+                    <Route path=path!("/tasks") view={Lazy::<TasksRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -17,6 +17,8 @@ enum Access {
     SignedIn,
     /// Admins, managers and CSMs.
     Editor,
+    /// Admins and managers (playbooks).
+    Manager,
     Admin,
 }
 
@@ -64,6 +66,86 @@ fn table() -> Vec<(&'static str, Access, Args)> {
         ),
         ("alert_rules", SignedIn, form(&[])),
         ("save_alert_rules", Admin, Args::Json(json!({"rules": []}))),
+        ("list_playbooks", SignedIn, form(&[])),
+        ("get_playbook", SignedIn, form(&[("key", "nope")])),
+        (
+            "set_playbook_status",
+            Manager,
+            Args::Json(json!({"key": "nope", "status": "on"})),
+        ),
+        (
+            "enroll_customer",
+            Manager,
+            Args::Json(json!({"key": "nope", "customer": "999"})),
+        ),
+        (
+            "cancel_enrollment",
+            Manager,
+            Args::Json(json!({"enrollment_id": 999})),
+        ),
+        (
+            "customer_playbooks",
+            SignedIn,
+            form(&[("customer_id", "999")]),
+        ),
+        (
+            "list_outbox",
+            Admin,
+            form(&[("status", "all"), ("kind", "all"), ("page", "0")]),
+        ),
+        (
+            "preview_template",
+            SignedIn,
+            Args::Json(json!({"template": "nope", "customer": "999"})),
+        ),
+        (
+            "task_cockpit",
+            SignedIn,
+            form(&[("mine", "false"), ("page", "0")]),
+        ),
+        (
+            "done_tasks",
+            SignedIn,
+            form(&[("mine", "false"), ("page", "0")]),
+        ),
+        ("customer_tasks", SignedIn, form(&[("customer_id", "999")])),
+        ("task_counts", SignedIn, form(&[])),
+        ("tier_slas", SignedIn, form(&[])),
+        (
+            "create_task",
+            Editor,
+            Args::Json(
+                json!({"task": {"customer_id": 999, "title": "x", "description": "",
+                "assignee_id": null, "priority": "", "due_in_hours": null}}),
+            ),
+        ),
+        (
+            "complete_tasks",
+            Editor,
+            Args::Json(json!({"ids": [999], "outcome": "done", "note": null})),
+        ),
+        (
+            "snooze_task",
+            Editor,
+            Args::Json(json!({"id": 999, "days": 1})),
+        ),
+        (
+            "reassign_tasks",
+            Editor,
+            Args::Json(json!({"ids": [999], "assignee_id": 1})),
+        ),
+        (
+            "acknowledge_alerts",
+            Editor,
+            Args::Json(json!({"ids": [999]})),
+        ),
+        (
+            "save_tier_slas",
+            Admin,
+            Args::Json(
+                json!({"slas": {"enterprise": 2, "mid_market": 4, "small_business": 24, "trial": 48}}),
+            ),
+        ),
         (
             "list_customers",
             SignedIn,
@@ -177,6 +259,7 @@ fn allowed(access: Access, role: Option<&str>) -> bool {
         (_, None) => false,
         (Access::SignedIn, Some(_)) => true,
         (Access::Editor, Some(r)) => r != "executive",
+        (Access::Manager, Some(r)) => r == "admin" || r == "manager",
         (Access::Admin, Some(r)) => r == "admin",
     }
 }

@@ -122,3 +122,98 @@ async fn demo_seed_and_dashboard_figures_agree() {
         .is_err());
     assert_eq!(customer::Entity::find().count(&app.db).await.unwrap(), 40);
 }
+
+/// The demo's playbook history: walked through the engine's state machine from the
+/// weeks customers fell under 70 and 40, with e-mails rendered for real recipients,
+/// tasks done with outcomes, goals read from the scores; the demo's playbooks on.
+#[tokio::test]
+async fn the_demo_has_months_of_playbook_history() {
+    use app::backend::entities::{enrollment, outbox, playbook, step_run, task};
+    let app = common::spawn_app().await;
+    let now = chrono::Utc::now();
+    let config = DemoConfig {
+        customers: 60,
+        days: 150,
+        seed: 11,
+        as_of: now.date_naive(),
+    };
+    app::backend::demo::seed(&app.db, &config, now)
+        .await
+        .unwrap();
+    app::backend::pipeline::score_history(&app.db, &app.state.portfolio, 12, now)
+        .await
+        .unwrap();
+    let stats = app::backend::playbooks::history::seed_demo_history(&app.db, now)
+        .await
+        .unwrap();
+    assert!(stats.enrollments >= 5, "{stats:?}");
+    assert!(stats.emails > 0 && stats.tasks > 0, "{stats:?}");
+    let enrollments = enrollment::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(enrollments.len(), stats.enrollments);
+    let runs = step_run::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(runs.len(), stats.steps);
+    for r in &runs {
+        let e = enrollments
+            .iter()
+            .find(|e| e.id == r.enrollment_id)
+            .unwrap();
+        assert!(r.ran_at >= e.entered_at && r.ran_at <= now, "{r:?}");
+    }
+    // Months back, finished ones and (for walks that reach today) live ones.
+    assert!(enrollments
+        .iter()
+        .any(|e| e.entered_at < now - chrono::Duration::days(30)));
+    assert!(enrollments.iter().any(|e| e.finished_at.is_some()));
+    for e in enrollments.iter().filter(|e| e.live_customer_id.is_some()) {
+        assert!(
+            e.due_at
+                .is_some_and(|d| d > now - chrono::Duration::days(1)),
+            "{e:?}"
+        );
+    }
+    let mails = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("email"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(mails.len(), stats.emails);
+    for m in &mails {
+        assert_eq!(m.status, "sent");
+        let subject = m.result.as_ref().unwrap()["subject"].as_str().unwrap();
+        assert!(!subject.is_empty() && !subject.contains("{{"), "{subject}");
+    }
+    let tasks = task::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(tasks.len(), stats.tasks);
+    assert!(tasks
+        .iter()
+        .all(|t| t.status == "done" && t.outcome.is_some()));
+    // A customer's page reads it as a story: the e-mails sent and the tasks done, by whom.
+    let with_mail = mails[0].customer_id;
+    let d = app::backend::customers::detail(&app.db, with_mail, now)
+        .await
+        .unwrap();
+    use app::dto::TimelineKind;
+    let mail = d
+        .timeline
+        .iter()
+        .find(|t| t.kind == TimelineKind::Email)
+        .expect("an e-mail in the timeline");
+    assert!(mail.title.starts_with("E-mail sent: "), "{mail:?}");
+    assert!(
+        mail.actor.as_deref().unwrap().starts_with("playbook "),
+        "{mail:?}"
+    );
+    let usage: Vec<_> = d
+        .timeline
+        .iter()
+        .filter(|t| t.kind == TimelineKind::Usage)
+        .collect();
+    assert!(!usage.is_empty() && usage.iter().all(|t| t.title.starts_with("Product usage: ")));
+    assert_eq!(d.weekly_usage.len(), 26);
+    let on = playbook::Entity::find()
+        .filter(playbook::Column::Status.eq("on"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(on, 5);
+}

@@ -185,18 +185,29 @@ async fn track_lands_on_the_customer_once_and_backfills_keep_their_time() {
     send(&app, &src, "track", plain.clone()).await;
     let (_, body) = send(&app, &src, "track", plain).await;
     assert_eq!(body["outcome"]["duplicates"], 1);
-    // The event shows on the customer's timeline.
+    // The event shows on the customer's timeline, in its day's line, and in the chart.
     let detail: Value = app
         .post_form("get_customer", &[("id", &id.to_string())])
         .await
         .json()
         .await
         .unwrap();
-    assert!(detail["timeline"]
+    let usage: Vec<&Value> = detail["timeline"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|t| t["title"] == "Report Created"));
+        .filter(|t| t["kind"] == "Usage")
+        .collect();
+    assert!(
+        usage.iter().any(
+            |t| t["title"].as_str().unwrap().starts_with("Product usage: ")
+                && t["detail"].as_str().unwrap().contains("Report Created ×1")
+        ),
+        "{usage:?}"
+    );
+    let weeks = detail["weekly_usage"].as_array().unwrap();
+    assert_eq!(weeks.len(), 26);
+    assert!(weeks.last().unwrap()["events"].as_u64().unwrap() >= 1);
 }
 
 #[tokio::test]

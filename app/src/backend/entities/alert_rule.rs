@@ -11,6 +11,7 @@ pub struct Model {
     pub severity: String,
     pub threshold: f64,
     pub notify: bool,
+    pub opens_task: Option<bool>,
     pub updated_at: DateTimeUtc,
     pub updated_by: Option<i64>,
 }

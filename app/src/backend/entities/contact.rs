@@ -15,6 +15,8 @@ pub struct Model {
     pub external_user_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub unsubscribed_at: Option<DateTimeUtc>,
+    pub time_zone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

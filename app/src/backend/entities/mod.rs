@@ -39,6 +39,7 @@ pub mod step_run;
 pub mod subscription;
 pub mod support_ticket;
 pub mod task;
+pub mod tier_sla;
 pub mod usage_event;
 pub mod user;
 pub mod webhook_event;

@@ -17,7 +17,9 @@ use sea_orm::{
 };
 use serde_json::{json, Value};
 use vcsm::playbooks::machine::Effect;
+use vcsm::playbooks::sending::{self, Verdict};
 use vcsm::playbooks::templates::{self, Rendered};
+use vcsm::playbooks::unsubscribe;
 
 use super::subject::{self, UsageRanks};
 use crate::backend::entities::{
@@ -45,6 +47,8 @@ pub mod status {
     pub const SENT: &str = "sent";
     pub const UNSENT: &str = "unsent";
     pub const DEAD: &str = "dead";
+    /// Not sent, on purpose: the contact unsubscribed.
+    pub const SKIPPED: &str = "skipped";
 }
 
 #[derive(FromQueryResult)]
@@ -66,7 +70,7 @@ async fn claim(
              SELECT id FROM outbox WHERE status IN ('pending', 'unsent') \
              AND kind IN ('email', 'slack', 'webhook') AND next_attempt_at <= $3 \
              AND (locked_until IS NULL OR locked_until < $3) \
-             ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
+             ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
             vec![worker.into(), until.into(), now.into(), BATCH.into()],
         ),
         _ => (
@@ -74,7 +78,7 @@ async fn claim(
              SELECT id FROM outbox WHERE status IN ('pending', 'unsent') \
              AND kind IN ('email', 'slack', 'webhook') AND next_attempt_at <= ? \
              AND (locked_until IS NULL OR locked_until < ?) \
-             ORDER BY next_attempt_at LIMIT ?) RETURNING id",
+             ORDER BY next_attempt_at, id LIMIT ?) RETURNING id",
             vec![
                 worker.into(),
                 until.into(),
@@ -87,7 +91,11 @@ async fn claim(
     let rows = Claimed::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    // Sent in the order they were written (`RETURNING` keeps no order): a contact's
+    // messages go out as the playbook's steps made them, and the cap holds the later ones.
+    let mut ids: Vec<i64> = rows.into_iter().map(|r| r.id).collect();
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// What became of one attempt.
@@ -99,6 +107,10 @@ enum Attempt {
     Impossible(String),
     /// The relay or Slack refused or was unreachable: tried again.
     Failed(String),
+    /// Not now (quiet hours, the weekly cap): goes out at the time, not counted as a try.
+    Held(DateTime<Utc>, String),
+    /// Not at all, on purpose (the contact unsubscribed).
+    Skipped(String),
 }
 
 /// Sends what is due. Returns the rows attempted.
@@ -153,6 +165,15 @@ async fn record(
         }
         Attempt::Impossible(reason) => {
             a.status = Set(status::DEAD.into());
+            a.last_error = Set(Some(reason));
+        }
+        Attempt::Held(until, reason) => {
+            a.status = Set(status::UNSENT.into());
+            a.last_error = Set(Some(reason));
+            a.next_attempt_at = Set(until);
+        }
+        Attempt::Skipped(reason) => {
+            a.status = Set(status::SKIPPED.into());
             a.last_error = Set(Some(reason));
         }
         Attempt::Failed(reason) => {
@@ -229,14 +250,36 @@ pub async fn webhook_secret(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
 ) -> Result<String, DbErr> {
-    let read = || integration_setting::Entity::find_by_id(WEBHOOK_SECRET.to_string()).one(db);
+    installation_secret(db, WEBHOOK_SECRET, "vcsm_whsec_", now).await
+}
+
+/// The installation's secret for signing unsubscribe links, made on first use.
+///
+/// # Errors
+/// Database errors.
+pub async fn unsubscribe_secret(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<String, DbErr> {
+    installation_secret(db, UNSUBSCRIBE_SECRET, "vcsm_unsub_", now).await
+}
+
+/// A secret kept in the settings row `name`: made on first use by whichever server
+/// needs it first (the others read the same one).
+async fn installation_secret(
+    db: &impl ConnectionTrait,
+    name: &str,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> Result<String, DbErr> {
+    let read = || integration_setting::Entity::find_by_id(name.to_string()).one(db);
     if let Some(secret) = read().await?.and_then(|r| r.secret) {
         return Ok(secret);
     }
     integration_setting::Entity::insert(integration_setting::ActiveModel {
-        name: Set(WEBHOOK_SECRET.into()),
+        name: Set(name.into()),
         secret: Set(Some(format!(
-            "vcsm_whsec_{}",
+            "{prefix}{}",
             crate::backend::auth::new_session_token()
         ))),
         previous_secret: Set(None),
@@ -254,8 +297,11 @@ pub async fn webhook_secret(
     read()
         .await?
         .and_then(|r| r.secret)
-        .ok_or_else(|| DbErr::RecordNotFound("the playbook webhook secret".into()))
+        .ok_or_else(|| DbErr::RecordNotFound(format!("the secret {name}")))
 }
+
+/// The settings row holding the unsubscribe links' signing secret.
+pub const UNSUBSCRIBE_SECRET: &str = "unsubscribe_links";
 
 /// The settings row holding the playbook webhooks' signing secret.
 pub const WEBHOOK_SECRET: &str = "playbook_webhooks";
@@ -330,16 +376,35 @@ async fn email(
     else {
         return Ok(Attempt::Impossible(format!("no template “{template}”")));
     };
-    let recipient = match recipient(db, c, to).await? {
+    let Prepared {
+        recipient,
+        contact,
+        message,
+    } = prepare_email(db, c, &t, to, now).await?;
+    let recipient = match recipient {
         Ok(r) => r,
         Err(reason) => return Ok(Attempt::Impossible(reason)),
     };
-    let ctx = context(db, c, recipient.contact.as_ref(), now).await?;
+    if let Some(k) = &contact {
+        let recent = recent_sends(db, c.id, k.id, now).await?;
+        let cx = sending::Context {
+            operational: t.operational,
+            unsubscribed: k.unsubscribed_at.is_some(),
+            contact_zone: k.time_zone.as_deref(),
+            account_zone: c.time_zone.as_deref(),
+            recent_sends: &recent,
+        };
+        match sending::decide(&sending::Policy::default(), &cx, now) {
+            Verdict::Send => {}
+            Verdict::Wait { until, reason } => return Ok(Attempt::Held(until, reason)),
+            Verdict::Skip(reason) => return Ok(Attempt::Skipped(reason)),
+        }
+    }
     let Rendered {
         subject,
         text,
         html,
-    } = match templates::render(&t.subject, &t.body_text, t.body_html.as_deref(), &ctx) {
+    } = match message {
         Ok(r) => r,
         Err(e) => {
             return Ok(Attempt::Impossible(format!(
@@ -352,17 +417,151 @@ async fn email(
             "no mail relay is configured (VCSM_SMTP_URL): the message waits and goes out once one is".into(),
         ));
     };
+    // Success mail to a contact carries the one-click unsubscribe; operational mail and
+    // mail to the team don't.
+    let unsubscribe_url = match &contact {
+        Some(k) if !t.operational => Some(format!(
+            "{}/unsubscribe/{}",
+            channels.public_url.trim_end_matches('/'),
+            unsubscribe::token(&unsubscribe_secret(db, now).await?, k.id)
+        )),
+        _ => None,
+    };
     let mail = OutgoingMail {
-        to: recipient.email.clone(),
+        to: recipient.clone(),
         subject: subject.clone(),
         text: text.clone(),
         html,
         message_id: format!("<outbox-{}.{}@virtual-csm>", row.id, row.customer_id),
-        unsubscribe_url: None,
+        unsubscribe_url,
     };
     Ok(match mailer.send_mail(&mail).await {
-        Ok(()) => Attempt::Sent(json!({ "to": recipient.email, "subject": subject, "text": text })),
+        Ok(()) => Attempt::Sent(json!({
+            "to": recipient,
+            "subject": subject,
+            "text": text,
+            "contact": contact.as_ref().map(|k| k.id),
+            "operational": t.operational,
+        })),
         Err(e) => Attempt::Failed(e.to_string()),
+    })
+}
+
+/// When a contact was sent success (not operational) mail by the customer's playbooks in
+/// the last 7 days.
+async fn recent_sends(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    contact_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, DbErr> {
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::CustomerId.eq(customer_id))
+        .filter(outbox::Column::Kind.eq("email"))
+        .filter(outbox::Column::Status.eq(status::SENT))
+        .filter(outbox::Column::SentAt.gt(now - Duration::days(7)))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| {
+            r.result.as_ref().is_some_and(|v| {
+                v.get("contact").and_then(Value::as_i64) == Some(contact_id)
+                    && v.get("operational").and_then(Value::as_bool) != Some(true)
+            })
+        })
+        .filter_map(|r| r.sent_at)
+        .collect())
+}
+
+/// The contact an unsubscribe link names, if the link was made here.
+///
+/// # Errors
+/// Database errors.
+pub async fn contact_for_link(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<contact::Model>, DbErr> {
+    let secret = unsubscribe_secret(db, now).await?;
+    let Some(id) = unsubscribe::verify(&secret, token) else {
+        return Ok(None);
+    };
+    contact::Entity::find_by_id(id).one(db).await
+}
+
+/// Unsubscribes the contact a link names from success e-mails (operational mail still
+/// goes): safe to follow twice — the first moment is kept. Returns the contact, or none
+/// for a link not made here.
+///
+/// # Errors
+/// Database errors.
+pub async fn unsubscribe_by_link(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<contact::Model>, DbErr> {
+    let Some(k) = contact_for_link(db, token, now).await? else {
+        return Ok(None);
+    };
+    if k.unsubscribed_at.is_some() {
+        return Ok(Some(k));
+    }
+    let id = k.id;
+    contact::Entity::update_many()
+        .col_expr(
+            contact::Column::UnsubscribedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(contact::Column::Id.eq(id))
+        .filter(contact::Column::UnsubscribedAt.is_null())
+        .exec(db)
+        .await?;
+    crate::backend::audit::record(
+        db,
+        None,
+        "contact.unsubscribed",
+        "customer",
+        Some(k.customer_id),
+        json!({ "contact": id, "how": "one-click link" }),
+        now,
+    )
+    .await?;
+    contact::Entity::find_by_id(id).one(db).await
+}
+
+/// A playbook e-mail as it would go out to a customer now: its recipient (or why there
+/// is none) and the template rendered for them (or where it fails). What the outbox
+/// sends, and what the template preview shows: one path, so a preview is the message.
+pub struct Prepared {
+    pub recipient: Result<String, String>,
+    /// The contact it goes to (none for the owner).
+    pub contact: Option<contact::Model>,
+    pub message: Result<Rendered, templates::TemplateError>,
+}
+
+/// Prepares template `t` for customer `c`, addressed `to` (`primary_contact`, `owner`
+/// or `role:<contact role>`). Without a recipient it is still rendered, as for a
+/// customer with no contact.
+///
+/// # Errors
+/// Database errors.
+pub async fn prepare_email(
+    db: &impl ConnectionTrait,
+    c: &customer::Model,
+    t: &email_template::Model,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<Prepared, DbErr> {
+    let recipient = recipient(db, c, to).await?;
+    let contact = recipient.as_ref().ok().and_then(|r| r.contact.as_ref());
+    let ctx = context(db, c, contact, now).await?;
+    let message = templates::render(&t.subject, &t.body_text, t.body_html.as_deref(), &ctx);
+    let contact = recipient.as_ref().ok().and_then(|r| r.contact.clone());
+    Ok(Prepared {
+        recipient: recipient.map(|r| r.email),
+        contact,
+        message,
     })
 }
 

@@ -30,7 +30,7 @@ use crate::backend::entities::{
     customer, enrollment, event_cursor, outbox, playbook, playbook_version, segment_member,
     step_run, task, user,
 };
-use crate::backend::{audit, events, jobs};
+use crate::backend::{alerts, audit, events, jobs, tasks};
 
 /// The engine's cursor over the domain events.
 pub const CONSUMER: &str = "playbooks";
@@ -47,17 +47,6 @@ const EVENT_BATCHES_PER_PASS: usize = 20;
 /// An event older than this starts nothing: a server catching up on a backlog (a first
 /// start over imported history, a long outage) must not act on what is no longer true.
 pub const STALE_AFTER: Duration = Duration::hours(24);
-
-/// Hours a task is due in by tier (the tier's SLA): Enterprise 2, Mid-Market 4, Small
-/// Business 24, Trial 48.
-pub fn sla_hours(tier: &str) -> i64 {
-    match tier {
-        "enterprise" => 2,
-        "mid_market" => 4,
-        "trial" => 48,
-        _ => 24,
-    }
-}
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -111,6 +100,9 @@ pub async fn consume_events<C: ConnectionTrait + TransactionTrait>(
     } else {
         UsageRanks::load(&txn, now).await?
     };
+    // Alerts opened in the batch, with the playbooks their event starts: those no
+    // playbook ends up handling open a task once the batch's enrollments are made.
+    let mut opened_alerts: Vec<(i64, serde_json::Value, Vec<i64>)> = Vec::new();
     let mut pass = Pass {
         events: batch.len(),
         ..Pass::default()
@@ -131,6 +123,10 @@ pub async fn consume_events<C: ConnectionTrait + TransactionTrait>(
             .iter()
             .filter(|(_, _, def)| machine::starts(&def.trigger, kind, &e.data))
             .collect();
+        if kind == EventKind::AlertOpened {
+            let handlers = starting.iter().map(|(pb, _, _)| pb.id).collect();
+            opened_alerts.push((e.customer_id, e.data.clone(), handlers));
+        }
         if starting.is_empty() {
             continue;
         }
@@ -151,9 +147,40 @@ pub async fn consume_events<C: ConnectionTrait + TransactionTrait>(
             }
         }
     }
+    if !opened_alerts.is_empty() {
+        let rules = alerts::rules(&txn).await?;
+        for (customer_id, data, handlers) in opened_alerts {
+            let Some(alert_id) = data.get("alert_id").and_then(serde_json::Value::as_i64) else {
+                continue;
+            };
+            if !handled(&txn, customer_id, &handlers).await? {
+                tasks::open_for_alert(&txn, alert_id, &rules, now).await?;
+            }
+        }
+    }
     events::advance(&txn, CONSUMER, last, now).await?;
     txn.commit().await?;
     Ok(pass)
+}
+
+/// Whether the customer is in one of `playbooks` now (a running playbook handles it).
+async fn handled(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    playbooks: &[i64],
+) -> Result<bool, DbErr> {
+    if playbooks.is_empty() {
+        return Ok(false);
+    }
+    Ok(sea_orm::PaginatorTrait::count(
+        enrollment::Entity::find()
+            .filter(enrollment::Column::CustomerId.eq(customer_id))
+            .filter(enrollment::Column::PlaybookId.is_in(playbooks.to_vec()))
+            .filter(enrollment::Column::Status.is_in(st::LIVE)),
+        db,
+    )
+    .await?
+        > 0)
 }
 
 /// Enrollments of the customer waiting for `name` go on to their next step now.
@@ -412,7 +439,7 @@ async fn run_one<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Moves an enrollment to `next`, releasing its claim.
-fn apply_next(a: &mut enrollment::ActiveModel, next: &Next, now: DateTime<Utc>) {
+pub(super) fn apply_next(a: &mut enrollment::ActiveModel, next: &Next, now: DateTime<Utc>) {
     a.locked_by = Set(None);
     a.locked_until = Set(None);
     a.attempts = Set(0);
@@ -473,8 +500,10 @@ async fn apply_effect(
             priority,
             due_in_minutes,
         } => {
-            let due = due_in_minutes
-                .map_or_else(|| Duration::hours(sla_hours(&c.tier)), Duration::minutes);
+            let due = match due_in_minutes {
+                Some(m) => Duration::minutes(*m),
+                None => Duration::hours(i64::from(tasks::slas(db).await?.hours(&c.tier))),
+            };
             task::Entity::insert(task::ActiveModel {
                 customer_id: Set(c.id),
                 title: Set(title.clone()),

@@ -1,14 +1,17 @@
 //! Playbooks in the database: definitions and their immutable versions, turning them on
 //! and off, and enrolling customers. The engine that moves enrollments along is
 //! [`engine`]; what conditions read about a customer is [`subject`]; the outbox's e-mails
-//! and Slack messages go out through [`delivery`].
+//! and Slack messages go out through [`delivery`]; what the pages read and do is
+//! [`views`].
 //!
 //! A feature module: it uses the domain events (to start playbooks) and the customers'
 //! tables; the worker starts its loop.
 
 pub mod delivery;
 pub mod engine;
+pub mod history;
 pub mod subject;
+pub mod views;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
