@@ -801,11 +801,13 @@ pub async fn open_for_alert(
     };
     task::ActiveModel {
         customer_id: Set(c.id),
-        title: Set(format!("Handle alert: {}", a.title).chars().take(rules::MAX_TITLE).collect()),
-        description: Set(format!(
-            "No running playbook handles this {} alert. Find out what is behind it, act, and complete this task with what came of it (the alert is resolved with it).",
-            a.severity
-        )),
+        title: Set(format!("Handle alert: {}", a.title)
+            .chars()
+            .take(rules::MAX_TITLE)
+            .collect()),
+        // The source line says why it exists ("from an alert no playbook handles");
+        // a paragraph repeated on every such task would bury the titles.
+        description: Set(String::new()),
         assignee_id: Set(a.owner_id.or(c.owner_id)),
         priority: Set(priority.as_str().into()),
         due_at: Set(a.opened_at + Duration::hours(i64::from(hours))),

@@ -242,7 +242,7 @@ fn BulkBar(
                     {move || format!("{} tasks, {} alerts ticked", picked_tasks.with(BTreeSet::len), picked_alerts.with(BTreeSet::len))}
                 </span>
                 <Show when=move || !picked_tasks.with(BTreeSet::is_empty)>
-                    <select class="input h-8 text-xs" aria-label="Outcome for the ticked tasks" data-testid="bulk-outcome"
+                    <select class="input h-8 w-auto py-1 text-xs" aria-label="Outcome for the ticked tasks" data-testid="bulk-outcome"
                         on:change=move |ev| outcome.set(event_target_value(&ev))>
                         {Outcome::ALL.iter().map(|o| view! { <option value=o.as_str()>{o.label()}</option> }).collect_view()}
                     </select>
@@ -348,11 +348,11 @@ fn task_item(
                 let assignees = assignees.clone();
                 view! {
                     <div class="flex flex-wrap items-center gap-1">
-                        <select class="input h-8 text-xs" aria-label="Outcome" data-testid="task-outcome"
+                        <select class="input h-8 w-auto py-1 text-xs" aria-label="Outcome" data-testid="task-outcome"
                             on:change=move |ev| outcome.set(event_target_value(&ev))>
                             {Outcome::ALL.iter().map(|o| view! { <option value=o.as_str()>{o.label()}</option> }).collect_view()}
                         </select>
-                        <input type="text" class="input h-8 w-40 text-xs" placeholder="Note (optional)" aria-label="Note"
+                        <input type="text" class="input h-8 w-40 py-1 text-xs" placeholder="Note (optional)" aria-label="Note"
                             data-testid="task-note" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/>
                         <button type="button" class="btn-primary h-8 text-xs" data-testid="task-complete"
                             on:click=move |_| {
@@ -362,7 +362,7 @@ fn task_item(
                         <button type="button" class="btn-secondary h-8 text-xs" data-testid="task-snooze"
                             on:click=move |_| { ops.action.dispatch(Op::Snooze(id, 1)); }>"Snooze a day"</button>
                         {(!assignees.is_empty()).then(|| view! {
-                        <select class="input h-8 text-xs" aria-label="Reassign" data-testid="task-reassign"
+                        <select class="input h-8 w-auto py-1 text-xs" aria-label="Reassign" data-testid="task-reassign"
                             on:change=move |ev| {
                                 if let Ok(to) = event_target_value(&ev).parse::<i64>() {
                                     ops.action.dispatch(Op::Reassign(vec![id], to));

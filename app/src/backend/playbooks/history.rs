@@ -26,7 +26,7 @@ use vcsm::tasks::Outcome;
 
 use super::delivery::{self, Prepared};
 use super::subject::{self, UsageRanks};
-use super::{by_key, current, enrollment_status as st, set_status, status};
+use super::{by_key, current, enrollment_status as st};
 use crate::backend::db::begin_write;
 use crate::backend::entities::{
     customer, email_template, enrollment, health_score, outbox, step_run, task,
@@ -35,9 +35,6 @@ use crate::backend::entities::{
 /// The library's playbooks the demo turns on, and the health threshold whose crossing
 /// (downwards) started each in the past.
 const HISTORY: [(&str, i16); 2] = [("high-risk-intervention", 40), ("medium-risk-outreach", 70)];
-
-/// Playbooks the demo turns on besides those (they start from today's events).
-const ALSO_ON: [&str; 3] = ["payment-failure", "renewal", "usage-upgrade"];
 
 /// Steps one walk takes at most (the library's longest path is far shorter).
 const MAX_STEPS: usize = 40;
@@ -51,8 +48,9 @@ pub struct HistoryStats {
     pub tasks: usize,
 }
 
-/// Writes the history and turns the demo's playbooks on. Run once, right after the demo
-/// portfolio is scored (it reads the weekly scores).
+/// Writes the history. Run once, right after the demo portfolio is scored (it reads the
+/// weekly scores). The playbooks stay off, as on a fresh install: an admin turns them on
+/// (walks that reached today go on meanwhile, as a turned-off playbook's enrollments do).
 ///
 /// # Errors
 /// Database errors.
@@ -104,11 +102,6 @@ async fn write_history(
             stats.steps += walked.steps;
             stats.emails += walked.emails;
             stats.tasks += walked.tasks;
-        }
-    }
-    for key in HISTORY.iter().map(|(k, _)| *k).chain(ALSO_ON) {
-        if let Some(pb) = by_key(db, key).await? {
-            set_status(db, pb.id, status::ON, now).await?;
         }
     }
     Ok(stats)
