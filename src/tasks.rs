@@ -270,6 +270,62 @@ pub fn risk_from_score(score: u8) -> f64 {
     f64::from(100 - score.min(100)) / 100.0
 }
 
+/// What came of one playbook step's tasks: how many were done, how many worked (see
+/// [`Outcome::worked`]), and each outcome's count, most frequent first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepOutcomes {
+    pub step: String,
+    pub done: u64,
+    pub worked: u64,
+    pub outcomes: Vec<(Outcome, u64)>,
+}
+
+impl StepOutcomes {
+    /// The share of done tasks that worked; `None` before any is done.
+    pub fn worked_rate(&self) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)]
+        (self.done > 0).then(|| self.worked as f64 / self.done as f64)
+    }
+}
+
+/// Folds (step, outcome, count) rows into one [`StepOutcomes`] per step, in the order of
+/// `steps` (the playbook's own; a step no longer in it comes after, by name). Unknown
+/// outcomes are left out.
+pub fn step_outcomes(rows: &[(String, String, u64)], steps: &[String]) -> Vec<StepOutcomes> {
+    let mut by_step: std::collections::BTreeMap<&str, StepOutcomes> = Default::default();
+    for (step, outcome, n) in rows {
+        let Some(outcome) = Outcome::parse(outcome) else {
+            continue;
+        };
+        let s = by_step.entry(step).or_insert_with(|| StepOutcomes {
+            step: step.clone(),
+            done: 0,
+            worked: 0,
+            outcomes: Vec::new(),
+        });
+        s.done += n;
+        if outcome.worked() {
+            s.worked += n;
+        }
+        match s.outcomes.iter_mut().find(|(o, _)| *o == outcome) {
+            Some((_, count)) => *count += n,
+            None => s.outcomes.push((outcome, *n)),
+        }
+    }
+    let position = |step: &str| steps.iter().position(|s| s == step).unwrap_or(usize::MAX);
+    let mut out: Vec<StepOutcomes> = by_step.into_values().collect();
+    for s in &mut out {
+        s.outcomes
+            .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.as_str().cmp(b.0.as_str())));
+    }
+    out.sort_by(|a, b| {
+        position(&a.step)
+            .cmp(&position(&b.step))
+            .then_with(|| a.step.cmp(&b.step))
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,5 +452,34 @@ mod tests {
         assert!(check_completion("done", Some(&"x".repeat(MAX_TEXT + 1))).is_err());
         assert!(Outcome::RiskAverted.worked() && !Outcome::NoAnswer.worked());
         assert!((risk_from_score(30) - 0.7).abs() < 1e-9);
+    }
+
+    #[test]
+    fn step_outcomes_count_what_worked_in_the_playbooks_order() {
+        let rows = vec![
+            ("call".to_string(), "no_answer".to_string(), 3),
+            ("call".to_string(), "reached_engaged".to_string(), 5),
+            ("review".to_string(), "risk_averted".to_string(), 2),
+            ("call".to_string(), "meeting_booked".to_string(), 2),
+            ("gone".to_string(), "lost".to_string(), 1),
+            ("call".to_string(), "teleported".to_string(), 9),
+        ];
+        let steps = vec!["review".to_string(), "call".to_string()];
+        let out = step_outcomes(&rows, &steps);
+        let order: Vec<&str> = out.iter().map(|s| s.step.as_str()).collect();
+        assert_eq!(order, vec!["review", "call", "gone"]);
+        let call = &out[1];
+        assert_eq!((call.done, call.worked), (10, 7));
+        assert_eq!(
+            call.outcomes,
+            vec![
+                (Outcome::ReachedEngaged, 5),
+                (Outcome::NoAnswer, 3),
+                (Outcome::MeetingBooked, 2)
+            ]
+        );
+        assert_eq!(call.worked_rate(), Some(0.7));
+        assert_eq!(out[2].worked_rate(), Some(0.0));
+        assert!(step_outcomes(&[], &steps).is_empty());
     }
 }

@@ -49,6 +49,19 @@ impl AppError {
         }
     }
 
+    /// The error in one sentence for a page: each field's message ("note: say what was
+    /// done; due: …") for a refused form, else the error itself.
+    pub fn sentence(&self) -> String {
+        self.field_errors()
+            .map(|v| {
+                v.0.iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_else(|| self.to_string())
+    }
+
     /// Field errors, when this is a validation error.
     pub fn field_errors(&self) -> Option<&ValidationErrors> {
         match self {

@@ -9,9 +9,24 @@ test('playbooks: the list, turning one on, a template preview, enrolling by hand
   // A demo customer to work with: the first of the list.
   await page.goto('/customers');
   await hydrated(page);
-  const href = await page.locator('a[href^="/customers/"][title]').first().getAttribute('href');
+  const first = page.locator('a[href^="/customers/"][title]').first();
+  const href = await first.getAttribute('href');
+  const name = (await first.getAttribute('title'))!;
   const id = href!.split('/').pop()!;
   expect(Number(id)).toBeGreaterThan(0);
+
+  // The list filtered down to it: enroll everyone it matches; again, and each is refused
+  // with the reason.
+  await page.goto(`/customers?search=${encodeURIComponent(name)}`);
+  await hydrated(page);
+  const matching = page.getByTestId('enroll-matching');
+  await matching.locator('summary').click();
+  await expect(matching.locator('summary')).toContainText(/Enroll the \d+ customers? matching/);
+  await matching.getByTestId('enroll-playbook').selectOption('usage-upgrade');
+  await matching.getByTestId('enroll-matching-button').click();
+  await expect(matching.getByTestId('enroll-matching-result')).toContainText(/[1-9]\d* of [1-9]\d* enrolled in “Usage at 80 % of the plan → upgrade”/);
+  await matching.getByTestId('enroll-matching-button').click();
+  await expect(matching.getByTestId('refused-customer').first()).toContainText('already enrolled');
 
   // The library; the trial journey is off (the demo turns on others): turn it on.
   await page.goto('/playbooks');
@@ -77,9 +92,14 @@ test('playbooks: the list, turning one on, a template preview, enrolling by hand
   await expect(page.getByTestId('tab-sent')).toHaveAttribute('aria-selected', 'true');
   await expect(page.locator('[data-testid=outbox-row]:not([data-status=sent])')).toHaveCount(0);
 
-  // Cancelling the live enrollment from the customer's page.
+  // Pausing, resuming, then cancelling the live enrollment from the customer's page.
   await page.goto(`/customers/${id}`);
   await hydrated(page);
+  await enrollment.getByTestId('pause-enrollment').click();
+  await expect(enrollment).toHaveAttribute('data-status', 'paused');
+  await enrollment.getByTestId('resume-enrollment').click();
+  await expect(enrollment).not.toHaveAttribute('data-status', 'paused');
+  await expect(enrollment.getByTestId('pause-enrollment')).toBeVisible();
   await enrollment.getByTestId('cancel-enrollment').click();
   await expect(enrollment).toHaveAttribute('data-status', 'cancelled');
   await expect(enrollment.getByTestId('enrollment-finish')).toContainText('Cancelled by a person');
@@ -95,6 +115,12 @@ test('a CSM reads playbooks without the controls; the outbox is for admins', asy
   await expect(page.getByTestId('set-on')).toHaveCount(0);
   await expect(page.getByTestId('set-off')).toHaveCount(0);
   await expect(page.getByRole('link', { name: 'Outbox', exact: true }).and(page.locator('nav a'))).toHaveCount(0);
+  // The demo's months of high-risk work: which of its tasks worked, per step.
+  await page.goto('/playbooks/high-risk-intervention');
+  await hydrated(page);
+  const outcomes = page.getByTestId('task-outcomes');
+  await expect(outcomes).toBeVisible();
+  await expect(outcomes.getByTestId('step-outcomes').first()).toContainText(/\d+ %/);
   await page.goto('/playbooks/renewal');
   await hydrated(page);
   await expect(page.getByTestId('funnel')).toBeVisible();

@@ -635,12 +635,12 @@ impl Modify for Security {
         customer_list, create_customer, update_customer, customer_by_id, customer_by_external_id, customer_events, customer_tickets, customer_billing,
         customer_health, customer_churn, churn_model,
         crate::rest_playbooks::list, crate::rest_playbooks::export, crate::rest_playbooks::import,
-        crate::rest_playbooks::enroll, crate::rest_playbooks::playbook_enrollments, crate::rest_playbooks::enrollments,
+        crate::rest_playbooks::enroll, crate::rest_playbooks::enroll_list, crate::rest_playbooks::playbook_enrollments, crate::rest_playbooks::enrollments,
         crate::openapi_docs::track, crate::openapi_docs::identify, crate::openapi_docs::group,
         crate::openapi_docs::page, crate::openapi_docs::batch, crate::openapi_docs::tickets,
         crate::openapi_docs::stripe, crate::openapi_docs::zendesk, crate::openapi_docs::intercom,
     ),
-    components(schemas(RestContact, RestSubscription, RestMeasure, RestHealthGroup, RestFactor, RestCalibrationBin, RestCustomerItem, RestHealthSummary, RestChurnSummary, RestForwardTest, RestForwardDate, RestRanking, RestCustomerInput, ApiValidationError, ApiFieldError, crate::rest_playbooks::RestPlaybook, crate::rest_playbooks::RestPlaybookExport, crate::rest_playbooks::RestEnrollment, crate::rest_playbooks::EnrollRequest)),
+    components(schemas(RestContact, RestSubscription, RestMeasure, RestHealthGroup, RestFactor, RestCalibrationBin, RestCustomerItem, RestHealthSummary, RestChurnSummary, RestForwardTest, RestForwardDate, RestRanking, RestCustomerInput, ApiValidationError, ApiFieldError, crate::rest_playbooks::RestPlaybook, crate::rest_playbooks::RestPlaybookExport, crate::rest_playbooks::RestEnrollment, crate::rest_playbooks::EnrollRequest, crate::rest_playbooks::EnrollListRequest, crate::rest_playbooks::RestRefusal, crate::rest_playbooks::RestListEnrolled)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;

@@ -10,7 +10,7 @@ use app::backend::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/playbooks/{key}/enrollments",
             get(playbook_enrollments).post(enroll),
+        )
+        .route(
+            "/api/v1/playbooks/{key}/enrollments/list",
+            post(enroll_list),
         )
         .route("/api/v1/customers/{id}/enrollments", get(enrollments))
 }
@@ -82,6 +86,27 @@ pub struct RestEnrollment {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EnrollRequest {
     pub customer_id: i64,
+}
+
+/// Whom to enroll together.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EnrollListRequest {
+    /// Virtual CSM's customer ids (at most 5,000; repeats count once).
+    pub customer_ids: Vec<i64>,
+}
+
+/// A customer that may not enter now, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RestRefusal {
+    pub customer_id: i64,
+    pub reason: String,
+}
+
+/// What enrolling a list came to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RestListEnrolled {
+    pub enrolled: Vec<RestEnrollment>,
+    pub refused: Vec<RestRefusal>,
 }
 
 fn rest_playbook(pb: &playbook::Model, version: Option<i32>) -> RestPlaybook {
@@ -345,6 +370,88 @@ pub(crate) async fn enroll(
         Err(sea_orm::DbErr::RecordNotFound(what)) => {
             error(StatusCode::NOT_FOUND, format!("no {what}"))
         }
+        Err(e) => db_error(e),
+    }
+}
+
+/// Enrolls a list of customers by hand, each by the playbook's re-entry rule and entry
+/// conditions: those that may not enter now are listed with the reason, the rest are
+/// enrolled. An unknown or archived id refuses the whole list (404, naming them), and
+/// nothing is enrolled.
+#[utoipa::path(post, path = "/api/v1/playbooks/{key}/enrollments/list", tag = "Playbooks",
+    params(("key" = String, Path, description = "The playbook's key")),
+    request_body = EnrollListRequest,
+    responses(
+        (status = 200, description = "Who was enrolled, and who may not enter and why", body = RestListEnrolled),
+        (status = 400, description = "Not a list of ids, an empty one, or more than 5,000", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 403, description = "The token's role can't enroll", body = ApiError),
+        (status = 404, description = "No such playbook, or customers that don't exist (named)", body = ApiError)),
+    security(("bearer" = [])))]
+pub(crate) async fn enroll_list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    body: Result<Json<EnrollListRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(r) = may_manage(&state, &headers).await {
+        return *r;
+    }
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the body must be {{\"customer_ids\": [1, 2, …]}}: {}",
+                    e.body_text()
+                ),
+            )
+        }
+    };
+    if req.customer_ids.is_empty() || req.customer_ids.len() > playbooks::MAX_LIST {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "customer_ids must hold 1 to {} ids; it holds {}",
+                playbooks::MAX_LIST,
+                req.customer_ids.len()
+            ),
+        );
+    }
+    let pb = match playbook_by_key(&state, &key).await {
+        Ok(pb) => pb,
+        Err(r) => return *r,
+    };
+    let now = chrono::Utc::now();
+    let done = async {
+        let txn = app::backend::db::begin_write(&state.db).await?;
+        let out = playbooks::enroll_list(&txn, &pb, &req.customer_ids, None, now).await?;
+        sea_orm::TransactionSession::commit(txn).await?;
+        Ok::<_, sea_orm::DbErr>(out)
+    }
+    .await;
+    match done {
+        Ok(out) => Json(RestListEnrolled {
+            enrolled: out
+                .enrolled
+                .into_iter()
+                .map(|e| rest_enrollment(e, &pb))
+                .collect(),
+            refused: out
+                .refused
+                .into_iter()
+                .map(|(customer_id, r)| RestRefusal {
+                    customer_id,
+                    reason: r.text(),
+                })
+                .collect(),
+        })
+        .into_response(),
+        Err(sea_orm::DbErr::RecordNotFound(what)) => error(
+            StatusCode::NOT_FOUND,
+            format!("no {what}; nobody was enrolled"),
+        ),
         Err(e) => db_error(e),
     }
 }

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::ctx;
 use crate::dto::playbooks::{
-    CustomerPlaybooksDto, OutboxPage, PlaybookDetail, PlaybookList, TemplatePreview,
+    CustomerPlaybooksDto, EnrollmentChange, ListEnrollResult, OutboxPage, PlaybookDetail,
+    PlaybookList, TemplatePreview,
 };
 use crate::error::AppError;
 
@@ -66,15 +67,38 @@ pub async fn enroll_customer(key: String, customer: String) -> Result<i64, AppEr
     )
 }
 
-/// Cancels a live enrollment (admins and managers).
-#[server(input = leptos::server_fn::codec::Json, endpoint = "cancel_enrollment")]
-pub async fn cancel_enrollment(enrollment_id: i64) -> Result<(), AppError> {
+/// Enrolls every customer the customer list's filters match (admins and managers).
+#[server(input = leptos::server_fn::codec::Json, endpoint = "enroll_matching")]
+pub async fn enroll_matching(
+    key: String,
+    query: vcsm::listing::CustomerQuery,
+) -> Result<ListEnrollResult, AppError> {
     let (state, user) = ctx::require(vcsm::auth::Role::can_manage_playbooks).await?;
     ctx::respond(
-        crate::backend::playbooks::views::cancel(
+        crate::backend::playbooks::views::enroll_matching(
+            &state.db,
+            &user,
+            &key,
+            &query,
+            chrono::Utc::now(),
+        )
+        .await,
+    )
+}
+
+/// Pauses, resumes or cancels one enrollment (admins and managers).
+#[server(input = leptos::server_fn::codec::Json, endpoint = "change_enrollment")]
+pub async fn change_enrollment(
+    enrollment_id: i64,
+    change: EnrollmentChange,
+) -> Result<(), AppError> {
+    let (state, user) = ctx::require(vcsm::auth::Role::can_manage_playbooks).await?;
+    ctx::respond(
+        crate::backend::playbooks::views::change(
             &state.db,
             &user,
             enrollment_id,
+            change,
             chrono::Utc::now(),
         )
         .await,

@@ -178,6 +178,27 @@ fn list_select(q: &CustomerQuery) -> sea_orm::Select<customer::Entity> {
     sorted.order_by_asc(customer::Column::Id)
 }
 
+/// The ids of the live customers the list shows for `query` (archived ones left out,
+/// whatever the query says), at most `limit`.
+///
+/// # Errors
+/// Database errors.
+pub async fn ids_matching(
+    db: &impl ConnectionTrait,
+    query: &CustomerQuery,
+    limit: u64,
+) -> Result<Vec<i64>, DbErr> {
+    let mut q = query.normalized();
+    q.include_archived = false;
+    list_select(&q)
+        .select_only()
+        .column(customer::Column::Id)
+        .limit(limit)
+        .into_tuple::<i64>()
+        .all(db)
+        .await
+}
+
 /// One page of the customer list.
 ///
 /// # Errors

@@ -82,6 +82,8 @@ pub struct PlaybookDetail {
     pub funnel_all: Funnel,
     /// The current version's split tests.
     pub splits: Vec<SplitReport>,
+    /// What came of each step's tasks (every version's), in the steps' order.
+    pub task_outcomes: Vec<vcsm::tasks::StepOutcomes>,
     /// The newest enrollments (at most 50).
     pub enrollments: Vec<EnrollmentRow>,
     pub versions: Vec<VersionRow>,
@@ -126,6 +128,37 @@ pub struct EnrollmentHistory {
     pub due_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub runs: Vec<StepRunRow>,
+}
+
+/// What a person does to one enrollment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollmentChange {
+    /// Holds it where it is.
+    Pause,
+    /// Goes on from where it was held.
+    Resume,
+    /// Stops it for good.
+    Cancel,
+}
+
+/// A customer of a list that may not enter, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefusedCustomer {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub reason: String,
+}
+
+/// What enrolling the customers a list filter matches came to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ListEnrollResult {
+    pub playbook_name: String,
+    pub matched: u64,
+    pub enrolled: u64,
+    /// Every customer that may not enter now (the first 100 named).
+    pub refused_count: u64,
+    pub refused: Vec<RefusedCustomer>,
 }
 
 /// A customer's playbook history.

@@ -222,11 +222,7 @@ fn alert_row(
                 })}
                 {move || error().map(|e| {
                     // A refusal names what was wrong ("note: say what was done…").
-                    let text = e
-                        .field_errors()
-                        .map(|v| v.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))
-                        .unwrap_or_else(|| e.to_string());
-                    view! { <span class="mt-1 block text-xs text-red-600" data-testid="alert-error">{text}</span> }
+                    view! { <span class="mt-1 block text-xs text-red-600" data-testid="alert-error">{e.sentence()}</span> }
                 })}
             </td>
         </tr>

@@ -13,6 +13,7 @@ use vcsm::timefmt::{ago, date, with_query};
 use super::components::{
     user_can, EmptyState, ErrorNotice, Loading, PageHeader, StageBadge, TierBadge,
 };
+use super::playbooks::EnrollMatching;
 use crate::api::customers::{list_customers, owner_options};
 use crate::dto::{CustomerPage, OwnerOption};
 
@@ -236,6 +237,8 @@ pub fn CustomerListPage() -> impl IntoView {
     let page = Resource::new(move || query.get(), list_customers);
     let owners = Resource::new(|| (), |_| owner_options());
     let can_edit = user_can(Role::can_edit_customers);
+    let can_enroll = user_can(Role::can_manage_playbooks);
+    let matching = Signal::derive(move || page.get().and_then(Result::ok).map(|p| p.total));
 
     view! {
         <PageHeader title="Customers".into()>
@@ -264,6 +267,11 @@ pub fn CustomerListPage() -> impl IntoView {
                 view! { <Filters q=query.get() owners/> }
             }}
         </Suspense>
+        <Transition fallback=|| ()>
+            <Show when=move || can_enroll.get()>
+                <EnrollMatching query matching/>
+            </Show>
+        </Transition>
         <Transition fallback=Loading>
             {move || page.get().map(|r| match r {
                 Ok(p) => table(p),

@@ -7,31 +7,22 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use vcsm::auth::Role;
+use vcsm::listing::CustomerQuery;
 use vcsm::playbooks::report::{percent, Funnel, SplitReport};
 use vcsm::playbooks::stats::Tally;
+use vcsm::tasks::StepOutcomes;
 use vcsm::timefmt::{ago, date_time};
 
 use super::components::{user_can, ErrorNotice, Loading, PageHeader};
 use crate::api::playbooks::{
-    cancel_enrollment, customer_playbooks, enroll_customer, get_playbook, list_playbooks,
-    preview_template, set_playbook_status,
+    change_enrollment, customer_playbooks, enroll_customer, enroll_matching, get_playbook,
+    list_playbooks, preview_template, set_playbook_status,
 };
 use crate::dto::playbooks::{
-    EnrollmentHistory, PlaybookDetail, PlaybookRow, StepRunRow, TemplatePreview, TemplateRow,
+    EnrollmentChange, EnrollmentHistory, PlaybookDetail, PlaybookRow, StepRunRow, TemplatePreview,
+    TemplateRow,
 };
 use crate::error::AppError;
-
-/// An error in a sentence: the fields' messages for a refused form.
-fn error_text(e: &AppError) -> String {
-    e.field_errors()
-        .map(|v| {
-            v.0.iter()
-                .map(|f| format!("{}: {}", f.field, f.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-        .unwrap_or_else(|| e.to_string())
-}
 
 fn status_badge(status: &str) -> &'static str {
     match status {
@@ -116,7 +107,7 @@ pub fn PlaybooksPage() -> impl IntoView {
             </Transition>
         </PageHeader>
         {move || change.action.value().get().and_then(|r| r.err()).map(|e| view! {
-            <p class="mb-3 text-sm text-red-600" role="alert" data-testid="status-error">{error_text(&e)}</p>
+            <p class="mb-3 text-sm text-red-600" role="alert" data-testid="status-error">{e.sentence()}</p>
         })}
         <Transition fallback=Loading>
             {move || data.get().map(|r| match r {
@@ -217,7 +208,7 @@ fn TemplatePreviews(templates: Vec<TemplateRow>) -> impl IntoView {
             </form>
             {move || preview.value().get().map(|r| match r {
                 Ok(p) => preview_view(p).into_any(),
-                Err(e) => view! { <p class="mt-3 text-sm text-red-600" role="alert" data-testid="preview-error">{error_text(&e)}</p> }.into_any(),
+                Err(e) => view! { <p class="mt-3 text-sm text-red-600" role="alert" data-testid="preview-error">{e.sentence()}</p> }.into_any(),
             })}
         </section>
     }
@@ -303,7 +294,7 @@ fn playbook_view(
             {move || can_manage.get().then(|| status_buttons(key.clone(), status.clone(), change))}
         </PageHeader>
         {move || change.action.value().get().and_then(|r| r.err()).map(|e| view! {
-            <p class="mb-3 text-sm text-red-600" role="alert">{error_text(&e)}</p>
+            <p class="mb-3 text-sm text-red-600" role="alert">{e.sentence()}</p>
         })}
         {(!d.description.is_empty()).then(|| view! { <p class="mb-4 max-w-3xl text-sm text-slate-600">{d.description.clone()}</p> })}
         {move || can_manage.get().then(|| view! { <EnrollForm key=enroll_key.clone() enroll/> })}
@@ -312,6 +303,7 @@ fn playbook_view(
             {funnel_card("All versions".into(), d.funnel_all.clone(), "funnel-all")}
         </div>
         {d.splits.into_iter().map(split_card).collect_view()}
+        {outcomes_card(d.task_outcomes)}
         <section class="mt-6">
             <h2 class="mb-2 text-sm font-semibold text-slate-700">"Newest enrollments"</h2>
             {if d.enrollments.is_empty() {
@@ -413,9 +405,73 @@ fn EnrollForm(key: String, enroll: Enroll) -> impl IntoView {
             <button type="submit" class="btn-primary" data-testid="enroll-button" disabled=move || enroll.pending().get()>"Enroll"</button>
             {move || enroll.value().get().map(|r| match r {
                 Ok(id) => view! { <span class="text-sm text-emerald-700" data-testid="enroll-result">{format!("Enrolled (enrollment #{id}).")}</span> }.into_any(),
-                Err(e) => view! { <span class="text-sm text-red-600" role="alert" data-testid="enroll-error">{error_text(&e)}</span> }.into_any(),
+                Err(e) => view! { <span class="text-sm text-red-600" role="alert" data-testid="enroll-error">{e.sentence()}</span> }.into_any(),
             })}
         </form>
+    }
+}
+
+/// Enrolling everyone the customer list's filters match in a playbook (on the customer
+/// list, for admins and managers): who entered, and who may not and why.
+#[component]
+pub fn EnrollMatching(query: Memo<CustomerQuery>, matching: Signal<Option<u64>>) -> impl IntoView {
+    let playbooks = Resource::new(|| (), |_| list_playbooks());
+    let chosen = RwSignal::new(String::new());
+    let action =
+        Action::new(|(key, q): &(String, CustomerQuery)| enroll_matching(key.clone(), q.clone()));
+    view! {
+        <details class="card mb-4 p-4 text-sm" data-testid="enroll-matching">
+            <summary class="cursor-pointer font-medium text-slate-700">
+                {move || match matching.get() {
+                    Some(n) => format!("Enroll the {n} customers matching these filters in a playbook…"),
+                    None => "Enroll the customers matching these filters in a playbook…".into(),
+                }}
+            </summary>
+            <form class="mt-3 flex flex-wrap items-end gap-2" on:submit=move |ev| {
+                ev.prevent_default();
+                action.dispatch((chosen.get_untracked(), query.get_untracked()));
+            }>
+                <Suspense fallback=|| ()>
+                    {move || playbooks.get().and_then(Result::ok).map(|l| view! {
+                        <div>
+                            <label class="label" for="enroll-playbook">"Playbook"</label>
+                            <select id="enroll-playbook" class="input w-auto" data-testid="enroll-playbook" required
+                                on:change=move |ev| chosen.set(event_target_value(&ev))>
+                                <option value="">"Choose…"</option>
+                                {l.playbooks.into_iter().map(|p| view! {
+                                    <option value=p.key.clone()>{format!("{} ({})", p.name, status_label(&p.status))}</option>
+                                }).collect_view()}
+                            </select>
+                        </div>
+                    })}
+                </Suspense>
+                <button type="submit" class="btn-primary" data-testid="enroll-matching-button"
+                    disabled=move || action.pending().get() || chosen.get().is_empty()>"Enroll them"</button>
+            </form>
+            <p class="mt-2 text-xs text-slate-500">"Each enters by the playbook's re-entry rule and entry conditions; archived customers never do."</p>
+            {move || action.value().get().map(|r| match r {
+                Ok(done) => view! {
+                    <div class="mt-3" data-testid="enroll-matching-result">
+                        <p class="text-emerald-700">{format!(
+                            "{} of {} enrolled in “{}”.{}",
+                            done.enrolled,
+                            done.matched,
+                            done.playbook_name,
+                            if done.refused_count > 0 { format!(" {} may not enter now:", done.refused_count) } else { String::new() }
+                        )}</p>
+                        <ul class="mt-1 max-h-48 list-disc overflow-y-auto pl-5 text-xs text-slate-600">
+                            {done.refused.into_iter().map(|r| view! {
+                                <li data-testid="refused-customer">
+                                    <a class="text-indigo-700 hover:underline" href=format!("/customers/{}", r.customer_id)>{r.customer_name}</a>
+                                    {format!(": {}", r.reason)}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    </div>
+                }.into_any(),
+                Err(e) => view! { <p class="mt-3 text-red-600" role="alert" data-testid="enroll-matching-error">{e.sentence()}</p> }.into_any(),
+            })}
+        </details>
     }
 }
 
@@ -463,6 +519,43 @@ fn funnel_card(title: String, f: Funnel, testid: &'static str) -> impl IntoView 
     }
 }
 
+/// Which of the playbook's tasks worked: per step, the outcomes people recorded.
+fn outcomes_card(steps: Vec<StepOutcomes>) -> impl IntoView {
+    (!steps.is_empty()).then(|| view! {
+        <section class="card mt-4 overflow-x-auto p-5" data-testid="task-outcomes">
+            <h2 class="mb-1 text-sm font-semibold text-slate-700">"What its tasks came to"</h2>
+            <p class="mb-2 text-xs text-slate-500">"Done tasks per step, by the outcome recorded. Worked: reached and engaged, meeting booked or risk averted."</p>
+            <table class="min-w-full text-sm">
+                <thead>
+                    <tr class="border-b border-slate-100 text-left text-xs text-slate-500">
+                        <th class="py-2 pr-4 font-medium">"Step"</th>
+                        <th class="py-2 pr-4 text-right font-medium">"Done"</th>
+                        <th class="py-2 pr-4 text-right font-medium">"Worked"</th>
+                        <th class="py-2 font-medium">"Outcomes"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {steps.into_iter().map(|s| {
+                        let rate = percent(s.worked_rate());
+                        let outcomes = s.outcomes.iter()
+                            .map(|(o, n)| format!("{} {n}", o.label()))
+                            .collect::<Vec<_>>()
+                            .join(" · ");
+                        view! {
+                            <tr class="border-b border-slate-50" data-testid="step-outcomes" data-step=s.step.clone()>
+                                <td class="py-2 pr-4 font-mono text-xs">{s.step.clone()}</td>
+                                <td class="py-2 pr-4 text-right tabular-nums">{s.done}</td>
+                                <td class="py-2 pr-4 text-right tabular-nums">{rate}</td>
+                                <td class="py-2 text-xs text-slate-600">{outcomes}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    })
+}
+
 fn split_card(s: SplitReport) -> impl IntoView {
     view! {
         <section class="card mt-4 overflow-x-auto p-5" data-testid="split">
@@ -506,13 +599,11 @@ fn split_card(s: SplitReport) -> impl IntoView {
 /// A customer's playbook history, on its page.
 #[component]
 pub fn CustomerPlaybooks(customer_id: i64) -> impl IntoView {
-    let cancel = Action::new(|id: &i64| {
-        let id = *id;
-        async move { cancel_enrollment(id).await }
-    });
+    let changing =
+        Action::new(|&(id, change): &(i64, EnrollmentChange)| change_enrollment(id, change));
     let done = RwSignal::new(0_u64);
     Effect::new(move |_| {
-        if matches!(cancel.value().get(), Some(Ok(()))) {
+        if matches!(changing.value().get(), Some(Ok(()))) {
             done.update(|n| *n += 1);
         }
     });
@@ -532,11 +623,11 @@ pub fn CustomerPlaybooks(customer_id: i64) -> impl IntoView {
                     view! {
                         <section class="card mt-6" data-testid="customer-playbooks">
                             <h2 class="border-b border-slate-100 px-5 py-3 text-sm font-semibold text-slate-700">{format!("Playbooks ({})", h.enrollments.len())}</h2>
-                            {move || cancel.value().get().and_then(|r| r.err()).map(|e| view! {
-                                <p class="px-5 pt-3 text-sm text-red-600" role="alert">{error_text(&e)}</p>
+                            {move || changing.value().get().and_then(|r| r.err()).map(|e| view! {
+                                <p class="px-5 pt-3 text-sm text-red-600" role="alert">{e.sentence()}</p>
                             })}
                             <ul class="divide-y divide-slate-100">
-                                {h.enrollments.into_iter().map(|e| history_item(e, now, cancel, can_manage)).collect_view()}
+                                {h.enrollments.into_iter().map(|e| history_item(e, now, changing, can_manage)).collect_view()}
                             </ul>
                         </section>
                     }.into_any()
@@ -550,11 +641,12 @@ pub fn CustomerPlaybooks(customer_id: i64) -> impl IntoView {
 fn history_item(
     e: EnrollmentHistory,
     now: chrono::DateTime<chrono::Utc>,
-    cancel: Action<i64, Result<(), AppError>>,
+    changing: Action<(i64, EnrollmentChange), Result<(), AppError>>,
     can_manage: Signal<bool>,
 ) -> impl IntoView {
     let id = e.id;
     let live = e.live;
+    let paused = e.status == "paused";
     let when = match e.finished_at {
         Some(f) => format!(
             "entered {} · finished {}",
@@ -582,10 +674,20 @@ fn history_item(
                 <span class=status_badge(&e.status)>{e.status.clone()}</span>
                 {(e.goal != "none").then(|| view! { <span class="text-xs text-slate-500">{format!("goal: {}", e.goal)}</span> })}
                 <span class="ml-auto text-xs text-slate-500">{when}</span>
-                {move || (live && can_manage.get()).then(|| view! {
-                    <button type="button" class="btn-secondary h-7 text-xs" data-testid="cancel-enrollment"
-                        disabled=move || cancel.pending().get()
-                        on:click=move |_| { cancel.dispatch(id); }>"Cancel"</button>
+                {move || (live && can_manage.get()).then(|| {
+                    let (change, label, testid) = if paused {
+                        (EnrollmentChange::Resume, "Resume", "resume-enrollment")
+                    } else {
+                        (EnrollmentChange::Pause, "Pause", "pause-enrollment")
+                    };
+                    view! {
+                        <button type="button" class="btn-secondary h-7 text-xs" data-testid=testid
+                            disabled=move || changing.pending().get()
+                            on:click=move |_| { changing.dispatch((id, change)); }>{label}</button>
+                        <button type="button" class="btn-secondary h-7 text-xs" data-testid="cancel-enrollment"
+                            disabled=move || changing.pending().get()
+                            on:click=move |_| { changing.dispatch((id, EnrollmentChange::Cancel)); }>"Cancel"</button>
+                    }
                 })}
             </div>
             {e.finish.clone().map(|f| view! { <p class="mt-1 text-xs text-slate-600" data-testid="enrollment-finish">{f}</p> })}

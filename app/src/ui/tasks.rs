@@ -61,21 +61,10 @@ fn new_ops() -> Ops {
     Ops { action, done }
 }
 
-fn error_text(e: &AppError) -> String {
-    e.field_errors()
-        .map(|v| {
-            v.0.iter()
-                .map(|f| format!("{}: {}", f.field, f.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-        .unwrap_or_else(|| e.to_string())
-}
-
 fn ops_error(ops: Ops) -> impl IntoView {
     move || {
         ops.action.value().get().and_then(|r| r.err()).map(|e| {
-            view! { <p class="mt-2 text-sm text-red-600" role="alert" data-testid="task-error">{error_text(&e)}</p> }
+            view! { <p class="mt-2 text-sm text-red-600" role="alert" data-testid="task-error">{e.sentence()}</p> }
         })
     }
 }
@@ -477,7 +466,7 @@ fn SlaSettings() -> impl IntoView {
                         </div>
                         {move || save.value().get().map(|r| match r {
                             Ok(()) => view! { <p class="mt-2 text-xs text-green-700" data-testid="slas-saved">"Saved: new tasks are due by these times."</p> }.into_any(),
-                            Err(e) => view! { <p class="mt-2 text-xs text-red-600" role="alert" data-testid="sla-error">{error_text(&e)}</p> }.into_any(),
+                            Err(e) => view! { <p class="mt-2 text-xs text-red-600" role="alert" data-testid="sla-error">{e.sentence()}</p> }.into_any(),
                         })}
                     </section>
                 }

@@ -210,6 +210,34 @@ async fn the_demo_has_months_of_playbook_history() {
         .collect();
     assert!(!usage.is_empty() && usage.iter().all(|t| t.title.starts_with("Product usage: ")));
     assert_eq!(d.weekly_usage.len(), 26);
+    // Each playbook's page shows what its tasks came to, per step.
+    let with_task = tasks.iter().find_map(|t| t.enrollment_id).unwrap();
+    let e = enrollments.iter().find(|e| e.id == with_task).unwrap();
+    let pb = playbook::Entity::find_by_id(e.playbook_id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let page = app::backend::playbooks::views::detail(&app.db, &pb.key, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let done: u64 = page.task_outcomes.iter().map(|s| s.done).sum();
+    let of_playbook = tasks
+        .iter()
+        .filter(|t| {
+            t.enrollment_id.is_some_and(|id| {
+                enrollments
+                    .iter()
+                    .any(|e| e.id == id && e.playbook_id == pb.id)
+            })
+        })
+        .count();
+    assert_eq!(done as usize, of_playbook, "{:?}", page.task_outcomes);
+    assert!(page
+        .task_outcomes
+        .iter()
+        .all(|s| s.worked <= s.done && !s.outcomes.is_empty()));
     let on = playbook::Entity::find()
         .filter(playbook::Column::Status.eq("on"))
         .count(&app.db)

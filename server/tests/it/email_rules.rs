@@ -30,14 +30,14 @@ const FIVE_MAILS: &str = r#"{
 }"#;
 
 /// Noon UTC today: outside the default quiet hours (20:00–08:00) in UTC.
-fn noon() -> DateTime<Utc> {
+pub(crate) fn noon() -> DateTime<Utc> {
     Utc::now()
         .date_naive()
         .and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap())
         .and_utc()
 }
 
-async fn customer_with_contact(
+pub(crate) async fn customer_with_contact(
     app: &common::TestApp,
     name: &str,
     zone: Option<&str>,
@@ -68,7 +68,7 @@ async fn customer_with_contact(
     (id, k.id)
 }
 
-async fn poor(app: &common::TestApp, id: i64, at: DateTime<Utc>) {
+pub(crate) async fn poor(app: &common::TestApp, id: i64, at: DateTime<Utc>) {
     for (score, level) in [(62, "fair"), (35, "poor")] {
         let mut c = customer::Entity::find_by_id(id)
             .one(&app.db)

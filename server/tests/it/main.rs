@@ -24,6 +24,7 @@ mod hubspot;
 mod imports;
 mod ingest;
 mod jobs;
+mod mail_faults;
 mod playbooks;
 mod rest;
 mod support;

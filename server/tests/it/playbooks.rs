@@ -1057,27 +1057,62 @@ async fn split_arms_are_read_from_their_step_runs_and_people_enroll_and_cancel_b
         )
         .await;
     assert_eq!(res.status(), 409, "several match");
-    let res = app
-        .post_json(
-            "cancel_enrollment",
-            serde_json::json!({"enrollment_id": first}),
+    let change = |change: &str| {
+        app.post_json(
+            "change_enrollment",
+            serde_json::json!({"enrollment_id": first, "change": change}),
         )
-        .await;
-    assert_eq!(res.status(), 200);
-    let res = app
-        .post_json(
-            "cancel_enrollment",
-            serde_json::json!({"enrollment_id": first}),
-        )
-        .await;
-    assert_eq!(res.status(), 409, "already ended");
+    };
+    // One reader of the domain events for the whole test.
+    let mut engine_loop = Engine::default();
+    // Paused, it keeps its place and runs nothing; resumed, it goes on.
+    assert_eq!(change("pause").await.status(), 200);
+    assert_eq!(change("pause").await.status(), 409, "already paused");
+    let held = enrollment::Entity::find_by_id(first)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.status, "paused");
+    engine_loop.run(&app, "server-a", now).await;
+    let ran = step_run::Entity::find()
+        .filter(step_run::Column::EnrollmentId.eq(first))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(ran, 0, "a paused one runs nothing");
+    assert_eq!(change("resume").await.status(), 200);
+    let res = change("resume").await;
+    assert_eq!(res.status(), 409);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Only a paused enrollment"));
+    let back = enrollment::Entity::find_by_id(first)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (back.status.as_str(), back.step.clone()),
+        ("active", held.step)
+    );
+    assert_eq!(change("pause").await.status(), 200);
+    assert_eq!(
+        change("cancel").await.status(),
+        200,
+        "a paused one can be cancelled"
+    );
+    assert_eq!(change("cancel").await.status(), 409, "already ended");
+    assert_eq!(change("undo").await.status(), 400, "no such change");
 
     for id in &ids[1..] {
         views::enroll(&app.db, &admin, "split-test", &id.to_string(), now)
             .await
             .unwrap();
     }
-    Engine::default().run(&app, "server-a", now).await;
+    engine_loop.run(&app, "server-a", now).await;
     // Those who got the nudge converted: the arm's goal is met.
     enrollment::Entity::update_many()
         .col_expr(
@@ -1160,4 +1195,122 @@ async fn a_template_previews_for_a_real_customer_and_a_broken_one_says_where() {
         )
         .await;
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_filtered_list_and_a_list_of_ids_enroll_each_by_the_rules_or_nobody() {
+    use app::backend::playbooks::views;
+    use reqwest::Method;
+    let app = spawn_admin().await;
+    let now = Utc::now();
+    playbooks::load_library(&app.db, now).await.unwrap();
+    let def = parse(
+        r#"{"name": "By hand", "trigger": {"type": "manual"},
+            "steps": [{"id": "note", "type": "update_field", "field": "tag", "value": "listed"}]}"#,
+        &Catalog::default(),
+    )
+    .unwrap();
+    playbooks::create(&app.db, "by-hand", &def, false, None, now)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for name in ["Listed Alpha", "Listed Beta", "Listed Gamma", "Listed Zeta"] {
+        ids.push(
+            app.create_customer(name, &name.to_lowercase().replace(' ', "_"))
+                .await,
+        );
+    }
+    app.create_customer("Elsewhere", "elsewhere").await;
+    // Zeta is archived: never enrolled, whatever the filter says.
+    let mut zeta = customer::Entity::find_by_id(ids[3])
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    zeta.archived_at = Set(Some(now));
+    zeta.update(&app.db).await.unwrap();
+    let admin = admin_user(&app).await;
+    views::enroll(&app.db, &admin, "by-hand", "Listed Beta", now)
+        .await
+        .unwrap();
+
+    // The customer list's filter: the search "listed", with archived ones asked for.
+    let query = vcsm::listing::CustomerQuery {
+        search: "listed".into(),
+        include_archived: true,
+        ..Default::default()
+    };
+    let res = app
+        .post_json(
+            "enroll_matching",
+            serde_json::json!({"key": "by-hand", "query": query}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let done: app::dto::playbooks::ListEnrollResult = res.json().await.unwrap();
+    assert_eq!((done.matched, done.enrolled, done.refused_count), (3, 2, 1));
+    assert_eq!(done.refused[0].customer_name, "Listed Beta");
+    assert_eq!(done.refused[0].reason, "already enrolled");
+    let live = |id: i64| {
+        let db = app.db.clone();
+        async move {
+            enrollment::Entity::find()
+                .filter(enrollment::Column::CustomerId.eq(id))
+                .count(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(live(ids[0]).await, 1);
+    assert_eq!(live(ids[1]).await, 1, "not twice");
+    assert_eq!(live(ids[3]).await, 0, "archived");
+    let nobody = vcsm::listing::CustomerQuery {
+        search: "no such customer".into(),
+        ..Default::default()
+    };
+    let res = app
+        .post_json(
+            "enroll_matching",
+            serde_json::json!({"key": "by-hand", "query": nobody}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("No customer matches"));
+
+    // Through the API: a list of ids; one unknown id and nobody is enrolled.
+    let token = app::backend::tokens::create(&app.db, "ops", "manager", now)
+        .await
+        .unwrap();
+    let path = "/api/v1/playbooks/by-hand/enrollments/list";
+    let before = count::<enrollment::Entity>(&app).await;
+    let body = serde_json::json!({"customer_ids": [ids[2], 999_999, 888_888]}).to_string();
+    let (status, answer) = call(&app, Method::POST, path, &token.token, Some(body)).await;
+    assert_eq!(status, 404, "{answer}");
+    let message = answer["error"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("888888, 999999"), "{answer}");
+    assert_eq!(
+        count::<enrollment::Entity>(&app).await,
+        before,
+        "nobody enrolled"
+    );
+    let body = serde_json::json!({"customer_ids": []}).to_string();
+    let (status, _) = call(&app, Method::POST, path, &token.token, Some(body)).await;
+    assert_eq!(status, 400);
+    // Cancel Gamma's run so it may enter again; Alpha stays enrolled.
+    let gamma = enrollment::Entity::find()
+        .filter(enrollment::Column::CustomerId.eq(ids[2]))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    engine::cancel(&app.db, gamma.id, now).await.unwrap();
+    let body = serde_json::json!({"customer_ids": [ids[2], ids[0], ids[2]]}).to_string();
+    let (status, answer) = call(&app, Method::POST, path, &token.token, Some(body)).await;
+    assert_eq!(status, 200, "{answer}");
+    let enrolled = answer["enrolled"].as_array().unwrap();
+    assert_eq!(enrolled.len(), 1, "{answer}");
+    assert_eq!(enrolled[0]["playbook"], "by-hand");
+    assert_eq!(answer["refused"][0]["customer_id"], ids[0]);
+    assert_eq!(answer["refused"][0]["reason"], "already enrolled");
 }

@@ -38,6 +38,12 @@ pub const CONSUMER: &str = "playbooks";
 /// How long a claim on a due enrollment holds.
 pub const LEASE: Duration = Duration::seconds(60);
 
+/// The claim in force: [`LEASE`], or the job lease when that is shorter (tests of a
+/// killed server set `VCSM_JOB_LEASE_SECS` so its claims come back within seconds).
+pub(super) fn lease() -> Duration {
+    LEASE.min(jobs::lease())
+}
+
 /// Domain events read per batch.
 const EVENT_BATCH: u64 = 500;
 
@@ -225,7 +231,7 @@ pub async fn claim_due(
     limit: u64,
 ) -> Result<Vec<i64>, DbErr> {
     let backend = db.get_database_backend();
-    let until = now + LEASE;
+    let until = now + lease();
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let sql = match backend {
         DatabaseBackend::Postgres => {
@@ -672,6 +678,53 @@ pub async fn cancel(db: &impl ConnectionTrait, id: i64, now: DateTime<Utc>) -> R
         .exec(db)
         .await?;
     Ok(res.rows_affected > 0)
+}
+
+/// Pauses a running enrollment (a person's decision): it keeps its place and its due
+/// time, runs no step, and an event it waited for passes it by. False when it is not
+/// running, or a server is running its step this moment (try again).
+///
+/// # Errors
+/// Database errors.
+pub async fn pause(db: &impl ConnectionTrait, id: i64, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let res = enrollment::Entity::update_many()
+        .col_expr(enrollment::Column::Status, Expr::value(st::PAUSED))
+        .filter(enrollment::Column::Id.eq(id))
+        .filter(enrollment::Column::Status.is_in([st::ACTIVE, st::WAITING]))
+        .filter(
+            sea_orm::Condition::any()
+                .add(enrollment::Column::LockedUntil.is_null())
+                .add(enrollment::Column::LockedUntil.lt(now)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+/// Resumes a paused enrollment where it stopped: waiting again when it waited for an
+/// event, else running its step when due (at once, if that time passed while paused;
+/// exit conditions are read first, as before every step). False when it is not paused.
+///
+/// # Errors
+/// Database errors.
+pub async fn resume(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+    let mut resumed = 0;
+    for (waits, status) in [(false, st::ACTIVE), (true, st::WAITING)] {
+        let waiting = if waits {
+            enrollment::Column::WaitEvent.is_not_null()
+        } else {
+            enrollment::Column::WaitEvent.is_null()
+        };
+        resumed += enrollment::Entity::update_many()
+            .col_expr(enrollment::Column::Status, Expr::value(status))
+            .filter(enrollment::Column::Id.eq(id))
+            .filter(enrollment::Column::Status.eq(st::PAUSED))
+            .filter(waiting)
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(resumed > 0)
 }
 
 /// How often a playbook that no event starts (a schedule, days after start, segment

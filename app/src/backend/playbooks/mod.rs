@@ -310,6 +310,81 @@ pub async fn enroll_by_hand(
     enroll(db, pb, &v, &def, &c, &ranks, None, by, now).await
 }
 
+/// The most customers one request enrolls.
+pub const MAX_LIST: usize = 5_000;
+
+/// What enrolling a list came to: the enrollments made, and each customer that may not
+/// enter now with the reason.
+#[derive(Debug, Default)]
+pub struct ListEnrolled {
+    pub enrolled: Vec<enrollment::Model>,
+    pub refused: Vec<(i64, Refusal)>,
+}
+
+/// Enrolls the customers `ids` (repeats count once) by hand, each by the re-entry rule
+/// and the entry conditions; the playbook's version and the portfolio's usage ranks are
+/// read once. Every id must be a live customer: otherwise nothing is enrolled and the
+/// error names the ids that are not (`RecordNotFound`). The caller holds the write
+/// transaction, so the list goes in whole or not at all.
+///
+/// # Errors
+/// Database errors; `RecordNotFound` naming unknown or archived ids, or a playbook
+/// without a version.
+pub async fn enroll_list(
+    db: &impl ConnectionTrait,
+    pb: &playbook::Model,
+    ids: &[i64],
+    by: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<ListEnrolled, DbErr> {
+    let mut wanted: Vec<i64> = ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut customers = Vec::with_capacity(wanted.len());
+    for chunk in wanted.chunks(500) {
+        customers.extend(
+            customer::Entity::find()
+                .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+                .filter(customer::Column::ArchivedAt.is_null())
+                .order_by_asc(customer::Column::Id)
+                .all(db)
+                .await?,
+        );
+    }
+    if customers.len() < wanted.len() {
+        let found: std::collections::BTreeSet<i64> = customers.iter().map(|c| c.id).collect();
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|id| !found.contains(id))
+            .take(20)
+            .map(ToString::to_string)
+            .collect();
+        let more = wanted.len() - customers.len();
+        return Err(DbErr::RecordNotFound(format!(
+            "customer{} {}{}",
+            if more == 1 { "" } else { "s" },
+            missing.join(", "),
+            if more > missing.len() {
+                format!(" and {} more", more - missing.len())
+            } else {
+                String::new()
+            }
+        )));
+    }
+    let (v, def) = current(db, pb)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("playbook {}'s version", pb.key)))?;
+    let ranks = subject::UsageRanks::load(db, now).await?;
+    let mut out = ListEnrolled::default();
+    for c in &customers {
+        match enroll(db, pb, &v, &def, c, &ranks, None, by, now).await? {
+            Enrolled::Yes(e) => out.enrolled.push(*e),
+            Enrolled::No(refusal) => out.refused.push((c.id, refusal)),
+        }
+    }
+    Ok(out)
+}
+
 /// A playbook's newest enrollments, at most `limit`.
 ///
 /// # Errors

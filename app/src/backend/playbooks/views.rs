@@ -23,8 +23,9 @@ use crate::backend::entities::{
 };
 use crate::backend::{audit, customers, users};
 use crate::dto::playbooks::{
-    CustomerPlaybooksDto, EnrollmentHistory, EnrollmentRow, OutboxPage, OutboxRow, PlaybookDetail,
-    PlaybookList, PlaybookRow, StepRunRow, TemplatePreview, TemplateRow, VersionRow,
+    CustomerPlaybooksDto, EnrollmentChange, EnrollmentHistory, EnrollmentRow, ListEnrollResult,
+    OutboxPage, OutboxRow, PlaybookDetail, PlaybookList, PlaybookRow, RefusedCustomer, StepRunRow,
+    TemplatePreview, TemplateRow, VersionRow,
 };
 use crate::dto::CurrentUser;
 use crate::error::AppError;
@@ -323,7 +324,15 @@ pub async fn detail(
         Some((v, _)) => splits(db, v.id).await?,
         None => Vec::new(),
     };
+    let order: Vec<String> = def
+        .map(|d| d.walk().into_iter().map(|(_, s)| s.id.clone()).collect())
+        .unwrap_or_default();
+    let task_outcomes = vcsm::tasks::step_outcomes(
+        &crate::backend::tasks::outcomes_by_step(db, pb.id).await?,
+        &order,
+    );
     Ok(Some(PlaybookDetail {
+        task_outcomes,
         funnel_all: funnel(db, pb.id, None, def).await?,
         funnel: funnel_now,
         splits,
@@ -768,15 +777,85 @@ pub async fn enroll<C: ConnectionTrait + sea_orm::TransactionTrait>(
     }
 }
 
-/// Cancels a live enrollment (audited).
+/// Enrolls every live customer the customer list's `query` matches (admins and
+/// managers), each by the playbook's re-entry rule and entry conditions, in one
+/// transaction with one audit entry. More than [`super::MAX_LIST`] matching is refused:
+/// narrow the filters.
 ///
 /// # Errors
-/// `NotFound` for an unknown enrollment, `Conflict` for one that has ended; database
-/// errors.
-pub async fn cancel<C: ConnectionTrait + sea_orm::TransactionTrait>(
+/// No such playbook; nobody or too many matching; database errors.
+pub async fn enroll_matching<C: ConnectionTrait + sea_orm::TransactionTrait>(
+    db: &C,
+    by: &CurrentUser,
+    key: &str,
+    query: &vcsm::listing::CustomerQuery,
+    now: DateTime<Utc>,
+) -> Result<ListEnrollResult, AppError> {
+    let cap = super::MAX_LIST as u64;
+    let txn = begin_write(db).await?;
+    let pb = playbook_named(&txn, key).await?;
+    let ids = customers::ids_matching(&txn, query, cap + 1).await?;
+    if ids.is_empty() {
+        return Err(AppError::validation(
+            "query",
+            "No customer matches these filters.",
+        ));
+    }
+    if ids.len() as u64 > cap {
+        return Err(AppError::validation(
+            "query",
+            format!("More than {cap} customers match: narrow the filters."),
+        ));
+    }
+    let out = match super::enroll_list(&txn, &pb, &ids, Some(by.id), now).await {
+        Ok(out) => out,
+        Err(DbErr::RecordNotFound(what)) => return Err(AppError::NotFound(format!("No {what}."))),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &txn,
+        Some(by),
+        "playbook.enrolled_list",
+        "playbook",
+        Some(pb.id),
+        serde_json::json!({
+            "playbook": pb.key,
+            "matched": ids.len(),
+            "enrolled": out.enrolled.len(),
+            "refused": out.refused.len(),
+        }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    let shown: Vec<_> = out.refused.iter().take(100).collect();
+    let names = customers::names_of(db, shown.iter().map(|(id, _)| *id).collect()).await?;
+    Ok(ListEnrollResult {
+        playbook_name: pb.name,
+        matched: ids.len() as u64,
+        enrolled: out.enrolled.len() as u64,
+        refused_count: out.refused.len() as u64,
+        refused: shown
+            .into_iter()
+            .map(|(id, r)| RefusedCustomer {
+                customer_id: *id,
+                customer_name: names.get(id).cloned().unwrap_or_default(),
+                reason: r.text(),
+            })
+            .collect(),
+    })
+}
+
+/// Pauses, resumes or cancels one enrollment (admins and managers), with an audit entry.
+///
+/// # Errors
+/// No such enrollment; a conflict when it can't change so (ended, not paused, or its
+/// step running this moment); database errors.
+pub async fn change<C: ConnectionTrait + sea_orm::TransactionTrait>(
     db: &C,
     by: &CurrentUser,
     enrollment_id: i64,
+    change: EnrollmentChange,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let txn = begin_write(db).await?;
@@ -784,15 +863,30 @@ pub async fn cancel<C: ConnectionTrait + sea_orm::TransactionTrait>(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("No enrollment {enrollment_id}.")))?;
-    if !engine::cancel(&txn, enrollment_id, now).await? {
-        return Err(AppError::Conflict(
-            "This enrollment has already ended.".into(),
-        ));
+    let (changed, action, refusal) = match change {
+        EnrollmentChange::Pause => (
+            engine::pause(&txn, enrollment_id, now).await?,
+            "playbook.enrollment_paused",
+            "Only a running enrollment can be paused, and not while its step runs: try again.",
+        ),
+        EnrollmentChange::Resume => (
+            engine::resume(&txn, enrollment_id).await?,
+            "playbook.enrollment_resumed",
+            "Only a paused enrollment can be resumed.",
+        ),
+        EnrollmentChange::Cancel => (
+            engine::cancel(&txn, enrollment_id, now).await?,
+            "playbook.enrollment_cancelled",
+            "This enrollment has already ended.",
+        ),
+    };
+    if !changed {
+        return Err(AppError::Conflict(refusal.into()));
     }
     audit::record(
         &txn,
         Some(by),
-        "playbook.enrollment_cancelled",
+        action,
         "customer",
         Some(e.customer_id),
         serde_json::json!({ "enrollment": e.id, "playbook_id": e.playbook_id }),

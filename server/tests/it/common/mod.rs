@@ -438,10 +438,19 @@ pub struct Mail {
 /// every RCPT with 550, as a relay refusing a mailbox does. Returns its `smtp://` URL and
 /// the messages accepted.
 pub async fn smtp_stand_in(refuse_recipients: bool) -> (String, Arc<std::sync::Mutex<Vec<Mail>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    smtp_stand_in_on(listener, refuse_recipients)
+}
+
+/// [`smtp_stand_in`] on a listener of the caller's (an address a relay that was down
+/// comes back on).
+pub fn smtp_stand_in_on(
+    listener: tokio::net::TcpListener,
+    refuse_recipients: bool,
+) -> (String, Arc<std::sync::Mutex<Vec<Mail>>>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let accepted: Arc<std::sync::Mutex<Vec<Mail>>> = Arc::default();
     let kept = accepted.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
